@@ -1,0 +1,241 @@
+"""Plain, typed settings objects handed to connectors.
+
+The Frappe layer (gigafibre_fsm.settings) builds these from the Single doctype
+"Gigafibre Settings"; connectors and tests build them directly. Secrets are
+plain strings here: they never leave the process they were read in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+
+def _url(value: str | None) -> str:
+	return (value or "").strip().rstrip("/")
+
+
+@dataclass(frozen=True)
+class GenieACSSettings:
+	nbi_url: str = ""
+	username: str = ""
+	password: str = field(default="", repr=False)
+	timeout: float = 10.0
+
+	def __post_init__(self):
+		object.__setattr__(self, "nbi_url", _url(self.nbi_url))
+
+	@property
+	def configured(self) -> bool:
+		return bool(self.nbi_url)
+
+
+@dataclass(frozen=True)
+class ModemBridgeSettings:
+	enabled: bool = False
+	username: str = "admin"
+	password: str = field(default="", repr=False)
+	timeout: float = 20.0
+	idle_seconds: int = 120
+	chromium_path: str = "/usr/bin/chromium"
+
+	@property
+	def configured(self) -> bool:
+		return self.enabled and bool(self.password)
+
+
+@dataclass(frozen=True)
+class SNMPSettings:
+	timeout: float = 3.0
+	retries: int = 1
+	max_inflight_per_olt: int = 4
+
+
+@dataclass(frozen=True)
+class TraccarSettings:
+	url: str = ""
+	token: str = field(default="", repr=False)
+	timeout: float = 5.0
+
+	def __post_init__(self):
+		object.__setattr__(self, "url", _url(self.url))
+
+	@property
+	def configured(self) -> bool:
+		return bool(self.url and self.token)
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+	account_sid: str = ""
+	auth_token: str = field(default="", repr=False)
+	from_number: str = ""
+	api_base: str = "https://api.twilio.com"
+	timeout: float = 10.0
+
+	def __post_init__(self):
+		object.__setattr__(self, "api_base", _url(self.api_base) or "https://api.twilio.com")
+
+	@property
+	def configured(self) -> bool:
+		return bool(self.account_sid and self.auth_token and self.from_number)
+
+
+@dataclass(frozen=True)
+class DocuSealSettings:
+	url: str = ""
+	api_key: str = field(default="", repr=False)
+	webhook_secret: str = field(default="", repr=False)
+
+	def __post_init__(self):
+		object.__setattr__(self, "url", _url(self.url))
+
+	@property
+	def configured(self) -> bool:
+		return bool(self.url and self.api_key)
+
+
+@dataclass(frozen=True)
+class VisionSettings:
+	api_base: str = "https://generativelanguage.googleapis.com"
+	api_key: str = field(default="", repr=False)
+	model: str = "gemini-2.5-flash"
+	timeout: float = 8.0
+
+	def __post_init__(self):
+		object.__setattr__(
+			self, "api_base", _url(self.api_base) or "https://generativelanguage.googleapis.com"
+		)
+
+	@property
+	def configured(self) -> bool:
+		return bool(self.api_key and self.model)
+
+
+@dataclass(frozen=True)
+class WebhookSecrets:
+	stripe: str = field(default="", repr=False)
+	uptime_kuma: str = field(default="", repr=False)
+	threecx: str = field(default="", repr=False)
+	docuseal: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class AppSettings:
+	"""Everything the app reads from Gigafibre Settings, in one immutable value."""
+
+	genieacs: GenieACSSettings = field(default_factory=GenieACSSettings)
+	modem: ModemBridgeSettings = field(default_factory=ModemBridgeSettings)
+	snmp: SNMPSettings = field(default_factory=SNMPSettings)
+	traccar: TraccarSettings = field(default_factory=TraccarSettings)
+	twilio: TwilioSettings = field(default_factory=TwilioSettings)
+	docuseal: DocuSealSettings = field(default_factory=DocuSealSettings)
+	vision: VisionSettings = field(default_factory=VisionSettings)
+	webhooks: WebhookSecrets = field(default_factory=WebhookSecrets)
+	token_secret: str = field(default="", repr=False)
+
+
+# Which field of "Gigafibre Settings" feeds which attribute. One table, so the
+# doctype, the accessor and the tests cannot drift apart.
+FIELD_MAP: dict[str, dict[str, str]] = {
+	"genieacs": {
+		"nbi_url": "genieacs_nbi_url",
+		"username": "genieacs_username",
+		"password": "genieacs_password",
+		"timeout": "genieacs_timeout",
+	},
+	"modem": {
+		"enabled": "modem_bridge_enabled",
+		"username": "modem_admin_username",
+		"password": "modem_admin_password",
+		"timeout": "modem_timeout",
+		"idle_seconds": "modem_session_idle_seconds",
+		"chromium_path": "chromium_path",
+	},
+	"snmp": {
+		"timeout": "snmp_timeout",
+		"retries": "snmp_retries",
+		"max_inflight_per_olt": "olt_max_inflight",
+	},
+	"traccar": {"url": "traccar_url", "token": "traccar_token", "timeout": "traccar_timeout"},
+	"twilio": {
+		"account_sid": "twilio_account_sid",
+		"auth_token": "twilio_auth_token",
+		"from_number": "twilio_from_number",
+		"api_base": "twilio_api_base",
+		"timeout": "twilio_timeout",
+	},
+	"docuseal": {
+		"url": "docuseal_url",
+		"api_key": "docuseal_api_key",
+		"webhook_secret": "docuseal_webhook_secret",
+	},
+	"vision": {
+		"api_base": "vision_api_base",
+		"api_key": "vision_api_key",
+		"model": "vision_model",
+		"timeout": "vision_timeout",
+	},
+	"webhooks": {
+		"stripe": "stripe_webhook_secret",
+		"uptime_kuma": "uptime_kuma_token",
+		"threecx": "threecx_token",
+		"docuseal": "docuseal_webhook_secret",
+	},
+}
+TOKEN_SECRET_FIELD = "token_signing_secret"
+
+# group name -> its dataclass (the default_factory of that AppSettings field)
+_GROUP_CLASSES = {f.name: f.default_factory for f in fields(AppSettings) if f.name in FIELD_MAP}
+
+
+def build_settings(values: dict, secrets: dict) -> AppSettings:
+	"""Build AppSettings from a doctype's plain field values and its decrypted secrets.
+
+	``values`` maps fieldname → value (None or "" where unset, as Frappe gives them);
+	``secrets`` maps Password fieldname → decrypted string. Empty values fall back to
+	the dataclass defaults; numbers are coerced, so "8" and 8.0 both work.
+	"""
+	merged = {**values, **{k: v for k, v in secrets.items() if v}}
+	groups = {}
+	for group, mapping in FIELD_MAP.items():
+		cls = _GROUP_CLASSES[group]
+		defaults = {f.name: f.default for f in fields(cls)}
+		kwargs = {}
+		for attr, fieldname in mapping.items():
+			raw = merged.get(fieldname)
+			if raw in (None, ""):
+				continue
+			kwargs[attr] = _coerce(raw, defaults[attr])
+		groups[group] = cls(**kwargs)
+	return AppSettings(**groups, token_secret=str(merged.get(TOKEN_SECRET_FIELD) or ""))
+
+
+def _coerce(raw, default):
+	if isinstance(default, bool):
+		return bool(int(raw)) if isinstance(raw, str) and raw.isdigit() else bool(raw)
+	if isinstance(default, int):
+		return int(float(raw))
+	if isinstance(default, float):
+		return float(raw)
+	return str(raw).strip()
+
+
+def password_fields() -> set[str]:
+	"""Fieldnames that hold secrets (Password fields in the doctype)."""
+	secret_attrs = {
+		"password",
+		"token",
+		"auth_token",
+		"api_key",
+		"webhook_secret",
+		"stripe",
+		"uptime_kuma",
+		"threecx",
+		"docuseal",
+	}
+	out = {TOKEN_SECRET_FIELD}
+	for group, mapping in FIELD_MAP.items():
+		for attr, fieldname in mapping.items():
+			if attr in secret_attrs or group == "webhooks":
+				out.add(fieldname)
+	return out

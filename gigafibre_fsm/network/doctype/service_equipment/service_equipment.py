@@ -1,0 +1,40 @@
+# Copyright (c) 2026, Gigafibre and contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe.model.document import Document
+from frappe.utils import now_datetime
+
+from gigafibre_fsm.core import equipment
+from gigafibre_fsm.exceptions import core_errors
+
+
+class ServiceEquipment(Document):
+	def before_validate(self):
+		self.serial_no = (self.serial_no or "").strip().upper()
+		with core_errors():
+			self.mac_address = equipment.normalise_mac(self.mac_address)
+
+	def validate(self):
+		before = self.get_doc_before_save()
+		with core_errors():
+			equipment.check_status_change(before.status if before else None, self.status)
+		self.log_move(before)
+
+	def log_move(self, before):
+		"""Append to the move log when the status or the location changes."""
+		old_status = before.status if before else None
+		old_location = before.service_location if before else None
+		if before and old_status == self.status and old_location == self.service_location:
+			return
+		self.append(
+			"moves",
+			{
+				"moved_on": now_datetime(),
+				"from_status": old_status,
+				"to_status": self.status,
+				"from_location": old_location,
+				"to_location": self.service_location,
+				"moved_by": frappe.session.user,
+			},
+		)

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Install this working tree into a Frappe bench and run the app's integration
+# tests there:  scripts/bench-tests.sh /path/to/frappe-bench [site]
+#
+# The tree is copied to apps/gigafibre_fsm (what `bench get-app <path>` does,
+# but with uncommitted changes too), installed into the bench's env, added to
+# sites/apps.txt, then `install-app` (first time) or `migrate`, then
+# `run-tests --app gigafibre_fsm`.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$(cd "$1" && pwd)
+SITE=${2:-test_site}
+APP=gigafibre_fsm
+
+if [ ! -d "$BENCH/sites/$SITE" ]; then
+	echo "FAILED: bench $BENCH has no site '$SITE' (set FRAPPE_SITE)." >&2
+	exit 1
+fi
+
+# `bench` when it is on PATH, else the same entry point bench itself uses.
+frappe_cli() {
+	if command -v bench >/dev/null 2>&1; then
+		(cd "$BENCH" && bench "$@")
+	else
+		(cd "$BENCH/sites" && "$BENCH/env/bin/python" -m frappe.utils.bench_helper frappe "$@")
+	fi
+}
+
+echo "bench: $BENCH  site: $SITE"
+DEST="$BENCH/apps/$APP"
+if [ "$(cd "$DEST" 2>/dev/null && pwd -P)" != "$(pwd -P)" ]; then
+	rm -rf "$DEST.new"
+	mkdir -p "$DEST.new"
+	tar -C "$ROOT" --exclude=./.venv --exclude=./.git --exclude='__pycache__' --exclude=./.pytest_cache \
+		--exclude=./.ruff_cache --exclude=./.benchmarks -cf - . | tar -C "$DEST.new" -xf -
+	rm -rf "$DEST"
+	mv "$DEST.new" "$DEST"
+fi
+"$BENCH/env/bin/python" -m pip install --quiet -e "$DEST"
+grep -qx "$APP" "$BENCH/sites/apps.txt" || printf '\n%s\n' "$APP" >>"$BENCH/sites/apps.txt"
+sed -i '/^$/d' "$BENCH/sites/apps.txt"
+
+if frappe_cli --site "$SITE" list-apps 2>/dev/null | grep -q "^$APP"; then
+	echo "migrating $SITE"
+	frappe_cli --site "$SITE" migrate
+else
+	echo "installing $APP on $SITE"
+	frappe_cli --site "$SITE" install-app "$APP"
+fi
+frappe_cli --site "$SITE" set-config allow_tests true
+
+echo "running: run-tests --app $APP on $SITE"
+frappe_cli --site "$SITE" run-tests --app "$APP"

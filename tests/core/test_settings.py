@@ -1,0 +1,72 @@
+import json
+from pathlib import Path
+
+from gigafibre_fsm.core.settings import (
+	FIELD_MAP,
+	TOKEN_SECRET_FIELD,
+	AppSettings,
+	build_settings,
+	password_fields,
+)
+
+DOCTYPE_JSON = (
+	Path(__file__).resolve().parents[2]
+	/ "gigafibre_fsm/integrations/doctype/gigafibre_settings/gigafibre_settings.json"
+)
+
+
+def _doctype_fields():
+	return {f["fieldname"]: f for f in json.loads(DOCTYPE_JSON.read_text())["fields"]}
+
+
+def test_every_mapped_field_exists_in_the_doctype():
+	fields = _doctype_fields()
+	mapped = {fn for group in FIELD_MAP.values() for fn in group.values()} | {TOKEN_SECRET_FIELD}
+	assert mapped - fields.keys() == set()
+
+
+def test_secrets_are_exactly_the_password_fields():
+	fields = _doctype_fields()
+	declared = {name for name, f in fields.items() if f["fieldtype"] == "Password"}
+	assert password_fields() == declared
+
+
+def test_empty_values_fall_back_to_defaults():
+	s = build_settings({"genieacs_nbi_url": "", "genieacs_timeout": None}, {})
+	assert s == AppSettings()
+	assert s.genieacs.timeout == 10.0
+	assert not s.genieacs.configured
+	assert not s.twilio.configured
+
+
+def test_values_are_coerced_and_urls_trimmed():
+	s = build_settings(
+		{
+			"genieacs_nbi_url": " http://acs:7557/ ",
+			"genieacs_timeout": "2.5",
+			"modem_bridge_enabled": 1,
+			"modem_session_idle_seconds": "90",
+			"olt_max_inflight": 3.0,
+			"twilio_account_sid": "AC123",
+			"twilio_from_number": "+15145550000",
+		},
+		{"genieacs_password": "s3cret", "twilio_auth_token": "tok", "modem_admin_password": "pw"},
+	)
+	assert s.genieacs.nbi_url == "http://acs:7557"
+	assert s.genieacs.timeout == 2.5
+	assert s.genieacs.password == "s3cret"
+	assert s.modem.enabled is True and s.modem.idle_seconds == 90 and s.modem.configured
+	assert s.snmp.max_inflight_per_olt == 3
+	assert s.twilio.configured and s.twilio.api_base == "https://api.twilio.com"
+
+
+def test_secrets_never_show_in_repr():
+	s = build_settings({}, {"genieacs_password": "hunter2", TOKEN_SECRET_FIELD: "tokensecret"})
+	assert "hunter2" not in repr(s)
+	assert "tokensecret" not in repr(s)
+	assert s.token_secret == "tokensecret"
+
+
+def test_docuseal_secret_feeds_both_places():
+	s = build_settings({}, {"docuseal_webhook_secret": "w"})
+	assert s.docuseal.webhook_secret == "w" == s.webhooks.docuseal
