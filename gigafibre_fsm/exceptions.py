@@ -14,7 +14,7 @@ import frappe
 from frappe import _
 
 from gigafibre_fsm.connectors import errors as connector_errors
-from gigafibre_fsm.core import errors as core_errors
+from gigafibre_fsm.core import errors as core_exc
 
 
 class GigafibreValidationError(frappe.ValidationError):
@@ -46,12 +46,12 @@ class ExternalServiceError(frappe.ValidationError):
 
 
 _CORE_MAP: list[tuple[type[Exception], type[Exception]]] = [
-	(core_errors.IllegalTransition, IllegalTransitionError),
-	(core_errors.InvalidInput, GigafibreValidationError),
-	(core_errors.Conflict, ConflictError),
-	(core_errors.NotFound, NotFoundError),
-	(core_errors.Forbidden, ForbiddenError),
-	(core_errors.CoreError, GigafibreValidationError),
+	(core_exc.IllegalTransition, IllegalTransitionError),
+	(core_exc.InvalidInput, GigafibreValidationError),
+	(core_exc.Conflict, ConflictError),
+	(core_exc.NotFound, NotFoundError),
+	(core_exc.Forbidden, ForbiddenError),
+	(core_exc.CoreError, GigafibreValidationError),
 ]
 
 
@@ -66,7 +66,7 @@ def frappe_class_for(error: Exception) -> type[Exception]:
 
 def translated_message(error: Exception) -> str:
 	"""The error's message, translated: core errors carry an English template and its values."""
-	if isinstance(error, core_errors.CoreError):
+	if isinstance(error, core_exc.CoreError):
 		params = [_(p) if isinstance(p, str) else p for p in error.params]
 		return _(error.template).format(*params)
 	if isinstance(error, connector_errors.ConnectorError):
@@ -84,5 +84,5 @@ def core_errors(title: str | None = None):
 	"""Run pure rules and connectors; their typed errors reach the user translated."""
 	try:
 		yield
-	except (core_errors.CoreError, connector_errors.ConnectorError) as e:
+	except (core_exc.CoreError, connector_errors.ConnectorError) as e:
 		raise_core_error(e, title)

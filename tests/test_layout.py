@@ -53,7 +53,7 @@ def test_pyproject_is_a_bench_app():
 
 def test_modules_have_packages():
 	modules = (APP / "modules.txt").read_text().split()
-	assert modules == ["Flows", "Dispatch", "Network", "Customers", "Integrations", "Legacy"]
+	assert modules == ["Flows", "Dispatch", "Network", "Customers", "Gigafibre Integrations", "Legacy"]
 	for module in modules:
 		assert (APP / scrub(module) / "__init__.py").exists(), module
 
@@ -92,13 +92,10 @@ def test_roles_fixture_matches_the_app_roles():
 
 def test_hooks():
 	tree = ast.parse((APP / "hooks.py").read_text())
-	values = {
-		t.id: ast.literal_eval(node.value)
-		for node in tree.body
-		if isinstance(node, ast.Assign)
-		for t in node.targets
-		if isinstance(t, ast.Name)
-	}
+	values = {}
+	for node in tree.body:
+		if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+			values.update({t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)})
 	assert values["app_name"] == "gigafibre_fsm"
 	assert values["export_python_type_annotations"] is True
 	assert values["require_type_annotated_api_methods"] is True

@@ -11,7 +11,7 @@ from gigafibre_fsm.core.settings import (
 
 DOCTYPE_JSON = (
 	Path(__file__).resolve().parents[2]
-	/ "gigafibre_fsm/integrations/doctype/gigafibre_settings/gigafibre_settings.json"
+	/ "gigafibre_fsm/gigafibre_integrations/doctype/gigafibre_settings/gigafibre_settings.json"
 )
 
 
