@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers.http import FakePeer
+from gigafibre_fsm.fakepeers.http import FakePeer
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("GIGAFIBRE_SHARED", REPO.parent / "shared"))

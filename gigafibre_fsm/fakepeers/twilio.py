@@ -1,0 +1,117 @@
+"""Fake peer speaking Twilio's REST API 2010-04-01 (Messages resource).
+
+Answers as twilio/twilio-oai's description of the API says (shared/specs/
+twilio_api_v2010.json): POST /2010-04-01/Accounts/{AccountSid}/Messages.json
+with a form body (To, From, Body, StatusCallback) → 201 and an
+api.v2010.account.message JSON; Basic auth with the account SID and token, else
+401 with Twilio's error body (code 20003); a "To" that is not E.164 → 400 with
+code 21211; GET of one message → 200. Every accepted message is kept in
+``messages``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from base64 import b64decode
+from email.utils import formatdate
+
+from gigafibre_fsm.fakepeers.http import FakePeer, Response
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def _error(status: int, code: int, message: str) -> Response:
+	return Response.json(
+		{
+			"code": code,
+			"message": message,
+			"more_info": f"https://www.twilio.com/docs/errors/{code}",
+			"status": status,
+		},
+		status=status,
+	)
+
+
+class FakeTwilio(FakePeer):
+	def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token"):
+		self.account_sid = account_sid
+		self.auth_token = auth_token
+		self.messages: dict[str, dict] = {}
+		self.fail_next: list[Response] = []  # queued canned answers (e.g. a 500) for retry tests
+		self._msg_lock = threading.Lock()
+		super().__init__()
+
+	def _authorised(self, request, account) -> Response | None:
+		header = request.headers.get("authorization", "")
+		try:
+			user, _, password = b64decode(header.removeprefix("Basic ")).decode().partition(":")
+		except Exception:
+			user = password = ""
+		if (
+			header[:6] != "Basic "
+			or user != self.account_sid
+			or password != self.auth_token
+			or account != user
+		):
+			return _error(401, 20003, "Authenticate")
+		return None
+
+	def setup_routes(self):
+		base = r"/2010-04-01/Accounts/(?P<account>AC[0-9a-fA-F]{32})"
+
+		@self.route("POST", base + r"/Messages\.json")
+		def create(request, account):
+			refused = self._authorised(request, account)
+			if refused:
+				return refused
+			if self.fail_next:
+				return self.fail_next.pop(0)
+			form = {k: v[-1] for k, v in request.form().items()}
+			to = form.get("To", "")
+			if not E164.match(to):
+				return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+			if not form.get("Body") and not form.get("MediaUrl"):
+				return _error(400, 21602, "Message body is required.")
+			sid = "SM" + secrets.token_hex(16)
+			now = formatdate(usegmt=True)
+			message = {
+				"account_sid": account,
+				"api_version": "2010-04-01",
+				"body": form.get("Body", ""),
+				"date_created": now,
+				"date_sent": None,
+				"date_updated": now,
+				"direction": "outbound-api",
+				"error_code": None,
+				"error_message": None,
+				"from": form.get("From"),
+				"messaging_service_sid": None,
+				"num_media": "0",
+				"num_segments": str(max(1, -(-len(form.get("Body", "")) // 160))),
+				"price": None,
+				"price_unit": "USD",
+				"sid": sid,
+				"status": "queued",
+				"subresource_uris": {"media": f"/2010-04-01/Accounts/{account}/Messages/{sid}/Media.json"},
+				"to": to,
+				"uri": f"/2010-04-01/Accounts/{account}/Messages/{sid}.json",
+			}
+			with self._msg_lock:
+				self.messages[sid] = message
+			return Response.json(message, status=201)
+
+		@self.route("GET", base + r"/Messages/(?P<sid>SM[0-9a-f]{32})\.json")
+		def fetch(request, account, sid):
+			refused = self._authorised(request, account)
+			if refused:
+				return refused
+			if sid not in self.messages:
+				return _error(404, 20404, f"The requested resource {request.path} was not found")
+			return Response.json(self.messages[sid])
+
+	@property
+	def sent(self) -> list[dict]:
+		with self._msg_lock:
+			return list(self.messages.values())
