@@ -34,3 +34,24 @@ fixtures = [
 		],
 	},
 ]
+
+# Flows
+# -----
+# Step kinds other modules add: dotted paths of functions returning {name: (StepKind, handler)}.
+gigafibre_flow_step_kinds = []
+
+# Thin triggers: one cached lookup, nothing more when no template listens.
+_flow_events = {
+	event: "gigafibre_fsm.flows.on_doc_event" for event in ("on_update", "on_submit", "on_cancel")
+}
+doc_events = {
+	doctype: {**_flow_events, "after_insert": "gigafibre_fsm.flows.on_insert"}
+	for doctype in ("Customer", "Quotation", "Service Contract", "Issue", "Service Subscription")
+}
+doc_events["ToDo"] = {"on_update": "gigafibre_fsm.flows.on_todo_update"}
+
+scheduler_events = {
+	"cron": {
+		"* * * * *": ["gigafibre_fsm.flows.jobs.tick"],
+	},
+}

@@ -52,13 +52,15 @@ CUSTOM_FIELDS = {
 
 
 def after_install():
-	make_custom_fields()
-	ensure_token_secret()
+	after_migrate()
 
 
 def after_migrate():
+	from gigafibre_fsm.flows.seeds import install_seeds
+
 	make_custom_fields()
 	ensure_token_secret()
+	install_seeds()
 
 
 def make_custom_fields():

@@ -1,0 +1,116 @@
+# Copyright (c) 2026, Gigafibre and contributors
+# For license information, please see license.txt
+
+import json
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+
+from gigafibre_fsm.exceptions import ForbiddenError, GigafibreValidationError
+
+# Changing any of these makes a new version of the template.
+VERSIONED = ("applies_to", "trigger_event", "trigger_condition", "cron")
+
+
+class FlowTemplate(Document):
+	def before_validate(self):
+		self.number_steps()
+		self.normalise_json()
+
+	def validate(self):
+		self.protect_system_template()
+		self.check_template()
+		self.bump_version()
+
+	def on_update(self):
+		from gigafibre_fsm.flows import clear_trigger_cache
+
+		clear_trigger_cache()
+
+	def on_trash(self):
+		if self.is_system and not frappe.flags.in_uninstall:
+			frappe.throw(_("System flow templates cannot be deleted; disable it instead"), ForbiddenError)
+		if frappe.db.exists("Flow Run", {"template": self.name}):
+			frappe.throw(
+				_("This template has runs; disable it instead of deleting it"), GigafibreValidationError
+			)
+		from gigafibre_fsm.flows import clear_trigger_cache
+
+		clear_trigger_cache()
+
+	def before_rename(self, old, new, merge=False):
+		if self.is_system:
+			frappe.throw(_("System flow templates cannot be renamed"), ForbiddenError)
+
+	# -- steps
+
+	def number_steps(self):
+		"""Give rows without an id the next free sN."""
+		used = {row.step_id for row in self.steps if row.step_id}
+		n = 0
+		for row in self.steps:
+			if row.step_id:
+				row.step_id = row.step_id.strip()
+				continue
+			while f"s{n + 1}" in used:
+				n += 1
+			n += 1
+			row.step_id = f"s{n}"
+			used.add(row.step_id)
+
+	def normalise_json(self):
+		for row in self.steps:
+			for field, default in (("config", {}), ("condition", None), ("depends_on", [])):
+				value = row.get(field)
+				if value in (None, "") or (isinstance(value, str) and not value.strip()):
+					row.set(field, None if default is None else json.dumps(default))
+				elif isinstance(value, list | dict):
+					row.set(field, json.dumps(value))
+
+	def protect_system_template(self):
+		if self.is_new() or self.flags.seeding:
+			if self.is_new() and self.is_system and not self.flags.seeding:
+				frappe.throw(_("Only the app's seeds are system templates"), ForbiddenError)
+			return
+		before = self.get_doc_before_save()
+		if before and before.is_system:
+			changed = [
+				f
+				for f in (*VERSIONED, "title", "category", "kind", "applies_to")
+				if self.get(f) != before.get(f)
+			]
+			if changed or self.steps_signature() != before_steps_signature(before) or not self.is_system:
+				frappe.throw(
+					_("System flow templates cannot be edited; duplicate it and edit the copy"),
+					ForbiddenError,
+				)
+
+	def check_template(self):
+		from gigafibre_fsm.flows.templates import problems
+
+		found = problems(self)
+		if found:
+			lines = "".join(f"<li>{frappe.utils.escape_html(p.message)}</li>" for p in found)
+			frappe.throw(f"<ul>{lines}</ul>", GigafibreValidationError, title=_("This template has problems"))
+
+	def steps_signature(self) -> str:
+		return before_steps_signature(self)
+
+	def bump_version(self):
+		if self.is_new():
+			self.version = self.version or 1
+			return
+		before = self.get_doc_before_save()
+		if not before:
+			return
+		if any(
+			self.get(f) != before.get(f) for f in VERSIONED
+		) or self.steps_signature() != before_steps_signature(before):
+			self.version = (before.version or 1) + 1
+
+
+def before_steps_signature(doc) -> str:
+	from gigafibre_fsm.flows.templates import steps_of
+
+	return json.dumps(steps_of(doc), sort_keys=True)

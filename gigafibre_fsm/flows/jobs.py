@@ -1,0 +1,108 @@
+"""Scheduler and queue entry points of the flow engine.
+
+``tick`` (every minute) only selects: runs whose next wake time is due, by an
+indexed query, each enqueued once (deduplicated job id per run); and cron
+templates whose slot has come. The work happens in ``advance_run`` jobs.
+"""
+
+from __future__ import annotations
+
+import frappe
+from croniter import croniter
+from frappe.utils import get_datetime, now_datetime
+
+from gigafibre_fsm.flows import runtime
+
+TICK_BATCH = 20000
+
+
+def due_runs(now=None, limit: int = TICK_BATCH) -> list[str]:
+	"""Runs with a step due: status Waiting and next_wake_at <= now (indexed)."""
+	run = frappe.qb.DocType("Flow Run")
+	now = get_datetime(now or now_datetime())
+	rows = (
+		frappe.qb.from_(run)
+		.select(run.name)
+		.where((run.status == "Waiting") & (run.next_wake_at <= now))
+		.orderby(run.next_wake_at)
+		.limit(limit)
+	).run()
+	return [r[0] for r in rows]
+
+
+def stalled_runs(limit: int = 1000) -> list[str]:
+	"""Runs left Pending or Running without a job (a worker died): picked up again."""
+	run = frappe.qb.DocType("Flow Run")
+	cutoff = frappe.utils.add_to_date(now_datetime(), minutes=-10)
+	rows = (
+		frappe.qb.from_(run)
+		.select(run.name)
+		.where(run.status.isin(["Pending", "Running"]) & (run.modified < cutoff))
+		.limit(limit)
+	).run()
+	return [r[0] for r in rows]
+
+
+def tick(now=None) -> int:
+	"""Scheduler entry: enqueue one advance job per due run. Returns how many were selected."""
+	names = due_runs(now) + stalled_runs()
+	for name in names:
+		runtime.enqueue_advance(name)
+	start_cron_templates(now)
+	return len(names)
+
+
+def advance_run(run: str):
+	"""Queue entry: advance one run (see runtime.advance_run)."""
+	runtime.advance_run(run)
+
+
+# -- cron templates ---------------------------------------------------------------
+
+
+def start_cron_templates(now=None):
+	now = get_datetime(now or now_datetime())
+	templates = frappe.get_all(
+		"Flow Template",
+		filters={"enabled": 1, "trigger_event": "cron"},
+		fields=["name", "cron", "last_cron_run", "creation"],
+	)
+	for tpl in templates:
+		if not tpl.cron or not croniter.is_valid(tpl.cron):
+			continue
+		since = get_datetime(tpl.last_cron_run or tpl.creation)
+		slot = croniter(tpl.cron, since).get_next(type(now))
+		if slot > now:
+			continue
+		frappe.db.set_value("Flow Template", tpl.name, "last_cron_run", now, update_modified=False)
+		frappe.enqueue(
+			"gigafibre_fsm.flows.jobs.run_cron_template",
+			queue="long",
+			timeout=3600,
+			job_id=f"gigafibre_fsm:flow_cron:{tpl.name}:{slot.isoformat()}",
+			deduplicate=True,
+			enqueue_after_commit=True,
+			template=tpl.name,
+			slot=slot.isoformat(),
+		)
+
+
+def run_cron_template(template: str, slot: str, page_size: int = 500):
+	"""Start the template for every document of its applies_to that meets its condition.
+
+	One run per (template, document, slot): a repeated slot starts nothing new.
+	"""
+	from gigafibre_fsm.flows import start_matching
+
+	tpl = frappe.get_doc("Flow Template", template)
+	start = 0
+	while True:
+		names = frappe.get_all(
+			tpl.applies_to, pluck="name", order_by="name", start=start, page_length=page_size
+		)
+		if not names:
+			break
+		for name in names:
+			start_matching(tpl, frappe.get_doc(tpl.applies_to, name), "cron", occurrence=slot)
+		frappe.db.commit()  # a long job: keep what is done if a later page fails
+		start += page_size

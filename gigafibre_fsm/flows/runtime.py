@@ -1,0 +1,356 @@
+"""Start and advance flow runs inside Frappe.
+
+A run freezes its template's steps when it starts (editing a template never
+changes a running run). ``advance_run`` is the only place that executes steps:
+it holds a Redis lock per run and the run's row lock, reads the run fresh,
+lets the pure engine (gigafibre_fsm.core.flows.engine) decide, saves what each
+step did and publishes the changes after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import contextmanager
+
+import frappe
+from frappe import _
+from frappe.utils import get_datetime, now_datetime
+
+from gigafibre_fsm.core import conditions, templating
+from gigafibre_fsm.core.flows.engine import StepState, advance, idempotency_key
+from gigafibre_fsm.core.flows.graph import Step
+from gigafibre_fsm.flows.kinds import StepContext, registry
+
+RUN = "Flow Run"
+TEMPLATE = "Flow Template"
+MAX_ATTEMPTS = 3
+LOCK_SECONDS = 300
+EVENT = "gigafibre_fsm:flow_run"
+
+
+def as_json(value) -> dict:
+	"""A document dict made JSON-safe (dates as ISO strings) for conditions and rendering."""
+	return json.loads(frappe.as_json(value))
+
+
+def trigger_key(template: str, doctype: str, name: str, event: str, occurrence: str | None) -> str:
+	raw = "\x1f".join([template, doctype, name, event, occurrence or ""])
+	return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _linked(doc, doctype: str) -> str | None:
+	if doc.doctype == doctype:
+		return doc.name
+	for df in doc.meta.get_link_fields():
+		if df.options == doctype and doc.get(df.fieldname):
+			return doc.get(df.fieldname)
+	if doctype == "Customer" and doc.get("party_name") and doc.get("quotation_to") == "Customer":
+		return doc.party_name
+	return None
+
+
+def build_context(
+	doc, *, run=None, steps_output: dict | None = None, event: str | None = None, now=None
+) -> dict:
+	"""What conditions and {{paths}} see: doc, customer, address, steps, run, now, event."""
+	context = {"doc": as_json(doc.as_dict(no_default_fields=False))}
+	for root, doctype in (("customer", "Customer"), ("address", "Address")):
+		name = _linked(doc, doctype)
+		if name and frappe.db.exists(doctype, name):
+			context[root] = as_json(frappe.get_cached_doc(doctype, name).as_dict())
+		else:
+			context[root] = {}
+	context["steps"] = steps_output or {}
+	context["run"] = {"name": run.name, "template": run.template} if run else {}
+	context["now"] = get_datetime(now or now_datetime()).isoformat()
+	context["event"] = event or (run.trigger_event if run else None)
+	return context
+
+
+def start_run(
+	template: str,
+	reference_doctype: str,
+	reference_name: str,
+	*,
+	event: str = "manual",
+	occurrence: str | None = None,
+	parent_run: str | None = None,
+	enqueue: bool = True,
+) -> str:
+	"""Create the run for (template, document, event occurrence) once; return its name.
+
+	A second call with the same occurrence returns the existing run instead of a duplicate
+	(a unique key on the run enforces it, also between concurrent callers).
+	"""
+	key = trigger_key(template, reference_doctype, reference_name, event, occurrence)
+	existing = frappe.db.get_value(RUN, {"trigger_key": key}, "name")
+	if existing:
+		return existing
+	tpl = frappe.get_cached_doc(TEMPLATE, template)
+	run = frappe.new_doc(RUN)
+	run.update(
+		{
+			"template": tpl.name,
+			"template_version": tpl.version,
+			"reference_doctype": reference_doctype,
+			"reference_name": reference_name,
+			"trigger_event": event,
+			"trigger_key": key,
+			"parent_run": parent_run,
+			"status": "Pending",
+			"steps_snapshot": json.dumps([s.as_dict() for s in template_steps(tpl)]),
+		}
+	)
+	for step in template_steps(tpl):
+		run.append(
+			"steps",
+			{
+				"step_id": step.step_id,
+				"label": step.label,
+				"kind": step.kind,
+				"parent_step": step.parent_step,
+				"status": "Pending",
+			},
+		)
+	doc = frappe.get_doc(reference_doctype, reference_name)
+	run.context = frappe.as_json(build_context(doc, event=event))
+	run.flags.ignore_permissions = True
+	try:
+		with savepoint("flow_run_insert"):
+			run.insert()
+	except frappe.DuplicateEntryError:
+		return frappe.db.get_value(RUN, {"trigger_key": key}, "name")
+	publish(run)
+	if enqueue:
+		enqueue_advance(run.name)
+	return run.name
+
+
+@contextmanager
+def savepoint(name: str):
+	frappe.db.savepoint(name)
+	try:
+		yield
+	except Exception:
+		frappe.db.rollback(save_point=name)
+		raise
+
+
+def template_steps(tpl) -> list[Step]:
+	return [Step.from_dict(row_to_step(row)) for row in tpl.steps]
+
+
+def _json_field(value, default):
+	if value in (None, ""):
+		return default
+	if isinstance(value, list | dict):
+		return value
+	return json.loads(value)
+
+
+def row_to_step(row) -> dict:
+	return {
+		"step_id": row.step_id,
+		"label": row.label,
+		"kind": row.kind,
+		"parent_step": row.parent_step or None,
+		"config": _json_field(row.config, {}),
+		"condition": _json_field(row.condition, None),
+		"depends_on": _json_field(row.depends_on, []),
+	}
+
+
+def enqueue_advance(run: str):
+	frappe.enqueue(
+		"gigafibre_fsm.flows.jobs.advance_run",
+		queue="default",
+		timeout=600,
+		job_id=f"gigafibre_fsm:flow_run:{run}",
+		deduplicate=True,
+		enqueue_after_commit=True,
+		run=run,
+	)
+
+
+@contextmanager
+def run_lock(run: str, blocking_timeout: float = 30):
+	"""One executor per run across workers and ticks (Redis), plus the run's row lock."""
+	lock = frappe.cache.lock(
+		frappe.cache.make_key(f"gigafibre_fsm:flow_run_lock:{run}"), timeout=LOCK_SECONDS
+	)
+	if not lock.acquire(blocking_timeout=blocking_timeout):
+		yield False
+		return
+	try:
+		# Start a fresh transaction (advance_run is a job entry: what came before is committed):
+		# on MariaDB (REPEATABLE READ) the reads below then see what the previous holder of
+		# the lock committed.
+		frappe.db.commit()
+		frappe.db.get_value(RUN, run, "name", for_update=True)
+		yield True
+	finally:
+		try:
+			lock.release()
+		except Exception:
+			pass  # expired: the work was committed or rolled back already
+
+
+def advance_run(run_name: str, *, now=None) -> str | None:
+	"""Execute what is due in one run. Returns the run's status (None if another worker holds it)."""
+	with run_lock(run_name) as locked:
+		if not locked:
+			return None
+		run = frappe.get_doc(RUN, run_name)
+		if run.status in ("Completed", "Failed", "Cancelled"):
+			return run.status
+		now = get_datetime(now or now_datetime())
+		kinds, handlers = registry()
+		steps = [Step.from_dict(s) for s in json.loads(run.steps_snapshot or "[]")]
+		rows = {row.step_id: row for row in run.steps}
+		states = {sid: _state(row) for sid, row in rows.items()}
+		reference = frappe.get_doc(run.reference_doctype, run.reference_name)
+
+		def context():
+			outputs = {sid: (st.output or {}) for sid, st in states.items()}
+			return build_context(reference, run=run, steps_output=outputs, now=now)
+
+		def condition_holds(step: Step) -> bool:
+			return conditions.matches(step.condition, context()) if step.condition else True
+
+		def execute(step: Step, state: StepState):
+			ctx = context()
+			key = idempotency_key(run.name, step.step_id, state.attempts)
+			rows[step.step_id].idempotency_key = key
+			config = templating.render(step.config, ctx)
+			return handlers[step.kind](StepContext(run, step, state, config, ctx, now, key))
+
+		if run.status == "Pending":
+			run.started_at = now
+		result = advance(
+			steps,
+			states,
+			kinds=kinds,
+			now=now,
+			condition_holds=condition_holds,
+			execute=execute,
+			max_attempts=MAX_ATTEMPTS,
+		)
+		for sid, st in states.items():
+			_write_state(rows[sid], st)
+		run.status = result.status
+		run.next_wake_at = result.next_wake_at
+		run.error = result.error
+		if result.status in ("Completed", "Failed"):
+			run.finished_at = now
+		run.flags.ignore_permissions = True
+		run.save()
+		publish(run, result.events)
+		if result.status == "Failed":
+			notify_failure(run)
+		if run.parent_run and result.status in ("Completed", "Failed"):
+			enqueue_advance(run.parent_run)
+		return run.status
+
+
+def _state(row) -> StepState:
+	return StepState(
+		step_id=row.step_id,
+		status=row.status or "Pending",
+		attempts=row.attempts or 0,
+		output=_json_field(row.output, None),
+		error=row.error or None,
+		wake_at=get_datetime(row.wake_at) if row.wake_at else None,
+		started_at=get_datetime(row.started_at) if row.started_at else None,
+		finished_at=get_datetime(row.finished_at) if row.finished_at else None,
+	)
+
+
+def _write_state(row, st: StepState):
+	row.status = st.status
+	row.attempts = st.attempts
+	row.output = frappe.as_json(st.output) if st.output is not None else None
+	row.error = st.error
+	row.wake_at = st.wake_at
+	row.started_at = st.started_at
+	row.finished_at = st.finished_at
+
+
+def publish(run, events: list | None = None):
+	"""Tell the run's room and the reference document's room, after commit."""
+	payload = {
+		"run": run.name,
+		"template": run.template,
+		"status": run.status,
+		"reference_doctype": run.reference_doctype,
+		"reference_name": run.reference_name,
+		"error": run.error,
+		"steps": events or [],
+	}
+	frappe.publish_realtime(EVENT, payload, doctype=RUN, docname=run.name, after_commit=True)
+	if run.reference_doctype and run.reference_name:
+		frappe.publish_realtime(
+			EVENT, payload, doctype=run.reference_doctype, docname=run.reference_name, after_commit=True
+		)
+
+
+def notify_failure(run):
+	"""A failed run is never silent: the template's owner gets a notification."""
+	owner = frappe.db.get_value(TEMPLATE, run.template, "owner")
+	if not owner or owner == "Guest":
+		return
+	frappe.get_doc(
+		{
+			"doctype": "Notification Log",
+			"for_user": owner,
+			"type": "Alert",
+			"document_type": RUN,
+			"document_name": run.name,
+			"subject": _("Flow run {0} ({1}) failed: {2}").format(run.name, run.template, run.error or ""),
+		}
+	).insert(ignore_permissions=True)
+
+
+def cancel_run(run_name: str) -> str:
+	with run_lock(run_name) as locked:
+		if not locked:
+			frappe.throw(_("The run is busy; try again in a moment"))
+		run = frappe.get_doc(RUN, run_name)
+		if run.status in ("Completed", "Failed", "Cancelled"):
+			return run.status
+		for row in run.steps:
+			if row.status not in ("Completed", "Skipped", "Failed", "Cancelled"):
+				row.status = "Cancelled"
+				row.wake_at = None
+		run.status = "Cancelled"
+		run.next_wake_at = None
+		run.finished_at = now_datetime()
+		run.flags.ignore_permissions = True
+		run.save()
+		publish(run)
+		return run.status
+
+
+def retry_run(run_name: str) -> str:
+	"""Give a failed run's failed and cancelled steps another go (attempts start over)."""
+	with run_lock(run_name) as locked:
+		if not locked:
+			frappe.throw(_("The run is busy; try again in a moment"))
+		run = frappe.get_doc(RUN, run_name)
+		if run.status != "Failed":
+			frappe.throw(_("Only a failed run can be retried"))
+		for row in run.steps:
+			if row.status in ("Failed", "Cancelled"):
+				row.status, row.attempts, row.error, row.wake_at, row.finished_at = (
+					"Pending",
+					0,
+					None,
+					None,
+					None,
+				)
+		run.status, run.error, run.finished_at = "Running", None, None
+		run.flags.ignore_permissions = True
+		run.save()
+		publish(run)
+		enqueue_advance(run.name)
+		return run.status
