@@ -9,6 +9,34 @@ from gigafibre_fsm.exceptions import core_errors
 
 
 class ServiceContract(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+		from gigafibre_fsm.customers.doctype.service_contract_benefit.service_contract_benefit import (
+			ServiceContractBenefit,
+		)
+
+		benefits: DF.Table[ServiceContractBenefit]
+		contract_type: DF.Literal["Residential", "Commercial"]
+		customer: DF.Link
+		duration_months: DF.Int
+		end_date: DF.Date | None
+		quotation: DF.Link | None
+		service_location: DF.Link | None
+		signed_on: DF.Datetime | None
+		start_date: DF.Date | None
+		status: DF.Literal[
+			"Brouillon", "Envoy\u00e9", "Sign\u00e9", "Actif", "R\u00e9sili\u00e9", "Expir\u00e9"
+		]
+		terminated_on: DF.Date | None
+		termination_reason: DF.SmallText | None
+		total_benefit: DF.Currency
+
+	# end: auto-generated types
 	def before_validate(self):
 		self.set_end_date()
 		self.set_benefit_amounts()

@@ -13,6 +13,31 @@ def _date(value):
 
 
 class ServiceSubscription(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		billing_cycle: DF.Literal["Monthly", "Semestrial", "Annual"]
+		cancellation_date: DF.Date | None
+		cancellation_reason: DF.SmallText | None
+		customer: DF.Link
+		download_mbps: DF.Int
+		end_date: DF.Date | None
+		legacy_service_id: DF.Data | None
+		monthly_price: DF.Currency
+		plan: DF.Link
+		plan_name: DF.Data | None
+		service_contract: DF.Link | None
+		service_location: DF.Link | None
+		start_date: DF.Date | None
+		status: DF.Literal["En attente", "Actif", "Annul\u00e9"]
+		upload_mbps: DF.Int
+
+	# end: auto-generated types
 	def validate(self):
 		with core_errors():
 			contracts.check_subscription(

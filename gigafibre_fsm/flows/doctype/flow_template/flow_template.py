@@ -14,6 +14,59 @@ VERSIONED = ("applies_to", "trigger_event", "trigger_condition", "cron")
 
 
 class FlowTemplate(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+		from gigafibre_fsm.flows.doctype.flow_step.flow_step import FlowStep
+
+		applies_to: DF.Literal["Customer", "Quotation", "Service Contract", "Issue", "Service Subscription"]
+		category: DF.Literal["Project", "Agent"]
+		cron: DF.Data | None
+		description: DF.SmallText | None
+		enabled: DF.Check
+		is_system: DF.Check
+		kind: DF.Literal[
+			"residential_installation",
+			"commercial_installation",
+			"repair",
+			"relocation",
+			"voip_activation",
+			"removal",
+			"other_project",
+			"post_signature_ack",
+			"repair_follow_up",
+			"payment_reminder",
+			"sla_escalation",
+			"network_alarm",
+			"other_agent",
+		]
+		last_cron_run: DF.Datetime | None
+		seed_key: DF.Data | None
+		source_template: DF.Link | None
+		steps: DF.Table[FlowStep]
+		title: DF.Data
+		trigger_condition: DF.Code | None
+		trigger_event: DF.Literal[
+			"manual",
+			"on_insert",
+			"on_update",
+			"on_submit",
+			"on_cancel",
+			"on_contract_signed",
+			"on_job_completed",
+			"on_installation_completed",
+			"on_optical_alarm",
+			"on_cpe_offline",
+			"on_payment_overdue",
+			"cron",
+		]
+		version: DF.Int
+
+	# end: auto-generated types
 	def before_validate(self):
 		self.number_steps()
 		self.normalise_json()

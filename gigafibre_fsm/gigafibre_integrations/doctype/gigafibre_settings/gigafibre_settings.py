@@ -19,6 +19,48 @@ URL_FIELDS = (
 
 
 class GigafibreSettings(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		chromium_path: DF.Data | None
+		docuseal_api_key: DF.Password | None
+		docuseal_url: DF.Data | None
+		docuseal_webhook_secret: DF.Password | None
+		genieacs_nbi_url: DF.Data | None
+		genieacs_password: DF.Password | None
+		genieacs_timeout: DF.Float
+		genieacs_username: DF.Data | None
+		modem_admin_password: DF.Password | None
+		modem_admin_username: DF.Data | None
+		modem_bridge_enabled: DF.Check
+		modem_session_idle_seconds: DF.Int
+		modem_timeout: DF.Float
+		olt_max_inflight: DF.Int
+		snmp_retries: DF.Int
+		snmp_timeout: DF.Float
+		stripe_webhook_secret: DF.Password | None
+		threecx_token: DF.Password | None
+		token_signing_secret: DF.Password | None
+		traccar_timeout: DF.Float
+		traccar_token: DF.Password | None
+		traccar_url: DF.Data | None
+		twilio_account_sid: DF.Data | None
+		twilio_api_base: DF.Data | None
+		twilio_auth_token: DF.Password | None
+		twilio_from_number: DF.Data | None
+		twilio_timeout: DF.Float
+		uptime_kuma_token: DF.Password | None
+		vision_api_base: DF.Data | None
+		vision_api_key: DF.Password | None
+		vision_model: DF.Data | None
+		vision_timeout: DF.Float
+
+	# end: auto-generated types
 	def validate(self):
 		self.validate_urls()
 

@@ -10,6 +10,41 @@ from gigafibre_fsm.exceptions import core_errors
 
 
 class ServiceEquipment(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+		from gigafibre_fsm.network.doctype.service_equipment_move.service_equipment_move import (
+			ServiceEquipmentMove,
+		)
+
+		acs_device_id: DF.Data | None
+		barcode: DF.Data | None
+		customer: DF.Link | None
+		cwmp_serial: DF.Data | None
+		equipment_type: DF.Literal["ONT", "Modem", "Router", "TV Box", "IP Phone"]
+		firmware: DF.Data | None
+		gpon_serial: DF.Data | None
+		ip_address: DF.Data | None
+		legacy_device_id: DF.Data | None
+		mac_address: DF.Data | None
+		model: DF.Data | None
+		moves: DF.Table[ServiceEquipmentMove]
+		radius_password: DF.Password | None
+		radius_username: DF.Data | None
+		serial_no: DF.Data
+		service_location: DF.Link | None
+		sip_password: DF.Password | None
+		sip_username: DF.Data | None
+		status: DF.Literal["Inventory", "Active", "Defective", "Returned"]
+		vendor: DF.Data | None
+		wifi_password: DF.Password | None
+		wifi_ssid: DF.Data | None
+
+	# end: auto-generated types
 	def before_validate(self):
 		self.serial_no = (self.serial_no or "").strip().upper()
 		with core_errors():
