@@ -1,7 +1,7 @@
-"""The system flow templates installed with the app (is_system: duplicate to change).
+"""Install the system flow templates (gigafibre_fsm.core.flows.seeds) on install and migrate.
 
-Seeds are upserted by ``seed_key`` on install and migrate: a changed seed updates
-its template (a new version; running runs keep their frozen steps).
+Seeds are upserted by ``seed_key``: a changed seed updates its template (a new
+version; running runs keep their frozen steps).
 """
 
 from __future__ import annotations
@@ -10,294 +10,7 @@ import json
 
 import frappe
 
-HAS_CELL = {"!": {"blank": [{"var": "customer.cell_phone"}]}}
-
-
-def step(sid, label, kind, config=None, deps=(), parent=None, condition=None):
-	return {
-		"step_id": sid,
-		"label": label,
-		"kind": kind,
-		"config": config or {},
-		"depends_on": list(deps),
-		"parent_step": parent,
-		"condition": condition,
-	}
-
-
-SEEDS = [
-	{
-		"seed_key": "residential_installation",
-		"title": "Installation fibre résidentielle",
-		"category": "Project",
-		"kind": "residential_installation",
-		"applies_to": "Service Contract",
-		"trigger_event": "on_contract_signed",
-		"trigger_condition": {"==": [{"var": "doc.contract_type"}, "Residential"]},
-		"description": "Contrat résidentiel signé → dossier d'installation, préparation, rendez-vous.",
-		"steps": [
-			step(
-				"s1",
-				"Dossier d'installation",
-				"create_issue",
-				{
-					"subject": "Installation résidentielle {{doc.name}} — {{doc.customer}}",
-					"description": "Contrat {{doc.name}} signé. Installation fibre à planifier.",
-					"priority": "Medium",
-				},
-			),
-			step("s2", "Préparation", "group", deps=["s1"]),
-			step(
-				"s3",
-				"Réserver l'ONT et le modem",
-				"create_todo",
-				{
-					"description": "Réserver l'ONT et le modem pour {{doc.customer}} ({{doc.name}})",
-					"role": "Dispatcher",
-				},
-				parent="s2",
-			),
-			step(
-				"s4",
-				"Planifier l'installation",
-				"create_todo",
-				{
-					"description": "Planifier l'installation de {{doc.customer}} ({{doc.name}})",
-					"role": "Dispatcher",
-				},
-				deps=["s3"],
-				parent="s2",
-			),
-			step("s5", "Attendre 24 h", "wait", {"delay_minutes": 1440}, deps=["s2"]),
-			step(
-				"s6",
-				"Confirmer le rendez-vous",
-				"create_todo",
-				{
-					"description": "Confirmer le rendez-vous d'installation avec {{doc.customer}}",
-					"role": "Customer Service",
-				},
-				deps=["s5"],
-			),
-		],
-	},
-	{
-		"seed_key": "commercial_installation",
-		"title": "Installation commerciale",
-		"category": "Project",
-		"kind": "commercial_installation",
-		"applies_to": "Service Contract",
-		"trigger_event": "on_contract_signed",
-		"trigger_condition": {"==": [{"var": "doc.contract_type"}, "Commercial"]},
-		"description": "Contrat commercial signé → dossier, étude de faisabilité approuvée, installation.",
-		"steps": [
-			step(
-				"s1",
-				"Dossier d'installation",
-				"create_issue",
-				{
-					"subject": "Installation commerciale {{doc.name}} — {{doc.customer}}",
-					"description": "Contrat commercial {{doc.name}} signé.",
-					"priority": "High",
-				},
-			),
-			step(
-				"s2",
-				"Étude de faisabilité",
-				"create_todo",
-				{
-					"description": "Étude de faisabilité pour {{doc.customer}} ({{doc.name}})",
-					"role": "Network Operator",
-				},
-				deps=["s1"],
-			),
-			step(
-				"s3",
-				"Approbation du projet",
-				"approval",
-				{"description": "Approuver l'installation commerciale {{doc.name}}", "role": "FSM Manager"},
-				deps=["s2"],
-			),
-			step(
-				"s4",
-				"Planifier l'installation",
-				"create_todo",
-				{"description": "Planifier l'installation commerciale {{doc.name}}", "role": "Dispatcher"},
-				deps=["s3"],
-				condition={"==": [{"var": "steps.s3.approved"}, True]},
-			),
-		],
-	},
-	{
-		"seed_key": "repair",
-		"title": "Appel de réparation",
-		"category": "Project",
-		"kind": "repair",
-		"applies_to": "Issue",
-		"trigger_event": "on_insert",
-		"trigger_condition": {"in_list": [{"var": "doc.issue_type"}, ["Repair", "Réparation"]]},
-		"description": "Billet de réparation → diagnostic à distance, puis visite si nécessaire.",
-		"steps": [
-			step(
-				"s1",
-				"Diagnostic à distance",
-				"create_todo",
-				{
-					"description": "Diagnostiquer à distance : {{doc.subject}}",
-					"role": "Network Operator",
-					"priority": "High",
-				},
-			),
-			step(
-				"s2",
-				"Planifier une visite",
-				"create_todo",
-				{"description": "Planifier une visite de réparation : {{doc.subject}}", "role": "Dispatcher"},
-				deps=["s1"],
-			),
-		],
-	},
-	{
-		"seed_key": "relocation",
-		"title": "Déménagement",
-		"category": "Project",
-		"kind": "relocation",
-		"applies_to": "Customer",
-		"trigger_event": "manual",
-		"description": "Déménagement d'un client : retrait à l'ancienne adresse, installation à la nouvelle.",
-		"steps": [
-			step(
-				"s1",
-				"Dossier de déménagement",
-				"create_issue",
-				{
-					"subject": "Déménagement — {{doc.customer_name}}",
-					"description": "Déménagement du client {{doc.name}}.",
-				},
-			),
-			step(
-				"s2",
-				"Retrait à l'ancienne adresse",
-				"create_todo",
-				{
-					"description": "Planifier le retrait de l'équipement de {{doc.customer_name}}",
-					"role": "Dispatcher",
-				},
-				deps=["s1"],
-			),
-			step(
-				"s3",
-				"Installation à la nouvelle adresse",
-				"create_todo",
-				{
-					"description": "Planifier l'installation à la nouvelle adresse de {{doc.customer_name}}",
-					"role": "Dispatcher",
-				},
-				deps=["s1"],
-			),
-			step(
-				"s4",
-				"Mettre à jour la facturation",
-				"create_todo",
-				{
-					"description": "Mettre à jour l'adresse de service et la facturation de {{doc.customer_name}}",
-					"role": "Customer Service",
-				},
-				deps=["s2", "s3"],
-			),
-		],
-	},
-	{
-		"seed_key": "voip_activation",
-		"title": "Activation de ligne VoIP",
-		"category": "Project",
-		"kind": "voip_activation",
-		"applies_to": "Service Subscription",
-		"trigger_event": "manual",
-		"description": "Activer une ligne téléphonique : portabilité, configuration, avis au client.",
-		"steps": [
-			step(
-				"s1",
-				"Portabilité du numéro",
-				"create_todo",
-				{
-					"description": "Demander la portabilité du numéro pour {{doc.customer}} ({{doc.name}})",
-					"role": "Customer Service",
-				},
-			),
-			step(
-				"s2",
-				"Configurer le téléphone IP",
-				"create_todo",
-				{
-					"description": "Configurer le compte SIP et le téléphone IP de {{doc.customer}}",
-					"role": "Network Operator",
-				},
-			),
-			step(
-				"s3",
-				"Aviser le client",
-				"send_sms",
-				{
-					"to": "{{customer.cell_phone}}",
-					"body": "Gigafibre : votre ligne téléphonique est en cours d'activation. Nous vous confirmerons la date de mise en service.",
-				},
-				deps=["s1", "s2"],
-				condition=HAS_CELL,
-			),
-		],
-	},
-	{
-		"seed_key": "post_signature_ack",
-		"title": "Accusé de réception du contrat (SMS)",
-		"category": "Agent",
-		"kind": "post_signature_ack",
-		"applies_to": "Service Contract",
-		"trigger_event": "on_contract_signed",
-		"description": "Dès la signature : SMS « Bon de commande reçu » au client.",
-		"steps": [
-			step(
-				"s1",
-				"SMS d'accusé de réception",
-				"send_sms",
-				{
-					"to": "{{customer.cell_phone}}",
-					"body": "Gigafibre : Bon de commande reçu ({{doc.name}}). Nous vous contacterons pour planifier l'installation. Merci !",
-				},
-				condition=HAS_CELL,
-			),
-		],
-	},
-	{
-		"seed_key": "repair_follow_up",
-		"title": "Suivi après réparation",
-		"category": "Agent",
-		"kind": "repair_follow_up",
-		"applies_to": "Issue",
-		"trigger_event": "on_update",
-		"trigger_condition": {
-			"and": [
-				{"==": [{"var": "doc.status"}, "Closed"]},
-				{"in_list": [{"var": "doc.issue_type"}, ["Repair", "Réparation"]]},
-			]
-		},
-		"description": "48 h après la fermeture d'un billet de réparation : SMS de suivi.",
-		"steps": [
-			step("s1", "Attendre 48 h", "wait", {"delay_minutes": 2880}),
-			step(
-				"s2",
-				"SMS de suivi",
-				"send_sms",
-				{
-					"to": "{{customer.cell_phone}}",
-					"body": "Gigafibre : votre service fonctionne-t-il bien depuis notre intervention ? Répondez à ce message au besoin.",
-				},
-				deps=["s1"],
-				condition=HAS_CELL,
-			),
-		],
-	},
-]
+from gigafibre_fsm.core.flows.seeds import SEEDS
 
 
 def _as_rows(steps: list[dict]) -> list[dict]:
@@ -325,8 +38,22 @@ def install_seeds():
 		doc = frappe.get_doc("Flow Template", name) if name else frappe.new_doc("Flow Template")
 		if name:
 			values.pop("enabled", None)  # keep the site's choice
+			if _unchanged(doc, values, seed["steps"]):
+				continue
 		doc.update(values)
 		doc.set("steps", _as_rows(seed["steps"]))
 		doc.flags.seeding = True
 		doc.flags.ignore_permissions = True
 		doc.save()
+
+
+def _unchanged(doc, values: dict, steps: list[dict]) -> bool:
+	from gigafibre_fsm.flows.templates import steps_of
+
+	if any(doc.get(k) != v for k, v in values.items() if k != "trigger_condition"):
+		return False
+	if frappe.parse_json(doc.trigger_condition or "null") != frappe.parse_json(
+		values.get("trigger_condition") or "null"
+	):
+		return False
+	return steps_of(doc) == steps_of({"steps": steps})
