@@ -52,7 +52,7 @@ def test_pyproject_is_a_bench_app():
 
 
 def test_modules_have_packages():
-	modules = (APP / "modules.txt").read_text().split()
+	modules = (APP / "modules.txt").read_text().splitlines()
 	assert modules == ["Flows", "Dispatch", "Network", "Customers", "Gigafibre Integrations", "Legacy"]
 	for module in modules:
 		assert (APP / scrub(module) / "__init__.py").exists(), module
@@ -65,7 +65,7 @@ def test_patches_txt_has_both_sections():
 
 
 def test_doctypes_sit_in_their_module_and_do_not_clash():
-	modules = set((APP / "modules.txt").read_text().split())
+	modules = set((APP / "modules.txt").read_text().splitlines())
 	seen = set()
 	for path, meta in doctype_jsons():
 		name = meta["name"]
