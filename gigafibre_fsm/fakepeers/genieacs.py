@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import unquote
 
-from tests.peers.http import FakePeer, Request, Response
+from gigafibre_fsm.fakepeers.http import FakePeer, Request, Response
 
 # Connection-request error texts GenieACS puts in the reason phrase (lib/connection-request.ts)
 CR_ERRORS = {

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from tests.peers.http import FakePeer, Response
+from gigafibre_fsm.fakepeers.http import FakePeer, Response
 
 
 class EchoPeer(FakePeer):
