@@ -173,7 +173,7 @@ def send_email(ctx: StepContext) -> Outcome:
 		recipients = [r.strip() for r in recipients.replace(";", ",").split(",") if r.strip()]
 	if not recipients:
 		return Outcome.fail(_("The email has no recipient"))
-	frappe.sendmail(
+	queued = frappe.sendmail(
 		recipients=recipients,
 		subject=cfg["subject"],
 		message=cfg["message"],
@@ -181,7 +181,9 @@ def send_email(ctx: StepContext) -> Outcome:
 		reference_name=ctx.run.reference_name,
 		delayed=True,
 	)
-	return Outcome.done({"recipients": recipients})
+	if not queued:  # Frappe drops a mail it cannot build (bad address, no outgoing account)
+		return Outcome.fail(_("The email could not be queued: check the addresses and the outgoing email account"))
+	return Outcome.done({"recipients": recipients, "email_queue": getattr(queued, "name", None)})
 
 
 def _external(call: Callable[[], Outcome]) -> Outcome:

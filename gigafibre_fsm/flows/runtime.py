@@ -162,6 +162,11 @@ def row_to_step(row) -> dict:
 
 
 def enqueue_advance(run: str):
+	"""One advance job per run: deduplicated against queued jobs and within this transaction."""
+	pending = frappe.local.flags.setdefault("gigafibre_runs_enqueued", set())
+	if run in pending:
+		return
+	pending.add(run)
 	frappe.enqueue(
 		"gigafibre_fsm.flows.jobs.advance_run",
 		queue="default",

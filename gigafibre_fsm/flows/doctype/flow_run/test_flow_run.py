@@ -261,3 +261,113 @@ class TestFlowRun(IntegrationTestCase):
 		self.assertEqual(result["skipped"], ["s2"])
 		self.assertEqual(result["steps"][0]["config"]["subject"], f"Install {contract.name}")
 		self.assertEqual(frappe.db.count("Issue"), issues_before)
+
+
+class TestStepKinds(IntegrationTestCase):
+	def test_approval_waits_for_the_todo_decision(self):
+		tpl = make_template(
+			[
+				step("s1", "approval", {"description": "OK ?", "role": "FSM Manager"}),
+				step(
+					"s2",
+					"create_todo",
+					{"description": "approved"},
+					deps=["s1"],
+					condition={"==": [{"var": "steps.s1.approved"}, True]},
+				),
+			]
+		)
+		t0 = now_datetime()
+		run = runtime.start_run(tpl.name, "Service Contract", make_contract().name, enqueue=False)
+		self.assertEqual(runtime.advance_run(run, now=t0), "Waiting")
+		todo = json.loads(run_doc(run).steps[0].output)["todo"]
+		self.assertEqual(runtime.advance_run(run, now=t0 + timedelta(minutes=6)), "Waiting")
+		frappe.db.set_value("ToDo", todo, "status", "Closed")
+		self.assertEqual(runtime.advance_run(run, now=t0 + timedelta(minutes=12)), "Completed")
+		self.assertEqual(states(run), {"s1": "Completed", "s2": "Completed"})
+
+	def test_rejection_skips_the_approved_branch(self):
+		tpl = make_template(
+			[
+				step("s1", "approval", {"description": "OK ?"}),
+				step(
+					"s2",
+					"create_todo",
+					{"description": "approved"},
+					deps=["s1"],
+					condition={"==": [{"var": "steps.s1.approved"}, True]},
+				),
+			]
+		)
+		run = runtime.start_run(tpl.name, "Service Contract", make_contract().name, enqueue=False)
+		runtime.advance_run(run)
+		frappe.db.set_value("ToDo", json.loads(run_doc(run).steps[0].output)["todo"], "status", "Cancelled")
+		self.assertEqual(runtime.advance_run(run, now=now_datetime() + timedelta(minutes=6)), "Completed")
+		self.assertEqual(states(run), {"s1": "Completed", "s2": "Skipped"})
+
+	def test_subflow_waits_for_its_child(self):
+		child = make_template([step("s1", "create_todo", {"description": "child"})])
+		parent = make_template(
+			[
+				step("s1", "subflow", {"template": child.name, "wait": True}),
+				step("s2", "create_todo", {"description": "after"}, deps=["s1"]),
+			]
+		)
+		run = runtime.start_run(parent.name, "Service Contract", make_contract().name, enqueue=False)
+		self.assertEqual(runtime.advance_run(run), "Waiting")
+		child_run = json.loads(run_doc(run).steps[0].output)["run"]
+		self.assertEqual(frappe.db.get_value("Flow Run", child_run, "parent_run"), run)
+		self.assertEqual(runtime.advance_run(child_run), "Completed")
+		self.assertEqual(runtime.advance_run(run, now=now_datetime() + timedelta(minutes=6)), "Completed")
+
+	def test_set_field_and_send_email(self):
+		if not frappe.db.exists("Email Account", {"default_outgoing": 1, "enable_outgoing": 1}):
+			frappe.get_doc(
+				{
+					"doctype": "Email Account",
+					"email_account_name": "GF Flows Outgoing",
+					"email_id": "flows@example.com",
+					"enable_outgoing": 1,
+					"default_outgoing": 1,
+					"smtp_server": "127.0.0.1",
+					"no_smtp_authentication": 1,
+				}
+			).insert(ignore_permissions=True)
+		customer = make_customer(email_billing="client@example.com")
+		tpl = make_template(
+			[
+				step("s1", "set_field", {"field": "duration_months", "value": 36}),
+				step(
+					"s2",
+					"send_email",
+					{
+						"recipients": "{{customer.email_billing}}",
+						"subject": "Contrat {{doc.name}}",
+						"message": "Merci",
+					},
+				),
+				step("s3", "set_field", {"field": "no_such_field", "value": 1}, deps=["s1"]),
+			]
+		)
+		contract = make_contract(customer=customer.name)
+		run = runtime.start_run(tpl.name, "Service Contract", contract.name, enqueue=False)
+		self.assertEqual(runtime.advance_run(run), "Failed")
+		self.assertEqual(frappe.db.get_value("Service Contract", contract.name, "duration_months"), 36)
+		self.assertTrue(frappe.db.exists("Email Queue", {"reference_name": contract.name}))
+		self.assertIn("no_such_field", run_doc(run).steps[2].error)
+
+	def test_tick_enqueues_each_due_run_once(self):
+		from frappe.utils.background_jobs import get_queue
+
+		tpl = make_template([step("s1", "wait", {"delay_minutes": 1})])
+		run = runtime.start_run(tpl.name, "Service Contract", make_contract().name, enqueue=False)
+		runtime.advance_run(run, now=now_datetime() - timedelta(minutes=5))
+		queue = get_queue("default")
+		before = {j for j in queue.job_ids}
+		jobs.tick()
+		jobs.tick()
+		frappe.db.commit()
+		new = [j for j in queue.job_ids if j not in before and j.endswith(f"flow_run:{run}")]
+		self.assertEqual(len(new), 1)
+		for job_id in new:
+			queue.remove(job_id)
