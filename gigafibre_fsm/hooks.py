@@ -38,7 +38,7 @@ fixtures = [
 # Flows
 # -----
 # Step kinds other modules add: dotted paths of functions returning {name: (StepKind, handler)}.
-gigafibre_flow_step_kinds = []
+gigafibre_flow_step_kinds = ["gigafibre_fsm.dispatch.flow_kinds.kinds"]
 
 # Thin triggers: one cached lookup, nothing more when no template listens.
 _flow_events = {
@@ -52,6 +52,22 @@ doc_events["ToDo"] = {"on_update": "gigafibre_fsm.flows.on_todo_update"}
 
 scheduler_events = {
 	"cron": {
-		"* * * * *": ["gigafibre_fsm.flows.jobs.tick"],
+		"* * * * *": ["gigafibre_fsm.flows.jobs.tick", "gigafibre_fsm.dispatch.jobs.poll_positions"],
+		"*/5 * * * *": ["gigafibre_fsm.dispatch.jobs.expire_offers"],
 	},
 }
+
+# Dispatch: a technician-only user sees only their own jobs and offers.
+permission_query_conditions = {
+	"Dispatch Job": "gigafibre_fsm.dispatch.doctype.dispatch_job.dispatch_job.get_permission_query_conditions",
+	"Dispatch Offer": "gigafibre_fsm.dispatch.doctype.dispatch_offer.dispatch_offer.get_permission_query_conditions",
+}
+has_permission = {
+	"Dispatch Job": "gigafibre_fsm.dispatch.doctype.dispatch_job.dispatch_job.has_permission",
+	"Dispatch Offer": "gigafibre_fsm.dispatch.doctype.dispatch_offer.dispatch_offer.has_permission",
+}
+
+# Technician page /t/<token> (www/t.html + www/t.py).
+website_route_rules = [
+	{"from_route": "/t/<token>", "to_route": "t"},
+]

@@ -78,3 +78,28 @@ def fsm_api(
 		return frappe.whitelist(methods=methods, allow_guest=allow_guest)(wrapper)
 
 	return decorator
+
+
+PLANNING_ROLES = frozenset({DISPATCHER, CUSTOMER_SERVICE, NETWORK_OPERATOR, *SUPER_ROLES})
+
+
+def _technician_only(user: str) -> bool:
+	roles = set(frappe.get_roles(user))
+	return user != "Administrator" and TECHNICIAN in roles and not (roles & PLANNING_ROLES)
+
+
+def technician_only_condition(user: str | None, column: str) -> str:
+	"""permission_query_conditions: restrict a technician-only user to their own rows."""
+	user = user or frappe.session.user
+	if not _technician_only(user):
+		return ""
+	tech = frappe.db.get_value("Technician", {"user": user}, "name") or ""
+	return f"{column} = {frappe.db.escape(tech)}"
+
+
+def technician_owns(technician: str | None, user: str | None) -> bool | None:
+	"""has_permission: a technician-only user may only open their own rows (None = default rules)."""
+	user = user or frappe.session.user
+	if not _technician_only(user):
+		return None
+	return bool(technician) and technician == frappe.db.get_value("Technician", {"user": user}, "name")

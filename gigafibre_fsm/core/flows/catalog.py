@@ -236,3 +236,32 @@ def check_config(schema: dict, value, path: str = "config") -> list[str]:
 		for i, item in enumerate(value):
 			problems.extend(check_config(schema["items"], item, f"{path}[{i}]"))
 	return problems
+
+
+# Declared here so templates validate anywhere; the Dispatch module registers its handler
+# through the gigafibre_flow_step_kinds hook.
+CREATE_DISPATCH_JOB = StepKind(
+	"create_dispatch_job",
+	"Create Dispatch Job",
+	_obj(
+		{
+			"preset": _S,
+			"job_type": {"type": "string", "enum": ["Installation", "Repair", "Maintenance", "Removal"]},
+			"subject": _S,
+			"duration_minutes": {"type": "integer", "minimum": 1},
+			"priority": {"type": "string", "enum": ["Low", "Medium", "High", "Urgent"]},
+			"chain_kind": {"type": "string", "enum": ["Installation", "Repair", "Relocation", "Other"]},
+			"chain_root_step": _S,
+			"after_steps": {"type": "array", "items": _S},
+			"issue_step": _S,
+		}
+	),
+	"Creates a Dispatch Job from a preset or inline settings, linked to the run; "
+	"after_steps chains it behind the jobs earlier steps created.",
+	side_effect=True,
+	config_example={
+		"job_type": "Installation",
+		"subject": "Installation {{doc.name}}",
+		"duration_minutes": 120,
+	},
+)

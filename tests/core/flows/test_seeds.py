@@ -8,6 +8,7 @@ from gigafibre_fsm.core.flows.catalog import (
 	APPLIES_TO,
 	BUILTIN_KINDS,
 	CONTEXT_ROOTS,
+	CREATE_DISPATCH_JOB,
 	PROJECT_KINDS,
 	TRIGGER_EVENTS,
 	check_config,
@@ -20,7 +21,7 @@ from gigafibre_fsm.core.flows.seeds import SEEDS
 def test_seed_is_valid(seed):
 	problems = validate(
 		seed["steps"],
-		kinds=BUILTIN_KINDS,
+		kinds=BUILTIN_KINDS | {CREATE_DISPATCH_JOB.name: CREATE_DISPATCH_JOB},
 		check_condition=conditions.validate_rule,
 		check_config=check_config,
 		check_placeholders=lambda cfg: templating.check_paths(cfg, CONTEXT_ROOTS | {"address"}),
@@ -54,3 +55,14 @@ def test_installation_conditions_split_by_contract_type():
 	assert conditions.matches(by_key["residential_installation"]["trigger_condition"], residential)
 	assert not conditions.matches(by_key["residential_installation"]["trigger_condition"], commercial)
 	assert conditions.matches(by_key["commercial_installation"]["trigger_condition"], commercial)
+
+
+def test_installation_seeds_create_a_job_chain():
+	for key in ("residential_installation", "commercial_installation"):
+		seed = next(s for s in SEEDS if s["seed_key"] == key)
+		jobs = [s for s in seed["steps"] if s["kind"] == "create_dispatch_job"]
+		assert len(jobs) == 2
+		root, follower = jobs
+		assert follower["config"]["chain_root_step"] == root["step_id"]
+		assert follower["config"]["after_steps"] == [root["step_id"]]
+		assert {j["config"]["chain_kind"] for j in jobs} == {"Installation"}

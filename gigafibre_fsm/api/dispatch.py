@@ -1,0 +1,114 @@
+"""Dispatch endpoints for the Ops app (/api/method/gigafibre_fsm.api.dispatch.<name>)."""
+
+from __future__ import annotations
+
+import frappe
+from frappe import _
+
+from gigafibre_fsm.dispatch import service
+from gigafibre_fsm.permissions import (
+	CUSTOMER_SERVICE,
+	DISPATCHER,
+	FSM_MANAGER,
+	TECHNICIAN,
+	fsm_api,
+	get_doc_for,
+)
+
+PLANNERS = (DISPATCHER, FSM_MANAGER)
+VIEWERS = (DISPATCHER, FSM_MANAGER, CUSTOMER_SERVICE)
+
+
+def current_technician() -> str:
+	name = frappe.db.get_value("Technician", {"user": frappe.session.user, "active": 1}, "name")
+	if not name:
+		frappe.throw(_("Your user is not linked to an active technician"), frappe.PermissionError)
+	return name
+
+
+@fsm_api(roles=VIEWERS)
+def get_board(start: str, end: str) -> dict:
+	"""Jobs, technicians (skills, shifts as availability), open offers for a range, in one call."""
+	return service.board(start, end)
+
+
+@fsm_api(roles=PLANNERS)
+def suggest_slots(job: str, limit: int = 5) -> list:
+	get_doc_for("Dispatch Job", job, "read")
+	return service.slots(job, min(max(int(limit), 1), 20))
+
+
+@fsm_api(roles=PLANNERS, write=True)
+def assign(job: str, technician: str, start: str) -> dict:
+	get_doc_for("Dispatch Job", job, "write")
+	return service.assign(job, technician, start)
+
+
+@fsm_api(roles=PLANNERS, write=True)
+def unassign(job: str, confirm: bool = False) -> dict:
+	"""Unassigning a published job needs confirm=True."""
+	get_doc_for("Dispatch Job", job, "write")
+	return service.unassign(job, confirm=bool(confirm))
+
+
+@fsm_api(roles=PLANNERS, write=True)
+def reschedule(job: str, start: str) -> dict:
+	get_doc_for("Dispatch Job", job, "write")
+	return service.reschedule(job, start)
+
+
+@fsm_api(roles=(*PLANNERS, CUSTOMER_SERVICE), write=True)
+def create_from_preset(preset: str, customer: str, service_location: str | None = None) -> dict:
+	frappe.has_permission("Dispatch Job", "create", throw=True)
+	return {"job": service.create_from_preset(preset, customer, service_location)}
+
+
+@fsm_api(roles=PLANNERS, write=True)
+def publish_plan(plan: str) -> dict:
+	get_doc_for("Dispatch Plan", plan, "write")
+	return service.publish_plan(plan)
+
+
+@fsm_api(roles=PLANNERS, write=True)
+def offer_job(
+	job: str, mode: str, technicians: list | None = None, price: float | None = None, pool: str | None = None
+) -> dict:
+	get_doc_for("Dispatch Job", job, "write")
+	return service.offer_job(job, mode, technicians, price, pool)
+
+
+@fsm_api(roles=(TECHNICIAN,), write=True)
+def accept_offer(offer: str) -> dict:
+	return service.accept_offer(offer, current_technician())
+
+
+@fsm_api(roles=(TECHNICIAN,), write=True)
+def decline_offer(offer: str, reason: str) -> dict:
+	return service.decline_offer(offer, current_technician(), reason)
+
+
+@fsm_api(roles=(TECHNICIAN,), write=True)
+def claim_job(job: str) -> dict:
+	return service.claim_job(job, current_technician())
+
+
+@fsm_api(roles=(*PLANNERS, TECHNICIAN), write=True)
+def set_status(job: str, status: str) -> dict:
+	"""Technicians move their own jobs; dispatchers any job. Checked against the transition rules."""
+	from gigafibre_fsm.permissions import has_any_role
+
+	if has_any_role(PLANNERS):
+		get_doc_for("Dispatch Job", job, "write")
+		return service.set_status(job, status)
+	return service.set_status(job, status, actor_technician=current_technician())
+
+
+@fsm_api(roles=PLANNERS, write=True)
+def override_installation_gate(job: str, reason: str) -> dict:
+	"""Let an installation complete without the network check; the reason is recorded."""
+	if not (reason or "").strip():
+		frappe.throw(_("Give a reason for the override"))
+	doc = get_doc_for("Dispatch Job", job, "write")
+	doc.gate_override_reason = f"{frappe.session.user}: {reason.strip()}"
+	doc.save()
+	return {"job": doc.name, "gate_override_reason": doc.gate_override_reason}

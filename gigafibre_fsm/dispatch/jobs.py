@@ -1,0 +1,59 @@
+"""Dispatch scheduler entries: offer expiry and technician positions from Traccar."""
+
+from __future__ import annotations
+
+import frappe
+from frappe.utils import now_datetime
+from frappe.utils.data import convert_utc_to_system_timezone
+
+from gigafibre_fsm.dispatch import service
+
+
+def expire_offers():
+	return service.expire_offers(now_datetime())
+
+
+def poll_positions():
+	"""Latest position of every active technician with a Traccar device, polled in parallel
+	(one device id per request), stored on the Technician and published."""
+	from gigafibre_fsm.connectors import traccar
+	from gigafibre_fsm.settings import get_settings
+
+	settings = get_settings().traccar
+	if not settings.configured:
+		return 0
+	rows = frappe.get_all(
+		"Technician",
+		filters={"active": 1, "traccar_device_id": ["is", "set"]},
+		fields=["name", "traccar_device_id", "user"],
+	)
+	if not rows:
+		return 0
+	results = traccar.positions_for(settings, [r.traccar_device_id for r in rows])
+	updated = 0
+	for row in rows:
+		pos = results.get(row.traccar_device_id)
+		if not isinstance(pos, traccar.Position):
+			continue
+		values = {
+			"last_latitude": pos.lat,
+			"last_longitude": pos.lon,
+			"last_speed_kmh": pos.speed_kmh,
+			"last_position_at": convert_utc_to_system_timezone(pos.fix_time).replace(tzinfo=None)
+			if pos.fix_time
+			else now_datetime(),
+		}
+		frappe.db.set_value("Technician", row.name, values, update_modified=False)
+		payload = {
+			"technician": row.name,
+			**{k: str(v) if k == "last_position_at" else v for k, v in values.items()},
+		}
+		frappe.publish_realtime(
+			"gigafibre_fsm:technician_position",
+			payload,
+			doctype="Technician",
+			docname=row.name,
+			after_commit=True,
+		)
+		updated += 1
+	return updated
