@@ -182,7 +182,9 @@ def send_email(ctx: StepContext) -> Outcome:
 		delayed=True,
 	)
 	if not queued:  # Frappe drops a mail it cannot build (bad address, no outgoing account)
-		return Outcome.fail(_("The email could not be queued: check the addresses and the outgoing email account"))
+		return Outcome.fail(
+			_("The email could not be queued: check the addresses and the outgoing email account")
+		)
 	return Outcome.done({"recipients": recipients, "email_queue": getattr(queued, "name", None)})
 
 
