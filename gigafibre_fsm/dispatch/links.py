@@ -22,7 +22,12 @@ TTL = timedelta(days=7)
 def issue(technician: str) -> str:
 	version = frappe.db.get_value("Technician", technician, "token_version") or 0
 	return tokens.issue(
-		get_settings().token_secret, subject=technician, scope=SCOPE, now=time.time(), ttl=TTL, version=version
+		get_settings().token_secret,
+		subject=technician,
+		scope=SCOPE,
+		now=time.time(),
+		ttl=TTL,
+		version=version,
 	)
 
 
