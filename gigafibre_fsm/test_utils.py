@@ -74,3 +74,62 @@ def make_template(steps: list[dict], **kw):
 			**kw,
 		}
 	).insert(ignore_permissions=True)
+
+
+def make_skill(name: str) -> str:
+	if not frappe.db.exists("Dispatch Skill", name):
+		frappe.get_doc({"doctype": "Dispatch Skill", "skill_name": name}).insert(ignore_permissions=True)
+	return name
+
+
+def make_technician(
+	*, skills=None, day=None, user=None, phone="+15145550100", home=(45.16, -73.68), shifts=None
+):
+	"""A technician working 08:00-17:00 every day from ``day`` (a date), unless shifts are given."""
+	from datetime import datetime, time, timedelta
+
+	day = day or frappe.utils.getdate()
+	rows = shifts
+	if rows is None:
+		start = datetime.combine(day, time(8, 0))
+		rows = [{"kind": "Regular", "start": start, "end": start + timedelta(hours=9), "rrule": "FREQ=DAILY"}]
+	return frappe.get_doc(
+		{
+			"doctype": "Technician",
+			"technician_name": unique("Tech"),
+			"user": user,
+			"phone": phone,
+			"home_latitude": home[0],
+			"home_longitude": home[1],
+			"skills": [{"skill": make_skill(s), "level": lvl} for s, lvl in (skills or {}).items()],
+			"shifts": rows,
+		}
+	).insert(ignore_permissions=True)
+
+
+def make_location(customer=None, lat=45.17, lon=-73.66):
+	return frappe.get_doc(
+		{
+			"doctype": "Service Location",
+			"customer": customer,
+			"address_line": unique("123 rue Principale"),
+			"city": "Sainte-Clotilde",
+			"latitude": lat,
+			"longitude": lon,
+		}
+	).insert(ignore_permissions=True)
+
+
+def make_job(**kw):
+	skills = kw.pop("skills", {})
+	doc = frappe.get_doc(
+		{
+			"doctype": "Dispatch Job",
+			"job_type": kw.pop("job_type", "Repair"),
+			"duration_minutes": kw.pop("duration_minutes", 60),
+			"subject": kw.pop("subject", unique("Job")),
+			"required_skills": [{"skill": make_skill(s), "min_level": lvl} for s, lvl in skills.items()],
+			**kw,
+		}
+	)
+	return doc.insert(ignore_permissions=True)

@@ -32,9 +32,11 @@ def _now():
 
 
 def lock_job(name: str):
-	if not frappe.db.get_value(JOB, name, "name", for_update=True):
+	"""The job, read with its row lock held (a locking read: on MariaDB's REPEATABLE READ a
+	plain read could return the state from before a concurrent writer committed)."""
+	if not frappe.db.exists(JOB, name):
 		frappe.throw(_("{0} {1} not found").format(_(JOB), name), frappe.DoesNotExistError)
-	return frappe.get_doc(JOB, name)
+	return frappe.get_doc(JOB, name, for_update=True)
 
 
 def publish_job(job, technicians=()):
