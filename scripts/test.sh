@@ -18,6 +18,20 @@ VENV=${GIGAFIBRE_VENV:-$ROOT/.venv}
 
 step() { printf '\n==> %s\n' "$*"; }
 
+step "System packages the tests use (Debian): Chromium for the browser tests, snmpd for the OLT agent"
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v snmpd >/dev/null 2>&1 || need+=(snmpd)
+command -v snmpbulkwalk >/dev/null 2>&1 || need+=(snmp)
+if [ "${#need[@]}" -gt 0 ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "installing: ${need[*]}"
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+	else
+		echo "missing ${need[*]}: their tests will be skipped (install them with apt-get as root)"
+	fi
+fi
+
 step "Python environment ($VENV)"
 if [ ! -x "$VENV/bin/python" ]; then
 	"$PYTHON" -m venv "$VENV"
