@@ -53,8 +53,13 @@ doc_events["ToDo"] = {"on_update": "gigafibre_fsm.flows.on_todo_update"}
 scheduler_events = {
 	"cron": {
 		"* * * * *": ["gigafibre_fsm.flows.jobs.tick", "gigafibre_fsm.dispatch.jobs.poll_positions"],
-		"*/5 * * * *": ["gigafibre_fsm.dispatch.jobs.expire_offers"],
+		"*/5 * * * *": [
+			"gigafibre_fsm.dispatch.jobs.expire_offers",
+			"gigafibre_fsm.network.jobs.schedule_fleet_refresh",
+		],
+		"*/15 * * * *": ["gigafibre_fsm.network.jobs.schedule_olt_sweep"],
 	},
+	"daily": ["gigafibre_fsm.network.jobs.purge_diagnostics"],
 }
 
 # Dispatch: a technician-only user sees only their own jobs and offers.
@@ -70,4 +75,5 @@ has_permission = {
 # Technician page /t/<token> (www/t.html + www/t.py).
 website_route_rules = [
 	{"from_route": "/t/<token>", "to_route": "t"},
+	{"from_route": "/q/<mac>", "to_route": "q"},
 ]

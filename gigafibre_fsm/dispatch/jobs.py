@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import frappe
 from frappe.utils import now_datetime
 from frappe.utils.data import convert_utc_to_system_timezone
@@ -39,7 +41,9 @@ def poll_positions():
 			"last_latitude": pos.lat,
 			"last_longitude": pos.lon,
 			"last_speed_kmh": pos.speed_kmh,
-			"last_position_at": convert_utc_to_system_timezone(pos.fix_time).replace(tzinfo=None)
+			"last_position_at": convert_utc_to_system_timezone(
+				pos.fix_time.astimezone(UTC).replace(tzinfo=None)
+			).replace(tzinfo=None)
 			if pos.fix_time
 			else now_datetime(),
 		}

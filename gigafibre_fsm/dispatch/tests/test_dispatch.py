@@ -234,6 +234,16 @@ class TestChains(IntegrationTestCase):
 				"monthly_price": 39.95,
 			}
 		).insert()
+		frappe.get_doc(  # the ONT the installation gate checks: good signal, reporting
+			{
+				"doctype": "Service Equipment",
+				"equipment_type": "ONT",
+				"serial_no": unique("ONT"),
+				"service_location": loc.name,
+				"last_rx_dbm": -19.0,
+				"last_inform": now_datetime() + timedelta(hours=1),
+			}
+		).insert(ignore_permissions=True)
 		tech = make_technician()
 		root = make_job(
 			job_type="Installation",

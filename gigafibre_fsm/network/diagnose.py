@@ -1,0 +1,198 @@
+"""Diagnose one piece of equipment: GenieACS, the modem bridge and the OLT in parallel,
+each under its own timeout, merged, stored as a Device Diagnostic, pushed realtime."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+
+import frappe
+from frappe.utils import now_datetime
+
+from gigafibre_fsm.connectors import diagnose as parallel
+from gigafibre_fsm.connectors.genieacs import GenieACSClient
+from gigafibre_fsm.core.diagnostics import Diagnosis, error, normalise_genieacs
+from gigafibre_fsm.settings import get_settings
+
+EVENT = "gigafibre_fsm:device_diagnostic"
+FRESH_SECONDS = 300
+T_NOT_SET = "{0} is not configured for this device"
+
+
+def _missing(name: str) -> parallel.Source:
+	def call():
+		d = Diagnosis()
+		d.errors.append(error(name, f"{name}_not_configured", T_NOT_SET, name))
+		d.sources[name] = {"ok": False}
+		return d
+
+	return parallel.Source(name, call, 1)
+
+
+def sources_for(eqp, settings) -> list[parallel.Source]:
+	out = []
+	if settings.genieacs.configured and eqp.acs_device_id:
+		device_id = eqp.acs_device_id
+
+		def genieacs():
+			with GenieACSClient(settings.genieacs) as client:
+				doc = client.get_device(device_id)
+			if doc is None:
+				d = Diagnosis()
+				d.errors.append(
+					error(
+						"genieacs", "genieacs_unknown_device", "GenieACS does not know device {0}", device_id
+					)
+				)
+				return d
+			return normalise_genieacs(doc, now=datetime.now(UTC))
+
+		out.append(parallel.Source("genieacs", genieacs, settings.genieacs.timeout + 1))
+	else:
+		out.append(_missing("genieacs"))
+	if settings.modem.configured and eqp.ip_address and eqp.equipment_type in ("Modem", "Router", "ONT"):
+		host = eqp.ip_address
+		kind = "deco" if "deco" in f"{eqp.model or ''} {eqp.vendor or ''}".lower() else "tplink_ex"
+
+		def modem():
+			from gigafibre_fsm.connectors.modem_bridge import ModemBridge
+
+			with ModemBridge(settings.modem) as bridge:
+				return bridge.diagnose(host, kind=kind)
+
+		out.append(parallel.Source("modem", modem, settings.modem.timeout + 1))
+	if eqp.olt and eqp.pon_port and eqp.ont_id is not None:
+		ne = frappe.get_cached_doc("Network Element", eqp.olt)
+		target = olt_target(ne)
+		frame, slot, port = (int(x) for x in eqp.pon_port.split("/"))
+		ont = int(eqp.ont_id)
+
+		def olt():
+			from gigafibre_fsm.connectors.olt_snmp import OltSnmpClient
+
+			async def read():
+				client = OltSnmpClient(target, settings.snmp)
+				try:
+					return await client.read_ont(frame, slot, port, ont)
+				finally:
+					client.close()
+
+			reading = asyncio.run(read())
+			if reading is None:
+				d = Diagnosis()
+				d.errors.append(
+					error("olt", "olt_unknown_ont", "The OLT has no ONT {0} on {1}", ont, eqp.pon_port)
+				)
+				return d
+			return reading.to_diagnosis(now=datetime.now(UTC))
+
+		out.append(parallel.Source("olt", olt, settings.snmp.timeout * (settings.snmp.retries + 1) + 2))
+	return out
+
+
+def olt_target(ne):
+	from gigafibre_fsm.connectors.olt_snmp import OltTarget
+
+	return OltTarget(
+		name=ne.name,
+		host=ne.host,
+		community=ne.get_password("snmp_community", raise_exception=False) or "public",
+		profile=ne.vendor_profile,
+		port=ne.snmp_port or 161,
+	)
+
+
+def latest(equipment: str, max_age: int = FRESH_SECONDS) -> dict | None:
+	row = frappe.db.get_value(
+		"Device Diagnostic",
+		{"equipment": equipment},
+		["name", "diagnosed_at", "result"],
+		as_dict=True,
+		order_by="diagnosed_at desc",
+	)
+	if not row or (now_datetime() - row.diagnosed_at).total_seconds() > max_age:
+		return None
+	return {
+		"diagnostic": row.name,
+		"diagnosed_at": str(row.diagnosed_at),
+		"result": json.loads(row.result or "{}"),
+		"cached": True,
+	}
+
+
+def diagnose_equipment(equipment: str, trigger: str = "On demand", refresh: bool = True) -> dict:
+	"""Diagnose now (or return a diagnosis younger than 5 minutes when refresh is False)."""
+	if not refresh:
+		cached = latest(equipment)
+		if cached:
+			return cached
+	eqp = frappe.get_doc("Service Equipment", equipment)
+	settings = get_settings()
+	started = time.monotonic()
+	result = parallel.run(sources_for(eqp, settings), now=datetime.now(UTC))
+	duration_ms = round((time.monotonic() - started) * 1000)
+	return store(eqp, result, trigger, duration_ms)
+
+
+def store(eqp, result: Diagnosis, trigger: str, duration_ms: int) -> dict:
+	data = result.to_dict()
+	optical = data.get("optical") or {}
+	device = data.get("device") or {}
+	summary = data.get("summary") or result.summary()
+	doc = frappe.get_doc(
+		{
+			"doctype": "Device Diagnostic",
+			"equipment": eqp.name,
+			"customer": eqp.customer,
+			"trigger": trigger,
+			"diagnosed_at": now_datetime(),
+			"duration_ms": duration_ms,
+			"online": 1 if device.get("online") else 0,
+			"optical_status": optical.get("status"),
+			"rx_dbm": optical.get("rx_dbm"),
+			"sources_ok": ", ".join(sorted(k for k, v in (data.get("sources") or {}).items() if v.get("ok"))),
+			"error_count": len(data.get("errors") or []),
+			"clients": summary.get("clients"),
+			"result": frappe.as_json(data),
+		}
+	).insert(ignore_permissions=True)
+	update_equipment(eqp.name, data, doc.name)
+	payload = {
+		"equipment": eqp.name,
+		"diagnostic": doc.name,
+		"summary": summary,
+		"errors": data.get("errors"),
+	}
+	frappe.publish_realtime(EVENT, payload, doctype="Service Equipment", docname=eqp.name, after_commit=True)
+	if eqp.customer:
+		frappe.publish_realtime(EVENT, payload, doctype="Customer", docname=eqp.customer, after_commit=True)
+	return {"diagnostic": doc.name, "diagnosed_at": str(doc.diagnosed_at), "result": data, "cached": False}
+
+
+def update_equipment(name: str, data: dict, diagnostic: str | None = None):
+	"""Last-known fields; a value a source did not give is left as it was (never 0)."""
+	optical = data.get("optical") or {}
+	device = data.get("device") or {}
+	values = {"last_refresh_at": now_datetime()}
+	if diagnostic:
+		values["last_diagnostic"] = diagnostic
+	if optical.get("rx_dbm") is not None:
+		values["last_rx_dbm"] = optical["rx_dbm"]
+	if optical.get("status"):
+		values["last_optical_status"] = optical["status"]
+	if device.get("online") is not None:
+		values["last_online"] = 1 if device["online"] else 0
+	if device.get("last_inform"):
+		values["last_inform"] = _local(device["last_inform"])
+	frappe.db.set_value("Service Equipment", name, values, update_modified=False)
+
+
+def _local(iso_text: str):
+	from frappe.utils.data import convert_utc_to_system_timezone
+
+	value = datetime.fromisoformat(str(iso_text).replace("Z", "+00:00"))
+	if value.tzinfo is None:
+		return value
+	return convert_utc_to_system_timezone(value.astimezone(UTC).replace(tzinfo=None)).replace(tzinfo=None)

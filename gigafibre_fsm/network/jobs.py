@@ -1,0 +1,194 @@
+"""Network scheduler jobs: fleet refresh from the GenieACS NBI, OLT optical sweeps,
+alarms, and the retention of Device Diagnostics.
+
+The scheduler entries only enqueue one deduplicated long job each; never poll the
+fleet through connection requests (the NBI's stored values are read, paged on
+_lastInform from where the previous refresh stopped).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import frappe
+from frappe import _
+from frappe.utils import add_to_date, now_datetime
+
+from gigafibre_fsm.connectors.genieacs import GenieACSClient
+from gigafibre_fsm.core.diagnostics import normalise_genieacs
+from gigafibre_fsm.network.diagnose import update_equipment
+from gigafibre_fsm.settings import get_settings
+
+SINCE_KEY = "gigafibre_fsm:fleet_refresh_since"
+SILENT_AFTER = timedelta(minutes=30)  # six missed informs at the usual 5 minutes
+RETENTION_DAYS = 90
+FLEET_PROJECTION = [
+	"_deviceId",
+	"_lastInform",
+	"Device.DeviceInfo.SoftwareVersion",
+	"Device.DeviceInfo.UpTime",
+	"Device.ManagementServer.PeriodicInformInterval",
+	"Device.Optical.Interface",
+	"InternetGatewayDevice.DeviceInfo.SoftwareVersion",
+	"InternetGatewayDevice.DeviceInfo.UpTime",
+	"InternetGatewayDevice.ManagementServer.PeriodicInformInterval",
+	"InternetGatewayDevice.WANDevice",
+]
+
+
+def _enqueue(method: str):
+	frappe.enqueue(method, queue="long", timeout=1800, job_id=f"gigafibre_fsm:{method}", deduplicate=True)
+
+
+def schedule_fleet_refresh():
+	_enqueue("gigafibre_fsm.network.jobs.refresh_fleet")
+
+
+def schedule_olt_sweep():
+	_enqueue("gigafibre_fsm.network.jobs.sweep_olts")
+
+
+def refresh_fleet(page_size: int = 500) -> dict:
+	settings = get_settings().genieacs
+	if not settings.configured:
+		return {"skipped": "GenieACS is not configured"}
+	rows = frappe.get_all(
+		"Service Equipment",
+		filters={"status": ["!=", "Returned"]},
+		fields=["name", "acs_device_id", "cwmp_serial", "serial_no", "customer", "alarm_issue"],
+		limit_page_length=0,
+	)
+	by_id = {r.acs_device_id: r for r in rows if r.acs_device_id}
+	by_serial = {(r.cwmp_serial or r.serial_no or "").upper(): r for r in rows}
+	since = frappe.cache.get_value(SINCE_KEY)
+	seen = updated = alarms = 0
+	last = since
+	now = datetime.now(UTC)
+	with GenieACSClient(settings) as client:
+		for page in client.iter_pages(projection=FLEET_PROJECTION, page_size=page_size, since=since):
+			for doc in page.devices:
+				seen += 1
+				serial = ((doc.get("_deviceId") or {}).get("_SerialNumber") or "").upper()
+				row = by_id.get(doc["_id"]) or by_serial.get(serial)
+				last = doc.get("_lastInform") or last
+				if not row:
+					continue
+				data = normalise_genieacs(doc, now=now).to_dict()
+				update_equipment(row.name, data)
+				if not row.acs_device_id:
+					frappe.db.set_value(
+						"Service Equipment", row.name, "acs_device_id", doc["_id"], update_modified=False
+					)
+				updated += 1
+				status = (data.get("optical") or {}).get("status")
+				if status in ("low", "los", "high"):
+					alarms += raise_alarm(
+						row,
+						"on_optical_alarm",
+						_("Optical signal {0} ({1} dBm)").format(
+							status, (data.get("optical") or {}).get("rx_dbm")
+						),
+					)
+			frappe.db.commit()  # a long job: keep each page's work
+	if last:
+		frappe.cache.set_value(SINCE_KEY, last)
+	alarms += flag_silent_cpes()
+	return {"seen": seen, "updated": updated, "alarms": alarms}
+
+
+def flag_silent_cpes(now=None) -> int:
+	"""CPEs online that have not informed for SILENT_AFTER: offline, and an alarm."""
+	cutoff = add_to_date(now or now_datetime(), minutes=-int(SILENT_AFTER.total_seconds() // 60))
+	rows = frappe.get_all(
+		"Service Equipment",
+		filters={"last_online": 1, "last_inform": ["<", cutoff], "status": "Active"},
+		fields=["name", "customer", "alarm_issue", "last_inform"],
+		limit_page_length=0,
+	)
+	count = 0
+	for row in rows:
+		frappe.db.set_value("Service Equipment", row.name, "last_online", 0, update_modified=False)
+		count += raise_alarm(
+			row, "on_cpe_offline", _("No report from the modem since {0}").format(row.last_inform)
+		)
+	return count
+
+
+def raise_alarm(row, event: str, detail: str) -> int:
+	"""One open Issue per equipment at a time; the flow event fires on that Issue once."""
+	if row.alarm_issue and frappe.db.get_value("Issue", row.alarm_issue, "status") not in (
+		None,
+		"Closed",
+		"Resolved",
+	):
+		return 0
+	issue = frappe.new_doc("Issue")
+	issue.subject = _("Network alarm {0}: {1}").format(row.name, detail)
+	issue.description = detail
+	if row.customer and issue.meta.has_field("customer"):
+		issue.customer = row.customer
+	issue.flags.ignore_permissions = True
+	issue.insert()
+	frappe.db.set_value("Service Equipment", row.name, "alarm_issue", issue.name, update_modified=False)
+	from gigafibre_fsm.flows import fire
+
+	fire(event, issue)
+	return 1
+
+
+def sweep_olts() -> dict:
+	"""Read the optical columns of every enabled OLT (OLTs in parallel, a few requests in
+	flight per OLT) and update the equipment found at each (OLT, PON port, ONT id)."""
+	from gigafibre_fsm.connectors.olt_snmp import sweep_sync
+	from gigafibre_fsm.network.diagnose import olt_target
+
+	elements = frappe.get_all("Network Element", filters={"enabled": 1}, pluck="name")
+	if not elements:
+		return {"olts": 0}
+	targets = [olt_target(frappe.get_doc("Network Element", n)) for n in elements]
+	results = sweep_sync(targets, get_settings().snmp)
+	equipment = defaultdict(dict)
+	for r in frappe.get_all(
+		"Service Equipment",
+		filters={"olt": ["in", elements]},
+		fields=["name", "olt", "pon_port", "ont_id", "customer", "alarm_issue"],
+		limit_page_length=0,
+	):
+		equipment[r.olt][(r.pon_port, r.ont_id)] = r
+	now = datetime.now(UTC)
+	updated = alarms = 0
+	for name, result in results.items():
+		values = {
+			"last_sweep_at": now_datetime(),
+			"last_error": None,
+			"last_sweep_onts": len(result.onts or []),
+		}
+		if not result.ok:
+			values["last_error"] = (result.error or {}).get("message")
+		frappe.db.set_value("Network Element", name, values, update_modified=False)
+		for reading in result.onts or []:
+			row = equipment[name].get((reading.location.pon, reading.ont))
+			if not row:
+				continue
+			data = reading.to_diagnosis(now=now).to_dict()
+			update_equipment(row.name, data)
+			updated += 1
+			status = (data.get("optical") or {}).get("status")
+			if status in ("low", "los", "high"):
+				alarms += raise_alarm(
+					row, "on_optical_alarm", _("Optical signal {0} at the OLT").format(status)
+				)
+		frappe.db.commit()
+	return {"olts": len(results), "updated": updated, "alarms": alarms}
+
+
+def purge_diagnostics(days: int = RETENTION_DAYS) -> int:
+	"""Keep Device Diagnostics for trends for ``days``; older ones are deleted."""
+	cutoff = add_to_date(now_datetime(), days=-days)
+	names = frappe.get_all(
+		"Device Diagnostic", filters={"diagnosed_at": ["<", cutoff]}, pluck="name", limit_page_length=5000
+	)
+	for name in names:
+		frappe.delete_doc("Device Diagnostic", name, ignore_permissions=True, force=True)
+	return len(names)

@@ -1,0 +1,177 @@
+"""Network in a real bench: lookup, diagnose with a dead source, fleet refresh and alarms, the installation gate."""
+
+import socket
+from datetime import UTC, datetime, timedelta
+
+import frappe
+from frappe.utils import now_datetime
+
+from gigafibre_fsm.api import dispatch as dispatch_api
+from gigafibre_fsm.api import network as api
+from gigafibre_fsm.exceptions import ConflictError
+from gigafibre_fsm.fakepeers import cpe_documents
+from gigafibre_fsm.fakepeers.genieacs import FakeGenieACS
+from gigafibre_fsm.network import jobs
+from gigafibre_fsm.test_utils import make_customer, make_job, make_location, make_technician, unique
+from gigafibre_fsm.testing import IntegrationTestCase
+
+
+def free_port() -> int:
+	with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+		s.bind(("127.0.0.1", 0))
+		return s.getsockname()[1]
+
+
+def make_equipment(**kw):
+	return frappe.get_doc(
+		{
+			"doctype": "Service Equipment",
+			"equipment_type": kw.pop("equipment_type", "ONT"),
+			"serial_no": unique("GF"),
+			**kw,
+		}
+	).insert(ignore_permissions=True)
+
+
+class NetworkCase(IntegrationTestCase):
+	def setUp(self):
+		self.peer = FakeGenieACS().start()
+		self.addCleanup(self.peer.stop)
+		settings = frappe.get_single("Gigafibre Settings")
+		settings.genieacs_nbi_url = self.peer.url
+		settings.genieacs_timeout = 3
+		settings.snmp_timeout = 0.5
+		settings.snmp_retries = 0
+		settings.modem_bridge_enabled = 0
+		settings.save()
+		self.addCleanup(frappe.cache.delete_value, jobs.SINCE_KEY)
+
+	def cpe(self, serial, **kw):
+		doc = cpe_documents.xx230v_document(serial, last_inform=datetime.now(UTC), **kw)
+		self.peer.add_devices([doc])
+		return doc
+
+
+class TestLookupAndDiagnose(NetworkCase):
+	def test_lookup_serial_then_barcode_then_mac(self):
+		eqp = make_equipment(barcode=unique("BC"), mac_address="A0:B1:C2:D3:E4:F5")
+		self.assertEqual(api.lookup_equipment(eqp.serial_no.lower())["name"], eqp.name)
+		self.assertEqual(api.lookup_equipment(eqp.barcode)["name"], eqp.name)
+		self.assertEqual(api.lookup_equipment("a0b1.c2d3.e4f5")["name"], eqp.name)
+		self.assertIsNone(api.lookup_equipment("nothing-like-this"))
+
+	def test_diagnose_stores_and_publishes_when_a_source_is_down(self):
+		doc = self.cpe(unique("2235").upper())
+		ne = frappe.get_doc(
+			{
+				"doctype": "Network Element",
+				"element_name": unique("OLT"),
+				"vendor_profile": "zte_c300",
+				"host": "127.0.0.1",
+				"snmp_port": free_port(),  # nothing answers there
+				"snmp_community": "public",
+			}
+		).insert(ignore_permissions=True)
+		customer = make_customer()
+		eqp = make_equipment(
+			acs_device_id=doc["_id"], customer=customer.name, olt=ne.name, pon_port="1/1/1", ont_id=3
+		)
+		started = now_datetime()
+		result = api.diagnose(eqp.name, refresh=True)
+		elapsed = (now_datetime() - started).total_seconds()
+		self.assertLess(elapsed, 10)
+		data = result["result"]
+		codes = {e["code"] for e in data["errors"]}
+		self.assertIn("olt_timeout", codes)
+		self.assertTrue(data["optical"])  # what GenieACS said is kept
+		diag = frappe.get_doc("Device Diagnostic", result["diagnostic"])
+		self.assertEqual((diag.equipment, diag.customer), (eqp.name, customer.name))
+		self.assertIn("genieacs", diag.sources_ok)
+		self.assertNotIn("olt", diag.sources_ok)
+		eqp.reload()
+		self.assertEqual(eqp.last_diagnostic, diag.name)
+		self.assertIsNotNone(eqp.last_rx_dbm)
+		cached = api.diagnose(eqp.name, refresh=False)
+		self.assertTrue(cached["cached"])
+		self.assertEqual(cached["diagnostic"], diag.name)
+		page = api.get_device_page(eqp.serial_no)
+		self.assertEqual(page["customer"]["name"], customer.name)
+		self.assertEqual(page["olt"]["pon_port"], "1/1/1")
+
+
+class TestFleet(NetworkCase):
+	def test_refresh_updates_equipment_and_raises_one_alarm(self):
+		good = self.cpe(unique("2235").upper())
+		weak = self.cpe(unique("2235").upper(), rx_dbm=-29.5)
+		a = make_equipment(acs_device_id=good["_id"], status="Active")
+		b = make_equipment(acs_device_id=weak["_id"], status="Active")
+		result = jobs.refresh_fleet(page_size=1)
+		self.assertEqual(result["updated"], 2)
+		self.assertEqual(
+			len([r for r in self.peer.requests if "/tasks" in r.path]), 0
+		)  # never a connection request
+		a.reload()
+		self.assertIsNotNone(a.last_refresh_at)
+		self.assertEqual(a.last_optical_status, "ok")
+		b.reload()
+		self.assertEqual(b.last_optical_status, "low")
+		self.assertTrue(b.alarm_issue)
+		frappe.cache.delete_value(jobs.SINCE_KEY)
+		jobs.refresh_fleet(page_size=1)
+		self.assertEqual(frappe.db.count("Issue", {"subject": ["like", f"%{b.name}%"]}), 1)
+
+	def test_silent_cpe_goes_offline_with_an_alarm(self):
+		eqp = make_equipment(status="Active")
+		frappe.db.set_value(
+			"Service Equipment",
+			eqp.name,
+			{"last_online": 1, "last_inform": now_datetime() - timedelta(hours=2)},
+		)
+		self.assertGreaterEqual(jobs.flag_silent_cpes(), 1)
+		eqp.reload()
+		self.assertEqual(eqp.last_online, 0)
+		self.assertTrue(eqp.alarm_issue)
+
+
+class TestInstallationGate(IntegrationTestCase):
+	def test_gate_blocks_then_allows(self):
+		loc = make_location()
+		ont = make_equipment(service_location=loc.name)
+		tech = make_technician()
+		job = make_job(job_type="Installation", service_location=loc.name)
+		dispatch_api.assign(
+			job.name,
+			tech.name,
+			str(now_datetime().replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)),
+		)
+		dispatch_api.set_status(job.name, "On Site")
+		frappe.db.set_value(
+			"Service Equipment",
+			ont.name,
+			{"last_rx_dbm": -31.0, "last_inform": now_datetime() - timedelta(days=1)},
+		)
+		with self.assertRaises(ConflictError):
+			dispatch_api.set_status(job.name, "Completed")
+		frappe.db.set_value(
+			"Service Equipment",
+			ont.name,
+			{"last_rx_dbm": -19.0, "last_inform": now_datetime() + timedelta(seconds=5)},
+		)
+		self.assertEqual(dispatch_api.set_status(job.name, "Completed")["status"], "Completed")
+
+	def test_override_is_recorded(self):
+		loc = make_location()
+		make_equipment(service_location=loc.name)
+		tech = make_technician()
+		job = make_job(job_type="Installation", service_location=loc.name)
+		dispatch_api.assign(
+			job.name,
+			tech.name,
+			str(now_datetime().replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=1)),
+		)
+		dispatch_api.set_status(job.name, "On Site")
+		with self.assertRaises(ConflictError):
+			dispatch_api.set_status(job.name, "Completed")
+		dispatch_api.override_installation_gate(job.name, "Fibre OK au wattmètre, ACS en panne")
+		self.assertIn("Administrator", frappe.db.get_value("Dispatch Job", job.name, "gate_override_reason"))
+		self.assertEqual(dispatch_api.set_status(job.name, "Completed")["status"], "Completed")
