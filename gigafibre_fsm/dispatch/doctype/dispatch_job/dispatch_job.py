@@ -13,6 +13,61 @@ from gigafibre_fsm.exceptions import GigafibreValidationError
 
 
 class DispatchJob(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+		from gigafibre_fsm.dispatch.doctype.dispatch_job_assistant.dispatch_job_assistant import (
+			DispatchJobAssistant,
+		)
+		from gigafibre_fsm.dispatch.doctype.dispatch_job_checklist_item.dispatch_job_checklist_item import (
+			DispatchJobChecklistItem,
+		)
+		from gigafibre_fsm.dispatch.doctype.dispatch_job_equipment.dispatch_job_equipment import (
+			DispatchJobEquipment,
+		)
+		from gigafibre_fsm.dispatch.doctype.dispatch_job_photo.dispatch_job_photo import DispatchJobPhoto
+		from gigafibre_fsm.dispatch.doctype.dispatch_job_skill.dispatch_job_skill import DispatchJobSkill
+
+		actual_end: DF.Datetime | None
+		actual_start: DF.Datetime | None
+		assistants: DF.Table[DispatchJobAssistant]
+		chain_kind: DF.Literal["", "Installation", "Repair", "Relocation", "Other"]
+		checklist: DF.Table[DispatchJobChecklistItem]
+		completion_processed: DF.Check
+		customer: DF.Link | None
+		depends_on: DF.SmallText | None
+		duration_minutes: DF.Int
+		equipment: DF.Table[DispatchJobEquipment]
+		flow_run: DF.Link | None
+		flow_step: DF.Data | None
+		gate_override_reason: DF.SmallText | None
+		invoice: DF.Link | None
+		issue: DF.Link | None
+		job_type: DF.Literal["Installation", "Repair", "Maintenance", "Removal"]
+		notes: DF.Text | None
+		parent_job: DF.Link | None
+		photos: DF.Table[DispatchJobPhoto]
+		preset: DF.Link | None
+		priority: DF.Literal["Low", "Medium", "High", "Urgent"]
+		recurrence_parent: DF.Link | None
+		recurrence_rule: DF.Data | None
+		required_skills: DF.Table[DispatchJobSkill]
+		scheduled_end: DF.Datetime | None
+		scheduled_start: DF.Datetime | None
+		service_location: DF.Link | None
+		source_type: DF.Literal["Manual", "Issue", "Flow Run"]
+		status: DF.Literal["Draft", "Offered", "Assigned", "En Route", "On Site", "Completed", "Cancelled"]
+		step_order: DF.Int
+		subject: DF.Data | None
+		technician: DF.Link | None
+		window_end: DF.Datetime | None
+		window_start: DF.Datetime | None
+
+	# end: auto-generated types
 	def before_validate(self):
 		if self.scheduled_start:
 			self.scheduled_end = get_datetime(self.scheduled_start) + timedelta(

@@ -5,6 +5,25 @@ from frappe.model.document import Document
 
 
 class DispatchOffer(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		decline_reason: DF.SmallText | None
+		expires_at: DF.Datetime | None
+		job: DF.Link
+		mode: DF.Literal["Broadcast", "Targeted", "Pool"]
+		overload: DF.Check
+		pool: DF.Link | None
+		price: DF.Currency
+		responded_at: DF.Datetime | None
+		status: DF.Literal["Open", "Accepted", "Declined", "Expired", "Withdrawn"]
+		technician: DF.Link | None
+	# end: auto-generated types
 	pass
 
 

@@ -10,6 +10,33 @@ from gigafibre_fsm.exceptions import GigafibreValidationError
 
 
 class Technician(Document):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+		from gigafibre_fsm.dispatch.doctype.technician_shift.technician_shift import TechnicianShift
+		from gigafibre_fsm.dispatch.doctype.technician_skill.technician_skill import TechnicianSkill
+
+		active: DF.Check
+		employee: DF.Link | None
+		home_latitude: DF.Float
+		home_longitude: DF.Float
+		last_latitude: DF.Float
+		last_longitude: DF.Float
+		last_position_at: DF.Datetime | None
+		last_speed_kmh: DF.Float
+		phone: DF.Data | None
+		shifts: DF.Table[TechnicianShift]
+		skills: DF.Table[TechnicianSkill]
+		technician_name: DF.Data
+		token_version: DF.Int
+		traccar_device_id: DF.Data | None
+		user: DF.Link | None
+
+	# end: auto-generated types
 	def validate(self):
 		for row in self.skills:
 			if not 1 <= (row.level or 0) <= 5:

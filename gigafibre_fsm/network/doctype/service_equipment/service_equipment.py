@@ -22,6 +22,7 @@ class ServiceEquipment(Document):
 		)
 
 		acs_device_id: DF.Data | None
+		alarm_issue: DF.Link | None
 		barcode: DF.Data | None
 		customer: DF.Link | None
 		cwmp_serial: DF.Data | None
@@ -29,10 +30,19 @@ class ServiceEquipment(Document):
 		firmware: DF.Data | None
 		gpon_serial: DF.Data | None
 		ip_address: DF.Data | None
+		last_diagnostic: DF.Link | None
+		last_inform: DF.Datetime | None
+		last_online: DF.Check
+		last_optical_status: DF.Data | None
+		last_refresh_at: DF.Datetime | None
+		last_rx_dbm: DF.Float
 		legacy_device_id: DF.Data | None
 		mac_address: DF.Data | None
 		model: DF.Data | None
 		moves: DF.Table[ServiceEquipmentMove]
+		olt: DF.Link | None
+		ont_id: DF.Int
+		pon_port: DF.Data | None
 		radius_password: DF.Password | None
 		radius_username: DF.Data | None
 		serial_no: DF.Data
