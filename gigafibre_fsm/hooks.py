@@ -59,7 +59,10 @@ scheduler_events = {
 		],
 		"*/15 * * * *": ["gigafibre_fsm.network.jobs.schedule_olt_sweep"],
 	},
-	"daily": ["gigafibre_fsm.network.jobs.purge_diagnostics"],
+	"daily": [
+		"gigafibre_fsm.network.jobs.purge_diagnostics",
+		"gigafibre_fsm.dispatch.jobs.generate_recurring_jobs",
+	],
 }
 
 # Dispatch: a technician-only user sees only their own jobs and offers.

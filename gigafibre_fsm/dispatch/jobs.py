@@ -61,3 +61,54 @@ def poll_positions():
 		)
 		updated += 1
 	return updated
+
+
+HORIZON_DAYS = 14
+
+
+def generate_recurring_jobs(now=None, horizon_days: int = HORIZON_DAYS) -> int:
+	"""Create the occurrences of recurring jobs over the next ``horizon_days`` (site time zone,
+	DST-correct), once each: an occurrence exists when a job with the same recurrence_parent
+	and scheduled_start exists. The technician is kept (Assigned) when the template had one."""
+	from datetime import timedelta
+
+	from frappe.utils import get_datetime
+
+	from gigafibre_fsm.core.dispatch.recurrence import occurrences
+
+	now = get_datetime(now or now_datetime()).replace(tzinfo=None)
+	until = now + timedelta(days=horizon_days)
+	created = 0
+	templates = frappe.get_all(
+		"Dispatch Job",
+		filters={
+			"recurrence_rule": ["is", "set"],
+			"recurrence_parent": ["is", "not set"],
+			"status": ["!=", "Cancelled"],
+			"scheduled_start": ["is", "set"],
+		},
+		pluck="name",
+	)
+	for name in templates:
+		tpl = frappe.get_doc("Dispatch Job", name)
+		first = get_datetime(tpl.scheduled_start)
+		existing = set(
+			get_datetime(s)
+			for s in frappe.get_all(
+				"Dispatch Job", filters={"recurrence_parent": tpl.name}, pluck="scheduled_start"
+			)
+		)
+		existing.add(first)
+		for start in occurrences(tpl.recurrence_rule, first, max(now, first), until, naive=True):
+			if start in existing:
+				continue
+			job = frappe.copy_doc(tpl)
+			job.recurrence_rule = None
+			job.recurrence_parent = tpl.name
+			job.scheduled_start = start
+			job.status = "Assigned" if tpl.technician else "Draft"
+			job.actual_start = job.actual_end = None
+			job.flags.ignore_permissions = True
+			job.insert()
+			created += 1
+	return created

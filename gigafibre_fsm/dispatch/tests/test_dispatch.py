@@ -369,3 +369,62 @@ class TestTechnicianLinks(IntegrationTestCase):
 		)
 		with self.assertRaises(tokens.TokenWrongScope):
 			links.verify(other_scope)
+
+
+class TestBackgroundJobs(IntegrationTestCase):
+	def test_recurring_job_occurrences_across_dst_once(self):
+		from gigafibre_fsm.dispatch.jobs import generate_recurring_jobs
+
+		first = datetime(2026, 10, 26, 9, 0)  # a Monday, before the November 1 change
+		job = make_job(scheduled_start=first, recurrence_rule="FREQ=WEEKLY;COUNT=4")
+		created = generate_recurring_jobs(now=datetime(2026, 10, 25), horizon_days=30)
+		self.assertEqual(created, 3)
+		starts = sorted(
+			frappe.get_all("Dispatch Job", filters={"recurrence_parent": job.name}, pluck="scheduled_start")
+		)
+		self.assertEqual([s.hour for s in starts], [9, 9, 9])  # 09:00 local on both sides of the change
+		self.assertEqual(starts[0], datetime(2026, 11, 2, 9, 0))
+		self.assertEqual(generate_recurring_jobs(now=datetime(2026, 10, 25), horizon_days=30), 0)
+
+	def test_technician_positions_from_traccar(self):
+		from gigafibre_fsm.dispatch.jobs import poll_positions
+		from gigafibre_fsm.fakepeers.traccar import FakeTraccar
+
+		peer = FakeTraccar(token="tr-token").start()
+		self.addCleanup(peer.stop)
+		settings = frappe.get_single("Gigafibre Settings")
+		settings.traccar_url = peer.url
+		settings.traccar_token = "tr-token"
+		settings.save()
+		tech = make_technician()
+		frappe.db.set_value("Technician", tech.name, "traccar_device_id", "101")
+		peer.add_device(101)
+		peer.set_position(101, 45.2, -73.7, speed_knots=10)
+		self.assertGreaterEqual(poll_positions(), 1)
+		tech.reload()
+		self.assertAlmostEqual(tech.last_latitude, 45.2, places=4)
+		self.assertAlmostEqual(tech.last_speed_kmh, 18.52, places=1)
+
+	def test_notification_outbox_sends_once_through_twilio(self):
+		from gigafibre_fsm.dispatch import notify
+		from gigafibre_fsm.fakepeers.twilio import FakeTwilio
+
+		peer = FakeTwilio().start()
+		self.addCleanup(peer.stop)
+		settings = frappe.get_single("Gigafibre Settings")
+		settings.update(
+			{
+				"twilio_account_sid": peer.account_sid,
+				"twilio_auth_token": peer.auth_token,
+				"twilio_from_number": "+14505550100",
+				"twilio_api_base": peer.url,
+			}
+		)
+		settings.save()
+		tech = make_technician(phone="+15145550111")
+		name = notify.queue(tech.name, "Assignment", "Travail DJ-1 demain 9 h")
+		self.assertEqual(notify.send(name), "Sent")
+		self.assertEqual(notify.send(name), "Sent")  # a second run of the job sends nothing more
+		self.assertEqual(len(peer.sent), 1)
+		self.assertEqual(peer.sent[0]["to"], "+15145550111")
+		self.assertTrue(frappe.db.get_value("Dispatch Notification", name, "sid"))
