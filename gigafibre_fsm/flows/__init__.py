@@ -61,6 +61,9 @@ def fire(event: str, doc, occurrence: str | None = None) -> list[str]:
 	"""
 	runs = []
 	for name in trigger_map().get(f"{doc.doctype}|{event}", []):
+		if not frappe.db.exists("Flow Template", name):  # the cache outlived a rolled-back template
+			clear_trigger_cache()
+			continue
 		tpl = frappe.get_cached_doc("Flow Template", name)
 		run = start_matching(tpl, doc, event, occurrence)
 		if run:
