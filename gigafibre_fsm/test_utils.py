@@ -133,3 +133,10 @@ def make_job(**kw):
 		}
 	)
 	return doc.insert(ignore_permissions=True)
+
+
+def settings_for_update():
+	"""Gigafibre Settings read with a locking read: other tests commit it from other
+	connections (browser and concurrency tests), and a plain read inside an older
+	snapshot would fail the save with TimestampMismatchError."""
+	return frappe.get_doc("Gigafibre Settings", "Gigafibre Settings", for_update=True)

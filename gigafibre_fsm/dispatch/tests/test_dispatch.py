@@ -18,6 +18,7 @@ from gigafibre_fsm.test_utils import (
 	make_technician,
 	make_template,
 	make_user,
+	settings_for_update,
 	step,
 	unique,
 )
@@ -392,7 +393,7 @@ class TestBackgroundJobs(IntegrationTestCase):
 
 		peer = FakeTraccar(token="tr-token").start()
 		self.addCleanup(peer.stop)
-		settings = frappe.get_single("Gigafibre Settings")
+		settings = settings_for_update()
 		settings.traccar_url = peer.url
 		settings.traccar_token = "tr-token"
 		settings.save()
@@ -411,7 +412,7 @@ class TestBackgroundJobs(IntegrationTestCase):
 
 		peer = FakeTwilio().start()
 		self.addCleanup(peer.stop)
-		settings = frappe.get_single("Gigafibre Settings")
+		settings = settings_for_update()
 		settings.update(
 			{
 				"twilio_account_sid": peer.account_sid,

@@ -12,7 +12,14 @@ from gigafibre_fsm.exceptions import ConflictError
 from gigafibre_fsm.fakepeers import cpe_documents
 from gigafibre_fsm.fakepeers.genieacs import FakeGenieACS
 from gigafibre_fsm.network import jobs
-from gigafibre_fsm.test_utils import make_customer, make_job, make_location, make_technician, unique
+from gigafibre_fsm.test_utils import (
+	make_customer,
+	make_job,
+	make_location,
+	make_technician,
+	settings_for_update,
+	unique,
+)
 from gigafibre_fsm.testing import IntegrationTestCase
 
 
@@ -37,7 +44,7 @@ class NetworkCase(IntegrationTestCase):
 	def setUp(self):
 		self.peer = FakeGenieACS().start()
 		self.addCleanup(self.peer.stop)
-		settings = frappe.get_single("Gigafibre Settings")
+		settings = settings_for_update()
 		settings.genieacs_nbi_url = self.peer.url
 		settings.genieacs_timeout = 3
 		settings.snmp_timeout = 0.5

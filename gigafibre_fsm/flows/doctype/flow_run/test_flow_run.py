@@ -20,7 +20,7 @@ from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.flows import fire, jobs, runtime
 from gigafibre_fsm.flows.kinds import sign_body
 from gigafibre_fsm.settings import get_settings
-from gigafibre_fsm.test_utils import make_contract, make_customer, make_template, step
+from gigafibre_fsm.test_utils import make_contract, make_customer, make_template, step, settings_for_update
 from gigafibre_fsm.testing import IntegrationTestCase
 
 
@@ -203,7 +203,7 @@ class TestFlowRun(IntegrationTestCase):
 	def test_send_sms_through_twilio(self):
 		peer = FakeTwilio().start()
 		self.addCleanup(peer.stop)
-		settings = frappe.get_single("Gigafibre Settings")
+		settings = settings_for_update()
 		settings.update(
 			{
 				"twilio_account_sid": peer.account_sid,

@@ -5,13 +5,13 @@ import frappe
 
 from gigafibre_fsm.exceptions import GigafibreValidationError
 from gigafibre_fsm.settings import get_settings
-from gigafibre_fsm.test_utils import make_user
+from gigafibre_fsm.test_utils import make_user, settings_for_update
 from gigafibre_fsm.testing import IntegrationTestCase
 
 
 class TestGigafibreSettings(IntegrationTestCase):
 	def test_secrets_are_stored_encrypted_and_read_back(self):
-		doc = frappe.get_single("Gigafibre Settings")
+		doc = settings_for_update()
 		doc.genieacs_nbi_url = "http://127.0.0.1:7557/"
 		doc.genieacs_username = "acs"
 		doc.genieacs_password = "s3cr3t-acs"
@@ -35,7 +35,7 @@ class TestGigafibreSettings(IntegrationTestCase):
 		self.assertGreaterEqual(len(get_settings().token_secret), 32)
 
 	def test_bad_url_is_refused(self):
-		doc = frappe.get_single("Gigafibre Settings")
+		doc = settings_for_update()
 		doc.traccar_url = "traccar.local"
 		with self.assertRaises(GigafibreValidationError):
 			doc.save()
