@@ -571,13 +571,13 @@ def accept_offer(offer_name: str, technician: str) -> dict:
 def claim_job(name: str, technician: str) -> dict:
 	"""Claim an offered job from a group queue (or any open offer made to this technician)."""
 	job = lock_job(name)
+	if job.technician or job.status != "Offered":
+		frappe.throw(_("Job {0} was already taken").format(job.name), ConflictError)
 	offer = frappe.db.get_value(
 		"Dispatch Offer", {"job": name, "technician": technician, "status": "Open"}, "name"
 	)
 	if not offer:
 		frappe.throw(_("Job {0} is not offered to you").format(name), frappe.PermissionError)
-	if job.technician or job.status != "Offered":
-		frappe.throw(_("Job {0} was already taken").format(job.name), ConflictError)
 	return _grant(job, technician, frappe.get_doc("Dispatch Offer", offer))
 
 

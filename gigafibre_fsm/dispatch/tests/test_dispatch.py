@@ -15,6 +15,7 @@ from gigafibre_fsm.test_utils import (
 	make_customer,
 	make_job,
 	make_location,
+	make_skill,
 	make_technician,
 	make_template,
 	make_user,
@@ -429,3 +430,85 @@ class TestBackgroundJobs(IntegrationTestCase):
 		self.assertEqual(len(peer.sent), 1)
 		self.assertEqual(peer.sent[0]["to"], "+15145550111")
 		self.assertTrue(frappe.db.get_value("Dispatch Notification", name, "sid"))
+
+
+class TestMoreDispatch(IntegrationTestCase):
+	def test_preset_pool_claim_reschedule_and_overload(self):
+		skill = "Fibre"
+		preset = frappe.get_doc(
+			{
+				"doctype": "Dispatch Preset",
+				"preset_name": unique("Installation fibre"),
+				"preset_type": "Job Template",
+				"job_type": "Installation",
+				"duration_minutes": 480,
+				"subject": "Installation {{customer}}",
+				"required_skills": [{"skill": make_skill(skill), "min_level": 1}],
+				"checklist": [{"item": "Mesurer la puissance optique"}, {"item": "Photo de l'ONT"}],
+			}
+		).insert()
+		customer = make_customer()
+		name = api.create_from_preset(preset.name, customer.name)["job"]
+		job = frappe.get_doc("Dispatch Job", name)
+		self.assertEqual(
+			(job.job_type, job.duration_minutes, job.subject),
+			("Installation", 480, f"Installation {customer.name}"),
+		)
+		self.assertEqual([c.item for c in job.checklist], ["Mesurer la puissance optique", "Photo de l'ONT"])
+		busy = make_technician(skills={skill: 2})
+		free = make_technician(skills={skill: 2})
+		api.assign(make_job(duration_minutes=240).name, busy.name, str(tomorrow_at(8)))
+		group = frappe.get_doc(
+			{
+				"doctype": "Dispatch Preset",
+				"preset_name": unique("Équipe sud"),
+				"preset_type": "Resource Group",
+				"technicians": [{"technician": busy.name}, {"technician": free.name}],
+			}
+		).insert()
+		frappe.db.set_value("Dispatch Job", name, "scheduled_start", tomorrow_at(9))
+		offers = api.offer_job(name, "Pool", pool=group.name)["offers"]
+		flags = dict(
+			frappe.get_all(
+				"Dispatch Offer",
+				filters={"name": ["in", offers]},
+				fields=["technician", "overload"],
+				as_list=True,
+			)
+		)
+		self.assertEqual(flags[busy.name], 1)  # 4 h booked + 8 h offered > 9 h shift
+		self.assertEqual(flags[free.name], 0)
+		outsider = make_technician(skills={skill: 2})
+		with self.assertRaises(frappe.PermissionError):
+			service.claim_job(name, outsider.name)
+		self.assertEqual(service.claim_job(name, free.name)["technician"], free.name)
+		with self.assertRaises(ConflictError):
+			service.claim_job(name, busy.name)
+		result = api.reschedule(name, str(tomorrow_at(8, 30)))
+		self.assertEqual(result["scheduled_end"], str(tomorrow_at(16, 30)))
+
+	def test_seeded_residential_installation_creates_its_chain_once(self):
+		contract = make_contract(contract_type="Residential")
+		from gigafibre_fsm.flows import fire
+		from gigafibre_fsm.flows.runtime import advance_run
+
+		seed = frappe.db.get_value("Flow Template", {"seed_key": "residential_installation"}, "name")
+		runs = [
+			r
+			for r in fire("on_contract_signed", contract)
+			if frappe.db.get_value("Flow Run", r, "template") == seed
+		]
+		fire("on_contract_signed", contract)
+		self.assertEqual(len(runs), 1)
+		self.assertEqual(advance_run(runs[0]), "Completed")
+		jobs = frappe.get_all(
+			"Dispatch Job",
+			filters={"flow_run": runs[0]},
+			fields=["name", "parent_job", "chain_kind", "issue"],
+			order_by="flow_step",
+		)
+		self.assertEqual(len(jobs), 2)
+		self.assertEqual(jobs[1].parent_job, jobs[0].name)
+		self.assertEqual({j.chain_kind for j in jobs}, {"Installation"})
+		self.assertTrue(jobs[0].issue)
+		self.assertEqual(frappe.db.count("Flow Run", {"template": seed, "reference_name": contract.name}), 1)

@@ -182,3 +182,84 @@ class TestInstallationGate(IntegrationTestCase):
 		dispatch_api.override_installation_gate(job.name, "Fibre OK au wattmètre, ACS en panne")
 		self.assertIn("Administrator", frappe.db.get_value("Dispatch Job", job.name, "gate_override_reason"))
 		self.assertEqual(dispatch_api.set_status(job.name, "Completed")["status"], "Completed")
+
+
+class TestOltSweepAndAlarms(IntegrationTestCase):
+	def test_sweep_updates_equipment_from_a_real_snmp_agent(self):
+		import shutil
+
+		from gigafibre_fsm.fakepeers.olt_agent import OltAgent, generate_table
+
+		if not shutil.which("snmpd") and not shutil.which("/usr/sbin/snmpd"):
+			self.skipTest("snmpd is not installed (apt-get install snmpd)")
+		table = generate_table("zte", ports=1, onts_per_port=8, seed=11)
+		agent = OltAgent(table, communities=("gf-test",)).start()
+		self.addCleanup(agent.stop)
+		ne = frappe.get_doc(
+			{
+				"doctype": "Network Element",
+				"element_name": unique("OLT"),
+				"vendor_profile": "zte_c300",
+				"host": agent.host,
+				"snmp_port": agent.port,
+				"snmp_community": "gf-test",
+			}
+		).insert(ignore_permissions=True)
+		online = [o for o in table.onts if o.online and o.rx_dbm is not None][:2]
+		eqps = [
+			make_equipment(
+				olt=ne.name, pon_port=f"{o.frame}/{o.slot}/{o.port}", ont_id=o.ont, status="Active"
+			)
+			for o in online
+		]
+		settings = settings_for_update()
+		settings.snmp_timeout = 2
+		settings.save()
+		result = jobs.sweep_olts()
+		self.assertGreaterEqual(result["updated"], len(eqps))
+		for eqp, truth in zip(eqps, online, strict=True):
+			eqp.reload()
+			self.assertAlmostEqual(eqp.last_rx_dbm, truth.rx_dbm, places=1)
+		ne.reload()
+		self.assertIsNotNone(ne.last_sweep_at)
+		self.assertFalse(ne.last_error)
+
+	def test_an_alarm_is_an_issue_and_a_flow_event(self):
+		from gigafibre_fsm.test_utils import make_template, step
+
+		tpl = make_template(
+			[step("s1", "create_todo", {"description": "Vérifier {{doc.subject}}"})],
+			applies_to="Issue",
+			trigger_event="on_optical_alarm",
+		)
+		eqp = make_equipment(status="Active")
+		row = frappe._dict(name=eqp.name, customer=None, alarm_issue=None)
+		self.assertEqual(jobs.raise_alarm(row, "on_optical_alarm", "signal low (-29 dBm)"), 1)
+		issue = frappe.db.get_value("Service Equipment", eqp.name, "alarm_issue")
+		self.assertTrue(frappe.db.exists("Flow Run", {"template": tpl.name, "reference_name": issue}))
+		row.alarm_issue = issue
+		self.assertEqual(
+			jobs.raise_alarm(row, "on_optical_alarm", "still low"), 0
+		)  # one open alarm at a time
+
+	def test_old_diagnostics_are_purged(self):
+		eqp = make_equipment()
+		old = frappe.get_doc(
+			{
+				"doctype": "Device Diagnostic",
+				"equipment": eqp.name,
+				"diagnosed_at": now_datetime() - timedelta(days=200),
+				"result": "{}",
+			}
+		).insert(ignore_permissions=True)
+		new = frappe.get_doc(
+			{
+				"doctype": "Device Diagnostic",
+				"equipment": eqp.name,
+				"diagnosed_at": now_datetime(),
+				"result": "{}",
+			}
+		).insert(ignore_permissions=True)
+		self.assertGreaterEqual(jobs.purge_diagnostics(), 1)
+		self.assertFalse(frappe.db.exists("Device Diagnostic", old.name))
+		self.assertTrue(frappe.db.exists("Device Diagnostic", new.name))
