@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import frappe
 
@@ -140,3 +141,79 @@ def settings_for_update():
 	connections (browser and concurrency tests), and a plain read inside an older
 	snapshot would fail the save with TimestampMismatchError."""
 	return frappe.get_doc("Gigafibre Settings", "Gigafibre Settings", for_update=True)
+
+
+def use_fake_twilio(peer) -> None:
+	"""Point Gigafibre Settings' Twilio at a running FakeTwilio peer."""
+	settings = settings_for_update()
+	settings.update(
+		{
+			"twilio_account_sid": peer.account_sid,
+			"twilio_auth_token": peer.auth_token,
+			"twilio_from_number": "+14505550100",
+			"twilio_api_base": peer.url,
+		}
+	)
+	settings.save()
+
+
+# -- browser tests: the site served from this process, driven in the system Chromium --
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def chromium_missing() -> str | None:
+	"""Why a browser test cannot run here, or None."""
+	import shutil
+
+	if not shutil.which(CHROMIUM):
+		return f"{CHROMIUM} is not installed (Debian's chromium package)"
+	try:
+		import playwright.sync_api  # noqa: F401
+	except ImportError:
+		return "the playwright Python package is not installed in the bench env"
+	return None
+
+
+def launch_chromium(playwright):
+	from gigafibre_fsm.connectors.modem_bridge import CHROMIUM_ARGS
+
+	return playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+
+
+def free_port() -> int:
+	import socket
+
+	with socket.socket() as s:
+		s.bind(("127.0.0.1", 0))
+		return s.getsockname()[1]
+
+
+@contextmanager
+def serve_site(site: str):
+	"""The site's WSGI app on 127.0.0.1:<free port>, served by threads of this process
+	(commit what the server must see first: it uses its own connections)."""
+	import threading
+	from unittest import mock
+
+	import frappe.app
+	from werkzeug.serving import WSGIRequestHandler, make_server
+
+	class QuietHandler(WSGIRequestHandler):
+		def log_request(self, *args, **kwargs):
+			pass
+
+	def app(environ, start_response):
+		environ["HTTP_X_FRAPPE_SITE_NAME"] = site
+		return frappe.app.application(environ, start_response)
+
+	port = free_port()
+	server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
+	thread = threading.Thread(target=server.serve_forever, daemon=True)
+	with mock.patch.object(frappe.app, "_sites_path", frappe.local.sites_path):
+		thread.start()
+		try:
+			yield f"http://127.0.0.1:{port}"
+		finally:
+			server.shutdown()
+			thread.join(10)

@@ -22,6 +22,7 @@ from gigafibre_fsm.test_utils import (
 	settings_for_update,
 	step,
 	unique,
+	use_fake_twilio,
 )
 from gigafibre_fsm.testing import IntegrationTestCase
 
@@ -413,16 +414,7 @@ class TestBackgroundJobs(IntegrationTestCase):
 
 		peer = FakeTwilio().start()
 		self.addCleanup(peer.stop)
-		settings = settings_for_update()
-		settings.update(
-			{
-				"twilio_account_sid": peer.account_sid,
-				"twilio_auth_token": peer.auth_token,
-				"twilio_from_number": "+14505550100",
-				"twilio_api_base": peer.url,
-			}
-		)
-		settings.save()
+		use_fake_twilio(peer)
 		tech = make_technician(phone="+15145550111")
 		name = notify.queue(tech.name, "Assignment", "Travail DJ-1 demain 9 h")
 		self.assertEqual(notify.send(name), "Sent")

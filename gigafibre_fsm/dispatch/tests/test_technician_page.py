@@ -8,13 +8,9 @@ it must see is committed first (the server threads have their own connections).
 
 import base64
 import io
-import os
-import shutil
-import socket
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from datetime import datetime
 from datetime import time as dtime
 from unittest import mock
@@ -26,20 +22,16 @@ from gigafibre_fsm.api import technician as api
 from gigafibre_fsm.core import tokens
 from gigafibre_fsm.dispatch import links, service
 from gigafibre_fsm.settings import get_settings
-from gigafibre_fsm.test_utils import make_customer, make_job, make_location, make_technician
+from gigafibre_fsm.test_utils import (
+	chromium_missing,
+	launch_chromium,
+	make_customer,
+	make_job,
+	make_location,
+	make_technician,
+	serve_site,
+)
 from gigafibre_fsm.testing import IntegrationTestCase
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-	"--headless",
-	"--no-sandbox",
-	"--disable-gpu",
-	"--disable-quic",
-	"--no-first-run",
-	"--disable-background-networking",
-	"--disable-component-update",
-	"--disable-sync",
-]
 
 
 def at(day_offset: int, hour: int, minute: int = 0) -> datetime:
@@ -294,48 +286,6 @@ class TestTechnicianEndpoints(IntegrationTestCase):
 				api.act(token, bad)
 
 
-def _free_port() -> int:
-	with socket.socket() as s:
-		s.bind(("127.0.0.1", 0))
-		return s.getsockname()[1]
-
-
-@contextmanager
-def serve_site(site: str):
-	"""The site's WSGI app on 127.0.0.1:<free port>, served by threads of this process."""
-	import frappe.app
-	from werkzeug.serving import WSGIRequestHandler, make_server
-
-	class QuietHandler(WSGIRequestHandler):
-		def log_request(self, *args, **kwargs):
-			pass
-
-	def app(environ, start_response):
-		environ["HTTP_X_FRAPPE_SITE_NAME"] = site
-		return frappe.app.application(environ, start_response)
-
-	port = _free_port()
-	server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
-	thread = threading.Thread(target=server.serve_forever, daemon=True)
-	with mock.patch.object(frappe.app, "_sites_path", frappe.local.sites_path):
-		thread.start()
-		try:
-			yield f"http://127.0.0.1:{port}"
-		finally:
-			server.shutdown()
-			thread.join(10)
-
-
-def _chromium_missing() -> str | None:
-	if not os.path.exists(CHROMIUM) or not shutil.which(CHROMIUM):
-		return f"{CHROMIUM} is not installed (Debian's chromium package)"
-	try:
-		import playwright.sync_api  # noqa: F401
-	except ImportError:
-		return "the playwright Python package is not installed in the bench env"
-	return None
-
-
 class TestTechnicianPageInBrowser(IntegrationTestCase):
 	def fresh(self, field, job):
 		frappe.db.commit()  # end this connection's snapshot: see what the server committed
@@ -350,7 +300,7 @@ class TestTechnicianPageInBrowser(IntegrationTestCase):
 			time.sleep(0.2)
 
 	def test_page_moves_a_job_and_replays_offline_actions_once(self):
-		missing = _chromium_missing()
+		missing = chromium_missing()
 		if missing:
 			self.skipTest(f"browser test skipped: {missing}")
 		from playwright.sync_api import expect, sync_playwright
@@ -361,7 +311,7 @@ class TestTechnicianPageInBrowser(IntegrationTestCase):
 		frappe.db.commit()  # the server threads read with their own connections
 
 		with serve_site(frappe.local.site) as base, sync_playwright() as pw:
-			browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+			browser = launch_chromium(pw)
 			try:
 				context = browser.new_context(locale="fr-CA")
 				page = context.new_page()

@@ -5,10 +5,6 @@ per-IP limits, and a diagnostic that shows nothing internal."""
 import json
 import os
 import re
-import shutil
-import socket
-import threading
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from unittest import mock
@@ -20,7 +16,14 @@ from gigafibre_fsm.api import qr as api
 from gigafibre_fsm.core import otp, tokens
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.settings import get_settings
-from gigafibre_fsm.test_utils import make_customer, settings_for_update, unique
+from gigafibre_fsm.test_utils import (
+	chromium_missing,
+	launch_chromium,
+	make_customer,
+	serve_site,
+	settings_for_update,
+	unique,
+)
 from gigafibre_fsm.testing import IntegrationTestCase
 
 TWILIO_FIELDS = ("twilio_account_sid", "twilio_from_number", "twilio_api_base")
@@ -426,48 +429,6 @@ class TestPage(QrCase):
 		self.assertNotIn("onmouseover", self.render('aa"onmouseover=alert(1)'))
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-
-
-def _chromium_missing() -> str | None:
-	if not shutil.which(CHROMIUM):
-		return f"{CHROMIUM} is not installed"
-	try:
-		import playwright.sync_api  # noqa: F401
-	except ImportError:
-		return "the playwright Python package is not installed in the bench env"
-	return None
-
-
-@contextmanager
-def serve_site(site: str):
-	"""The site's WSGI app on 127.0.0.1:<free port>, served by threads of this process."""
-	import frappe.app
-	from werkzeug.serving import WSGIRequestHandler, make_server
-
-	class QuietHandler(WSGIRequestHandler):
-		def log_request(self, *args, **kwargs):
-			pass
-
-	def app(environ, start_response):
-		environ["HTTP_X_FRAPPE_SITE_NAME"] = site
-		return frappe.app.application(environ, start_response)
-
-	with socket.socket() as s:
-		s.bind(("127.0.0.1", 0))
-		port = s.getsockname()[1]
-	server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
-	thread = threading.Thread(target=server.serve_forever, daemon=True)
-	with mock.patch.object(frappe.app, "_sites_path", frappe.local.sites_path):
-		thread.start()
-		try:
-			yield f"http://127.0.0.1:{port}"
-		finally:
-			server.shutdown()
-			thread.join(10)
-
-
 def run_job_inline(method, queue=None, now=False, **kwargs):
 	"""frappe.enqueue for the server threads (no worker runs in tests)."""
 	return frappe.get_attr(method)(**kwargs)
@@ -475,7 +436,7 @@ def run_job_inline(method, queue=None, now=False, **kwargs):
 
 class TestPageInBrowser(QrCase):
 	def test_phone_code_then_diagnostic_in_french_and_english(self):
-		missing = _chromium_missing()
+		missing = chromium_missing()
 		if missing:
 			self.skipTest(f"browser test skipped: {missing}")
 		from playwright.sync_api import expect, sync_playwright
@@ -495,7 +456,7 @@ class TestPageInBrowser(QrCase):
 			serve_site(frappe.local.site) as base,
 			sync_playwright() as pw,
 		):
-			browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+			browser = launch_chromium(pw)
 			try:
 				page = browser.new_context(locale="fr-CA").new_page()
 				errors = []

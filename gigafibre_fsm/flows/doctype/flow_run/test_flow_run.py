@@ -20,7 +20,14 @@ from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.flows import fire, jobs, runtime
 from gigafibre_fsm.flows.kinds import sign_body
 from gigafibre_fsm.settings import get_settings
-from gigafibre_fsm.test_utils import make_contract, make_customer, make_template, step, settings_for_update
+from gigafibre_fsm.test_utils import (
+	use_fake_twilio,
+	make_contract,
+	make_customer,
+	make_template,
+	step,
+	settings_for_update,
+)
 from gigafibre_fsm.testing import IntegrationTestCase
 
 
@@ -203,16 +210,7 @@ class TestFlowRun(IntegrationTestCase):
 	def test_send_sms_through_twilio(self):
 		peer = FakeTwilio().start()
 		self.addCleanup(peer.stop)
-		settings = settings_for_update()
-		settings.update(
-			{
-				"twilio_account_sid": peer.account_sid,
-				"twilio_auth_token": peer.auth_token,
-				"twilio_from_number": "+14505550100",
-				"twilio_api_base": peer.url,
-			}
-		)
-		settings.save()
+		use_fake_twilio(peer)
 		customer = make_customer(cell_phone="+15145550199")
 		tpl = make_template(
 			[
