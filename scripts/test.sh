@@ -65,4 +65,12 @@ if [ -z "$BENCH" ]; then
 	echo "SKIPPED: Frappe integration tests were not run: no bench found (set FRAPPE_BENCH=/path/to/frappe-bench and FRAPPE_SITE=<site>, or build one at ~/frappe-bench)."
 	exit 0
 fi
-exec "$ROOT/scripts/bench-tests.sh" "$BENCH" "${FRAPPE_SITE:-test_site}"
+# FRAPPE_SITE names one site; by default test_site (MariaDB) and, when the bench has it,
+# pg_site (PostgreSQL, what production runs): every query must work on both.
+SITES=${FRAPPE_SITE:-test_site}
+if [ -z "${FRAPPE_SITE:-}" ] && [ -d "$BENCH/sites/pg_site" ]; then
+	SITES="test_site pg_site"
+fi
+for site in $SITES; do
+	"$ROOT/scripts/bench-tests.sh" "$BENCH" "$site"
+done

@@ -79,16 +79,21 @@ def generate_recurring_jobs(now=None, horizon_days: int = HORIZON_DAYS) -> int:
 	now = get_datetime(now or now_datetime()).replace(tzinfo=None)
 	until = now + timedelta(days=horizon_days)
 	created = 0
-	templates = frappe.get_all(
-		"Dispatch Job",
-		filters={
-			"recurrence_rule": ["is", "set"],
-			"recurrence_parent": ["is", "not set"],
-			"status": ["!=", "Cancelled"],
-			"scheduled_start": ["is", "set"],
-		},
-		pluck="name",
-	)
+	job = frappe.qb.DocType("Dispatch Job")
+	templates = [
+		r[0]
+		for r in (
+			frappe.qb.from_(job)
+			.select(job.name)
+			.where(
+				job.recurrence_rule.isnotnull()
+				& (job.recurrence_rule != "")
+				& (job.recurrence_parent.isnull() | (job.recurrence_parent == ""))
+				& (job.status != "Cancelled")
+				& job.scheduled_start.isnotnull()
+			)
+		).run()
+	]
 	for name in templates:
 		tpl = frappe.get_doc("Dispatch Job", name)
 		first = get_datetime(tpl.scheduled_start)

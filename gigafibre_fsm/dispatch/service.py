@@ -36,7 +36,17 @@ def lock_job(name: str):
 	plain read could return the state from before a concurrent writer committed)."""
 	if not frappe.db.exists(JOB, name):
 		frappe.throw(_("{0} {1} not found").format(_(JOB), name), frappe.DoesNotExistError)
-	return frappe.get_doc(JOB, name, for_update=True)
+	try:
+		return frappe.get_doc(JOB, name, for_update=True)
+	except Exception as e:
+		# PostgreSQL (REPEATABLE READ): the row changed after this transaction's snapshot.
+		if getattr(e, "pgcode", None) == "40001":
+			frappe.db.rollback()
+			frappe.throw(
+				_("Job {0} was just changed by someone else: reload and try again").format(name),
+				ConflictError,
+			)
+		raise
 
 
 def publish_job(job, technicians=()):
@@ -667,16 +677,17 @@ def board(start, end) -> dict:
 		fields=[*values.JOB_FIELDS, "actual_start", "actual_end"],
 		limit_page_length=0,
 	)
-	unscheduled = frappe.get_all(
-		JOB,
-		filters={
-			"status": ["in", ["Draft", "Offered"]],
-			"scheduled_start": ["is", "not set"],
-			"window_start": ["is", "not set"],
-		},
-		fields=[*values.JOB_FIELDS, "actual_start", "actual_end"],
-		limit_page_length=500,
-	)
+	# Datetime "is not set" through frappe.get_all compares with '' too, which PostgreSQL refuses
+	# for timestamps: null checks go through the query builder.
+	job = frappe.qb.DocType(JOB)
+	unscheduled = (
+		frappe.qb.from_(job)
+		.select(*[job[f] for f in (*values.JOB_FIELDS, "actual_start", "actual_end")])
+		.where(
+			job.status.isin(["Draft", "Offered"]) & job.scheduled_start.isnull() & job.window_start.isnull()
+		)
+		.limit(500)
+	).run(as_dict=True)
 	techs = values.technicians(start, end)
 	tech_rows = frappe.get_all(
 		"Technician",
