@@ -57,10 +57,7 @@ def sources_for(eqp, settings) -> list[parallel.Source]:
 		kind = "deco" if "deco" in f"{eqp.model or ''} {eqp.vendor or ''}".lower() else "tplink_ex"
 
 		def modem():
-			from gigafibre_fsm.connectors.modem_bridge import ModemBridge
-
-			with ModemBridge(settings.modem) as bridge:
-				return bridge.diagnose(host, kind=kind)
+			return modem_bridge(settings.modem).diagnose(host, kind=kind)
 
 		out.append(parallel.Source("modem", modem, settings.modem.timeout + 1))
 	if eqp.olt and eqp.pon_port and eqp.ont_id is not None:
@@ -90,6 +87,23 @@ def sources_for(eqp, settings) -> list[parallel.Source]:
 
 		out.append(parallel.Source("olt", olt, settings.snmp.timeout * (settings.snmp.retries + 1) + 2))
 	return out
+
+
+_BRIDGE = None
+
+
+def modem_bridge(modem_settings):
+	"""One bridge per worker process, so admin sessions stay warm between diagnoses;
+	sessions idle longer than the configured time are logged out first."""
+	global _BRIDGE
+	from gigafibre_fsm.connectors.modem_bridge import ModemBridge
+
+	if _BRIDGE is None or _BRIDGE.settings != modem_settings:
+		if _BRIDGE is not None:
+			_BRIDGE.close()
+		_BRIDGE = ModemBridge(modem_settings)
+	_BRIDGE.reap_idle()
+	return _BRIDGE
 
 
 def olt_target(ne):
