@@ -72,7 +72,7 @@ def generate_recurring_jobs(now=None, horizon_days: int = HORIZON_DAYS) -> int:
 	and scheduled_start exists. The technician is kept (Assigned) when the template had one."""
 	from datetime import timedelta
 
-	from frappe.utils import get_datetime
+	from frappe.utils import get_datetime, getdate
 
 	from gigafibre_fsm.core.dispatch.recurrence import occurrences
 
@@ -104,7 +104,10 @@ def generate_recurring_jobs(now=None, horizon_days: int = HORIZON_DAYS) -> int:
 			)
 		)
 		existing.add(first)
-		for start in occurrences(tpl.recurrence_rule, first, max(now, first), until, naive=True):
+		exdates = [getdate(d.strip()) for d in (tpl.recurrence_exdates or "").splitlines() if d.strip()]
+		for start in occurrences(
+			tpl.recurrence_rule, first, max(now, first), until, exdates=exdates, naive=True
+		):
 			if start in existing:
 				continue
 			job = frappe.copy_doc(tpl)

@@ -379,14 +379,18 @@ class TestBackgroundJobs(IntegrationTestCase):
 		from gigafibre_fsm.dispatch.jobs import generate_recurring_jobs
 
 		first = datetime(2026, 10, 26, 9, 0)  # a Monday, before the November 1 change
-		job = make_job(scheduled_start=first, recurrence_rule="FREQ=WEEKLY;COUNT=4")
+		job = make_job(
+			scheduled_start=first, recurrence_rule="FREQ=WEEKLY;COUNT=5", recurrence_exdates="2026-11-09"
+		)
 		created = generate_recurring_jobs(now=datetime(2026, 10, 25), horizon_days=30)
-		self.assertEqual(created, 3)
+		self.assertEqual(created, 3)  # Nov 2, 16, 23: the 9th is an exception
 		starts = sorted(
 			frappe.get_all("Dispatch Job", filters={"recurrence_parent": job.name}, pluck="scheduled_start")
 		)
 		self.assertEqual([s.hour for s in starts], [9, 9, 9])  # 09:00 local on both sides of the change
-		self.assertEqual(starts[0], datetime(2026, 11, 2, 9, 0))
+		self.assertEqual(
+			starts, [datetime(2026, 11, 2, 9, 0), datetime(2026, 11, 16, 9, 0), datetime(2026, 11, 23, 9, 0)]
+		)
 		self.assertEqual(generate_recurring_jobs(now=datetime(2026, 10, 25), horizon_days=30), 0)
 
 	def test_technician_positions_from_traccar(self):

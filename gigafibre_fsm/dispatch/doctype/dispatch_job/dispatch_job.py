@@ -53,6 +53,7 @@ class DispatchJob(Document):
 		photos: DF.Table[DispatchJobPhoto]
 		preset: DF.Link | None
 		priority: DF.Literal["Low", "Medium", "High", "Urgent"]
+		recurrence_exdates: DF.SmallText | None
 		recurrence_parent: DF.Link | None
 		recurrence_rule: DF.Data | None
 		required_skills: DF.Table[DispatchJobSkill]
