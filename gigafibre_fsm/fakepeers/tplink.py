@@ -316,7 +316,42 @@ class _RSA512:
 		return out.decode()
 
 
-class FakeTPLinkEX(FakePeer):
+class _ModemPeer(FakePeer):
+	"""What both TP-Link fakes share: admin-session bookkeeping the tests read
+	(``sessions``, ``logins``, ``failed_logins``, ``logouts``, ``busy_refusals``,
+	``max_active``, ``overlaps``), the JSESSIONID cookie, and prompt answers."""
+
+	def __init__(self):
+		self.sessions: list[Session] = []
+		self.logins = 0
+		self.failed_logins = 0
+		self.logouts = 0
+		self.busy_refusals = 0
+		self.max_active = 0
+		self.overlaps = 0
+		self._state = threading.Lock()
+		super().__init__()
+
+	@property
+	def active(self) -> list[Session]:
+		return [s for s in self.sessions if s.closed is None]
+
+	def _session(self, request: Request) -> Session | None:
+		cookie = request.headers.get("cookie", "")
+		sid = next(
+			(part.split("=", 1)[1] for part in cookie.split(";") if part.strip().startswith("JSESSIONID=")),
+			None,
+		)
+		return next((s for s in self.active if s.id == sid), None)
+
+	def start(self):
+		super().start()
+		# answer headers and body without waiting for the client's delayed ACK (~40 ms a request)
+		self._server.RequestHandlerClass.disable_nagle_algorithm = True
+		return self
+
+
+class FakeTPLinkEX(_ModemPeer):
 	"""Fake peer: a TP-Link EX-series / XX230v modem's encrypted local web API (see module doc).
 
 	``mode`` is the firmware's cipher family: ``"cbc"`` (TPLinkEXClient), ``"gcm"``
@@ -347,28 +382,9 @@ class FakeTPLinkEX(FakePeer):
 		self.fail_oids: set[str] = set()
 		self.rsa = _RSA512()
 		self.seq = secrets.randbelow(10**8) + 10**8
-		self.sessions: list[Session] = []
-		self.logins = 0
-		self.failed_logins = 0
-		self.logouts = 0
-		self.busy_refusals = 0
-		self.max_active = 0
-		self.overlaps = 0
-		self._state = threading.Lock()
 		super().__init__()
 
 	# -- helpers
-	@property
-	def active(self) -> list[Session]:
-		return [s for s in self.sessions if s.closed is None]
-
-	def _session(self, request: Request) -> Session | None:
-		cookie = request.headers.get("cookie", "")
-		sid = next(
-			(part.split("=", 1)[1] for part in cookie.split(";") if part.strip().startswith("JSESSIONID=")),
-			None,
-		)
-		return next((s for s in self.active if s.id == sid), None)
 
 	def _cipher(self, key: bytes, iv: bytes):
 		from Crypto.Cipher import AES
@@ -416,12 +432,6 @@ class FakeTPLinkEX(FakePeer):
 		)
 
 	# -- routes
-	def start(self):
-		super().start()
-		# answer headers and body without waiting for the client's delayed ACK (~40 ms a request)
-		self._server.RequestHandlerClass.disable_nagle_algorithm = True
-		return self
-
 	def setup_routes(self) -> None:
 		@self.route("POST", r"/cgi/getGDPRParm")
 		def rsa_params(request):

@@ -27,11 +27,10 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-import threading
 import time
 
-from gigafibre_fsm.fakepeers.http import FakePeer, Request, Response
-from gigafibre_fsm.fakepeers.tplink import Session, xx230v_objects
+from gigafibre_fsm.fakepeers.http import Response
+from gigafibre_fsm.fakepeers.tplink import Session, _ModemPeer, xx230v_objects
 
 LOGIN_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Opening...</title></head>
@@ -103,7 +102,7 @@ BUSY_MESSAGE = "Another administrator is logged in. Try again later."
 BAD_PASSWORD_MESSAGE = "The password is incorrect."
 
 
-class FakeTPLinkWebUI(FakePeer):
+class FakeTPLinkWebUI(_ModemPeer):
 	"""Fake peer: a TP-Link EX/XX230v web UI (login page, status page, ``$.dm`` data calls).
 
 	``data_delay`` slows the data calls (timeout tests); ``objects`` replaces the
@@ -115,34 +114,8 @@ class FakeTPLinkWebUI(FakePeer):
 		self.password = password
 		self.objects = objects if objects is not None else xx230v_objects()
 		self.data_delay = data_delay
-		self.sessions: list[Session] = []
-		self.logins = 0
-		self.logouts = 0
-		self.failed_logins = 0
-		self.busy_refusals = 0
-		self.max_active = 0
-		self.overlaps = 0
 		self.data_calls: list[str] = []
-		self._state = threading.Lock()
 		super().__init__()
-
-	@property
-	def active(self) -> list[Session]:
-		return [s for s in self.sessions if s.closed is None]
-
-	def _session(self, request: Request) -> Session | None:
-		cookie = request.headers.get("cookie", "")
-		sid = next(
-			(part.split("=", 1)[1] for part in cookie.split(";") if part.strip().startswith("JSESSIONID=")),
-			None,
-		)
-		return next((s for s in self.active if s.id == sid), None)
-
-	def start(self):
-		super().start()
-		# answer headers and body without waiting for the client's delayed ACK (~40 ms a request)
-		self._server.RequestHandlerClass.disable_nagle_algorithm = True
-		return self
 
 	def setup_routes(self) -> None:
 		@self.route("GET", r"/")
