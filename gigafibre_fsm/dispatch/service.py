@@ -7,6 +7,7 @@ technicians' SMS in the notification outbox.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -399,11 +400,7 @@ def publish_plan(name: str) -> dict:
 		start = get_datetime(item.start).replace(tzinfo=None)
 		for p in eligibility.problems(value, techs[item.technician], start, board):
 			problems.append(f"{item.job}: {_(p.message).format(*p.params)}")
-		board.append(
-			core.Job(
-				**{**_as_kwargs(value), "technician": item.technician, "start": start, "status": "Assigned"}
-			)
-		)
+		board.append(dataclasses.replace(value, technician=item.technician, start=start, status="Assigned"))
 	if problems:
 		frappe.throw(
 			"<br>".join(frappe.utils.escape_html(p) for p in problems),
@@ -450,10 +447,6 @@ def publish_plan(name: str) -> dict:
 		"jobs": len(log),
 		"technicians_notified": sorted(touched),
 	}
-
-
-def _as_kwargs(job: core.Job) -> dict:
-	return {f: getattr(job, f) for f in core.Job.__dataclass_fields__}
 
 
 # -- offers ----------------------------------------------------------------------
@@ -724,7 +717,7 @@ def slots(name: str, limit: int = 5) -> list[dict]:
 	value = _job_value(job)
 	now = _now()
 	start = max(now, value.window_start or now)
-	until = (value.window_end or start + timedelta(days=7)) if value.window_end else start + timedelta(days=7)
+	until = value.window_end or start + timedelta(days=7)
 	techs = values.technicians(start - timedelta(days=1), until + timedelta(days=1))
 	planned = values.planned_between(start, until)
 	with core_errors():

@@ -87,7 +87,10 @@ def start_run(
 	existing = frappe.db.get_value(RUN, {"trigger_key": key}, "name")
 	if existing:
 		return existing
+	from gigafibre_fsm.flows.templates import steps_of
+
 	tpl = frappe.get_cached_doc(TEMPLATE, template)
+	steps = steps_of(tpl)  # the frozen copy this run will execute
 	run = frappe.new_doc(RUN)
 	run.update(
 		{
@@ -99,10 +102,10 @@ def start_run(
 			"trigger_key": key,
 			"parent_run": parent_run,
 			"status": "Pending",
-			"steps_snapshot": json.dumps([s.as_dict() for s in template_steps(tpl)]),
+			"steps_snapshot": json.dumps(steps),
 		}
 	)
-	for step in template_steps(tpl):
+	for step in map(Step.from_dict, steps):
 		run.append(
 			"steps",
 			{
@@ -137,28 +140,12 @@ def savepoint(name: str):
 		raise
 
 
-def template_steps(tpl) -> list[Step]:
-	return [Step.from_dict(row_to_step(row)) for row in tpl.steps]
-
-
 def _json_field(value, default):
 	if value in (None, ""):
 		return default
 	if isinstance(value, list | dict):
 		return value
 	return json.loads(value)
-
-
-def row_to_step(row) -> dict:
-	return {
-		"step_id": row.step_id,
-		"label": row.label,
-		"kind": row.kind,
-		"parent_step": row.parent_step or None,
-		"config": _json_field(row.config, {}),
-		"condition": _json_field(row.condition, None),
-		"depends_on": _json_field(row.depends_on, []),
-	}
 
 
 def enqueue_advance(run: str):

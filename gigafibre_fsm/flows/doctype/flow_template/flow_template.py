@@ -133,7 +133,7 @@ class FlowTemplate(Document):
 				for f in (*VERSIONED, "title", "category", "kind", "applies_to")
 				if self.get(f) != before.get(f)
 			]
-			if changed or self.steps_signature() != before_steps_signature(before) or not self.is_system:
+			if changed or steps_signature(self) != steps_signature(before) or not self.is_system:
 				frappe.throw(
 					_("System flow templates cannot be edited; duplicate it and edit the copy"),
 					ForbiddenError,
@@ -147,9 +147,6 @@ class FlowTemplate(Document):
 			lines = "".join(f"<li>{frappe.utils.escape_html(p.message)}</li>" for p in found)
 			frappe.throw(f"<ul>{lines}</ul>", GigafibreValidationError, title=_("This template has problems"))
 
-	def steps_signature(self) -> str:
-		return before_steps_signature(self)
-
 	def bump_version(self):
 		if self.is_new():
 			self.version = self.version or 1
@@ -157,13 +154,14 @@ class FlowTemplate(Document):
 		before = self.get_doc_before_save()
 		if not before:
 			return
-		if any(
-			self.get(f) != before.get(f) for f in VERSIONED
-		) or self.steps_signature() != before_steps_signature(before):
+		if any(self.get(f) != before.get(f) for f in VERSIONED) or steps_signature(self) != steps_signature(
+			before
+		):
 			self.version = (before.version or 1) + 1
 
 
-def before_steps_signature(doc) -> str:
+def steps_signature(doc) -> str:
+	"""The steps as the engine sees them, to tell a real edit from a no-op save."""
 	from gigafibre_fsm.flows.templates import steps_of
 
 	return json.dumps(steps_of(doc), sort_keys=True)
