@@ -37,6 +37,9 @@ class ModemBridgeSettings:
 	timeout: float = 20.0
 	idle_seconds: int = 120
 	chromium_path: str = "/usr/bin/chromium"
+	# The browser bridge's Chromium start (cold, on a loaded server): its own budget, not `timeout`.
+	# No field in Gigafibre Settings: the default applies.
+	browser_start_timeout: float = 60.0
 
 	@property
 	def configured(self) -> bool:

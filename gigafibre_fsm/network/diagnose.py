@@ -56,10 +56,15 @@ def sources_for(eqp, settings) -> list[parallel.Source]:
 		host = eqp.ip_address
 		kind = "deco" if "deco" in f"{eqp.model or ''} {eqp.vendor or ''}".lower() else "tplink_ex"
 
-		def modem():
-			return modem_bridge(settings.modem).diagnose(host, kind=kind)
+		# made now, so a new worker's browser bridge starts Chromium while the sources run
+		bridge = modem_bridge(settings.modem, reap=False)
 
-		out.append(parallel.Source("modem", modem, settings.modem.timeout + 1))
+		def modem():
+			bridge.reap_idle()
+			return bridge.diagnose(host, kind=kind)
+
+		# the read may also wait for that Chromium start, under its own budget (0 once it is up)
+		out.append(parallel.Source("modem", modem, settings.modem.timeout + 1 + bridge.start_allowance()))
 	if eqp.olt and eqp.pon_port and eqp.ont_id is not None:
 		ne = frappe.get_cached_doc("Network Element", eqp.olt)
 		target = olt_target(ne)
@@ -92,9 +97,11 @@ def sources_for(eqp, settings) -> list[parallel.Source]:
 _BRIDGE = None
 
 
-def modem_bridge(modem_settings):
+def modem_bridge(modem_settings, *, reap: bool = True):
 	"""One bridge per worker process, so admin sessions stay warm between diagnoses;
-	sessions idle longer than the configured time are logged out first."""
+	sessions idle longer than the configured time are logged out first (unless ``reap``
+	is False). A new bridge starts its browser (Chromium, for the web UI fallback) in
+	the background at once and keeps it running for the worker's later diagnoses."""
 	global _BRIDGE
 	from gigafibre_fsm.connectors.modem_bridge import ModemBridge
 
@@ -102,7 +109,9 @@ def modem_bridge(modem_settings):
 		if _BRIDGE is not None:
 			_BRIDGE.close()
 		_BRIDGE = ModemBridge(modem_settings)
-	_BRIDGE.reap_idle()
+		_BRIDGE.warm_up()
+	if reap:
+		_BRIDGE.reap_idle()
 	return _BRIDGE
 
 

@@ -70,3 +70,10 @@ def test_secrets_never_show_in_repr():
 def test_docuseal_secret_feeds_both_places():
 	s = build_settings({}, {"docuseal_webhook_secret": "w"})
 	assert s.docuseal.webhook_secret == "w" == s.webhooks.docuseal
+
+
+def test_browser_start_timeout_is_a_default_of_its_own():
+	# no field in Gigafibre Settings: the modem bridge gets the default, apart from the request timeout
+	assert "browser_start_timeout" not in FIELD_MAP["modem"]
+	s = build_settings({"modem_timeout": "3", "modem_bridge_enabled": 1}, {"modem_admin_password": "pw"})
+	assert s.modem.timeout == 3.0 and s.modem.browser_start_timeout == 60.0
