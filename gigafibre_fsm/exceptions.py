@@ -26,7 +26,9 @@ class IllegalTransitionError(GigafibreValidationError):
 
 
 class ConflictError(GigafibreValidationError):
-	"""The change clashes with the current state (already claimed, overlap)."""
+	"""The change clashes with the current state (already claimed, overlap): HTTP 409."""
+
+	http_status_code = 409
 
 
 class NotFoundError(frappe.DoesNotExistError):

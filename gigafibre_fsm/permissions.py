@@ -62,8 +62,10 @@ def fsm_api(
 	"""Whitelist a function for /api/method with a role check.
 
 	``write=True`` marks a mutation: POST only. Arguments must be type-annotated
-	(``require_type_annotated_api_methods`` is on in hooks.py) and Frappe validates
-	them against the annotations.
+	(``require_type_annotated_api_methods`` is on in hooks.py). Frappe checks only that
+	they are annotated: the ``api/`` modules use ``from __future__ import annotations``,
+	so the annotations are strings, which Frappe's ``transform_parameter_types`` skips
+	(v15 and v16 alike). Every endpoint validates its own arguments.
 	"""
 	roles = tuple(roles)
 	methods = ["POST"] if write else ["GET", "POST"]
@@ -75,6 +77,7 @@ def fsm_api(
 			return fn(*args, **kwargs)
 
 		wrapper.fsm_roles = roles
+		wrapper.fsm_write = write
 		return frappe.whitelist(methods=methods, allow_guest=allow_guest)(wrapper)
 
 	return decorator
@@ -97,9 +100,15 @@ def technician_only_condition(user: str | None, column: str) -> str:
 	return f"{column} = {frappe.db.escape(tech)}"
 
 
-def technician_owns(technician: str | None, user: str | None) -> bool | None:
-	"""has_permission: a technician-only user may only open their own rows (None = default rules)."""
+def technician_owns(technician: str | None, user: str | None) -> bool:
+	"""has_permission hook: a technician-only user may only open their own rows.
+
+	Always a boolean. A permission hook can only refuse what the role permissions
+	allow, never grant more, so True means "no objection" on both Frappe versions:
+	v15 takes the first hook answer that is not None (None = no opinion), while v16
+	(frappe/frappe#24253) refuses on any falsy answer, None included.
+	"""
 	user = user or frappe.session.user
 	if not _technician_only(user):
-		return None
+		return True
 	return bool(technician) and technician == frappe.db.get_value("Technician", {"user": user}, "name")

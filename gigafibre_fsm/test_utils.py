@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 import frappe
 
+from gigafibre_fsm.testing import IntegrationTestCase
+
 # Not a test module: Frappe's runner only imports files named test_*.py that hold
 # tests; this one holds none (the name follows frappe/helpdesk's test_utils.py).
 
@@ -41,10 +43,17 @@ def make_contract(customer=None, **kw):
 
 
 def make_user(roles: list[str], email: str | None = None):
+	"""A user holding exactly ``roles``. Inserted as an import: Frappe refuses a 61st user
+	within an hour otherwise (``throttle_user_creation``), and the HTTP tests make many."""
 	email = email or f"{unique('user').lower()}@example.com"
-	user = frappe.get_doc(
-		{"doctype": "User", "email": email, "first_name": "Test", "send_welcome_email": 0, "enabled": 1}
-	).insert(ignore_permissions=True)
+	importing = frappe.flags.in_import
+	frappe.flags.in_import = True
+	try:
+		user = frappe.get_doc(
+			{"doctype": "User", "email": email, "first_name": "Test", "send_welcome_email": 0, "enabled": 1}
+		).insert(ignore_permissions=True)
+	finally:
+		frappe.flags.in_import = importing
 	user.add_roles(*roles)
 	return user
 
@@ -217,3 +226,127 @@ def serve_site(site: str):
 		finally:
 			server.shutdown()
 			thread.join(10)
+
+
+# -- HTTP tests: the site served by gunicorn, called as real users with API keys --------
+
+
+def api_token(user: str) -> str:
+	"""An API key and secret for ``user`` (committed by the caller), as the
+	``Authorization: token <key>:<secret>`` value the Ops app sends."""
+	doc = frappe.get_doc("User", user)
+	doc.api_key = frappe.generate_hash(length=15)
+	secret = frappe.generate_hash(length=15)
+	doc.api_secret = secret
+	doc.flags.ignore_permissions = True
+	doc.save()
+	return f"token {doc.api_key}:{secret}"
+
+
+class ApiClient:
+	"""One API user of the served site: ``call(method, **args)`` → (HTTP status, JSON body)."""
+
+	def __init__(self, base: str, token: str | None, site: str):
+		import requests
+
+		self.base = base
+		self.session = requests.Session()
+		self.session.headers["X-Frappe-Site-Name"] = site
+		self.session.headers["Accept"] = "application/json"
+		if token:
+			self.session.headers["Authorization"] = token
+
+	def call(self, method: str, http: str = "POST", **args) -> tuple[int, dict]:
+		url = f"{self.base}/api/method/{method}"
+		if http == "GET":
+			r = self.session.get(url, params=args, timeout=300)
+		else:
+			r = self.session.post(url, json=args, timeout=300)
+		try:
+			body = r.json()
+		except ValueError:
+			body = {"text": r.text[:500]}
+		return r.status_code, body
+
+
+@contextmanager
+def serve_gunicorn(workers: int = 4):
+	"""The site served as production serves it: ``gunicorn -w <workers> frappe.app:application
+	--preload`` started from the bench's sites folder with the bench's Python, on
+	127.0.0.1:<free port>; clients name the site in X-Frappe-Site-Name. It uses its own
+	connections: commit what it must see first. Waits (up to 3 minutes, for a loaded
+	machine) until the site answers."""
+	import os
+	import subprocess
+	import sys
+	import time
+
+	import requests
+
+	site = frappe.local.site
+	sites = os.path.abspath(frappe.local.sites_path)
+	port = free_port()
+	log = open(os.path.join(sites, "..", "logs", f"test-gunicorn-{port}.log"), "w")
+	proc = subprocess.Popen(
+		[
+			sys.executable,
+			"-m",
+			"gunicorn",
+			"-b",
+			f"127.0.0.1:{port}",
+			"-w",
+			str(workers),
+			"-t",
+			"300",
+			"--preload",
+			"frappe.app:application",
+		],
+		cwd=sites,
+		stdout=log,
+		stderr=subprocess.STDOUT,
+		env={**os.environ, "SITES_PATH": sites},
+	)
+	base = f"http://127.0.0.1:{port}"
+	try:
+		deadline = time.monotonic() + 180
+		while True:
+			if proc.poll() is not None:
+				raise RuntimeError(f"gunicorn exited with {proc.returncode}: see {log.name}")
+			try:
+				r = requests.get(f"{base}/api/method/ping", headers={"X-Frappe-Site-Name": site}, timeout=30)
+				if r.status_code == 200:
+					break
+			except requests.RequestException:
+				pass
+			if time.monotonic() > deadline:
+				raise RuntimeError(f"gunicorn did not answer within 180 s: see {log.name}")
+			time.sleep(0.5)
+		yield base
+	finally:
+		proc.terminate()
+		try:
+			proc.wait(30)
+		except subprocess.TimeoutExpired:
+			proc.kill()
+			proc.wait(30)
+		log.close()
+
+
+class GunicornTestCase(IntegrationTestCase):
+	"""Integration tests that call the site over HTTP as real users: one gunicorn with 4
+	workers for the class (starting it costs seconds on a loaded machine)."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls._server = serve_gunicorn(workers=4)
+		cls.base = cls._server.__enter__()
+
+	@classmethod
+	def tearDownClass(cls):
+		cls._server.__exit__(None, None, None)
+		super().tearDownClass()
+
+	def client(self, user: str | None) -> ApiClient:
+		"""A client authenticated with the user's own API key (None: Guest)."""
+		return ApiClient(self.base, api_token(user) if user else None, frappe.local.site)

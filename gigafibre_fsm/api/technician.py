@@ -78,14 +78,18 @@ def technician_for(token: str) -> str:
 
 
 @contextmanager
-def _on_behalf_of_technician() -> Iterator[None]:
-	"""The link proves the technician; the service layer saves documents with the
-	permission checks of a desk user. Act as Administrator for the call only (only the
-	session's user is swapped, not the session); the technician's name goes into the
-	note line, or a comment on the job for status changes and accepted offers."""
+def _on_behalf_of_technician(technician: str) -> Iterator[None]:
+	"""The link proves the technician, and the dispatch service writes their own changes
+	with the authority it checks itself (``service.save_job(..., for_technician=...)``).
+	For the call only, the session's user (not the session) becomes the technician's
+	enabled user, so the job's timeline and ``modified_by`` show who acted; a technician
+	without a user acts as Administrator, and the comment on the job names them."""
+	user = frappe.db.get_value("Technician", technician, "user")
+	if not user or not frappe.db.get_value("User", user, "enabled"):
+		user = "Administrator"
 	session = frappe.local.session
 	previous = session.user
-	session.user = "Administrator"
+	session.user = user
 	try:
 		yield
 	finally:
@@ -322,7 +326,7 @@ def act(token: str, action: dict) -> dict:
 
 	frappe.db.after_rollback.add(release)
 	try:
-		with _on_behalf_of_technician():
+		with _on_behalf_of_technician(technician):
 			result = _apply(technician, kind, action)
 	except BaseException:
 		release()
@@ -406,7 +410,7 @@ def _add_note(technician: str, name: str, action: dict) -> dict:
 	at = _acted_at(action)
 	line = f"[{at:%Y-%m-%d %H:%M}] {_technician_name(technician)}: {note}"
 	job.notes = f"{job.notes.rstrip()}\n{line}" if job.notes else line
-	job.save()
+	service.save_job(job, for_technician=technician)
 	service.publish_job(job)
 	return {"job": job.name, "note": line}
 
@@ -463,7 +467,7 @@ def _add_photo(technician: str, name: str, action: dict) -> dict:
 		}
 	).insert(ignore_permissions=True)
 	job.append("photos", {"image": file.file_url, "note": caption or None, "taken_at": at})
-	job.save()
+	service.save_job(job, for_technician=technician)
 	service.publish_job(job)
 	return {"job": job.name, "file": file.name, "photo_count": len(job.photos)}
 

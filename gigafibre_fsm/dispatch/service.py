@@ -50,6 +50,22 @@ def lock_job(name: str):
 		raise
 
 
+def save_job(job, *, for_technician: str | None = None) -> None:
+	"""Save a job. ``for_technician``: the change is a technician's own (their offer, their
+	job, a transition the rules allow), checked by this service before the call. The
+	Technician role reads Dispatch Job but may not edit it in the desk, so the service
+	writes with the authority it has just checked, for this save only; the session's
+	user stays the modifier, so the job's timeline shows who did it."""
+	if for_technician:
+		if job.technician and job.technician != for_technician:
+			frappe.throw(_("Job {0} is not assigned to you").format(job.name), frappe.PermissionError)
+		job.flags.ignore_permissions = True
+	try:
+		job.save()
+	finally:
+		job.flags.ignore_permissions = False
+
+
 def publish_job(job, technicians=()):
 	payload = {
 		"job": job.name,
@@ -183,11 +199,11 @@ def set_status(name: str, status: str, *, actor_technician: str | None = None) -
 	if target == job.status and target != "Completed":
 		return job_summary(job)
 	if target == "Completed":
-		return complete(job)
+		return complete(job, for_technician=actor_technician)
 	job.status = target
 	if target == "On Site" and not job.actual_start:
 		job.actual_start = now_datetime()
-	job.save()
+	save_job(job, for_technician=actor_technician)
 	publish_job(job)
 	return job_summary(job)
 
@@ -207,7 +223,7 @@ def chain_members(job) -> list:
 	)
 
 
-def complete(job) -> dict:
+def complete(job, *, for_technician: str | None = None) -> dict:
 	"""Complete a job; completing the last job of an installation chain activates the
 	customer's pending subscriptions from the next day and drafts the prorated invoice,
 	once (the chain's root row is locked and marked)."""
@@ -234,7 +250,7 @@ def complete(job) -> dict:
 	if not plan.already_completed:
 		job.status = "Completed"
 		job.actual_end = now_datetime()
-		job.save()
+		save_job(job, for_technician=for_technician)
 		publish_job(job)
 	if plan.chain_complete and not root.completion_processed and (plan.activations or plan.invoice):
 		invoice = _apply_activation(job, plan)
@@ -574,14 +590,20 @@ def accept_offer(offer_name: str, technician: str) -> dict:
 def claim_job(name: str, technician: str) -> dict:
 	"""Claim an offered job from a group queue (or any open offer made to this technician)."""
 	job = lock_job(name)
-	if job.technician or job.status != "Offered":
-		frappe.throw(_("Job {0} was already taken").format(job.name), ConflictError)
-	offer = frappe.db.get_value(
-		"Dispatch Offer", {"job": name, "technician": technician, "status": "Open"}, "name"
+	offers = dict(
+		frappe.get_all(
+			"Dispatch Offer",
+			filters={"job": name, "technician": technician},
+			fields=["name", "status"],
+			as_list=True,
+		)
 	)
-	if not offer:
+	if not offers:  # never offered to them: not theirs to claim, taken or not
 		frappe.throw(_("Job {0} is not offered to you").format(name), frappe.PermissionError)
-	return _grant(job, technician, frappe.get_doc("Dispatch Offer", offer))
+	open_offer = next((o for o, status in offers.items() if status == "Open"), None)
+	if job.technician or job.status != "Offered" or not open_offer:
+		frappe.throw(_("Job {0} was already taken").format(job.name), ConflictError)
+	return _grant(job, technician, frappe.get_doc("Dispatch Offer", open_offer))
 
 
 def _grant(job, technician, offer) -> dict:
@@ -590,7 +612,7 @@ def _grant(job, technician, offer) -> dict:
 	job.technician = technician
 	if job.scheduled_start:
 		_set_schedule(job, technician, job.scheduled_start)
-	job.save()
+	save_job(job, for_technician=technician)
 	offer.status = "Accepted"
 	offer.responded_at = now_datetime()
 	offer.save(ignore_permissions=True)
@@ -635,7 +657,7 @@ def _back_to_draft_if_no_offer(job_name: str):
 	job = lock_job(job_name)
 	if job.status == "Offered" and not job.technician:
 		job.status = "Draft"
-		job.save()
+		job.save(ignore_permissions=True)  # the system's consequence: the last open offer is gone
 		publish_job(job)
 
 

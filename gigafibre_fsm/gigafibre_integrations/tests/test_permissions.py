@@ -38,9 +38,9 @@ class TestEndpoints(IntegrationTestCase):
 		for name, fn in endpoints():
 			if getattr(fn, "fsm_roles", None) is None:
 				continue
-			methods = frappe.allowed_http_methods_for_whitelisted_func[fn]
-			if name.rsplit(".", 1)[1] in ("start_run", "cancel_run", "retry_run", "duplicate_template"):
-				self.assertEqual(methods, ["POST"], name)
+			# a list on v15, a tuple on v16 (frappe/frappe#40609): compare as sets
+			methods = set(frappe.allowed_http_methods_for_whitelisted_func[fn])
+			self.assertEqual(methods, {"POST"} if fn.fsm_write else {"GET", "POST"}, name)
 
 	def test_role_check_refuses_a_user_without_the_role(self):
 		outsider = make_user(["Technician"])

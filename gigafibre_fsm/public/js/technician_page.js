@@ -321,6 +321,12 @@
 		return res.status === 403 && res.body && /TechnicianLinkError/.test(res.body.exc_type || "");
 	}
 
+	function inProgress(res) {
+		// the same action is being applied by another request (409 ActionInProgressError);
+		// any other 409 (the job was taken…) is a refusal for good
+		return res.status === 409 && res.body && /ActionInProgressError/.test(res.body.exc_type || "");
+	}
+
 	// Send the outbox in order; stop at the first transient failure (network, server
 	// error, rate limit, the same action still being applied) and try again later.
 	function flush() {
@@ -343,7 +349,7 @@
 					expire();
 					return;
 				}
-				if (res.status === 0 || res.status >= 500 || res.status === 429 || res.status === 409) {
+				if (res.status === 0 || res.status >= 500 || res.status === 429 || inProgress(res)) {
 					return; // transient: keep it, retry later
 				}
 				// Refused for good (the job moved on, the offer was taken…): drop it, say why.

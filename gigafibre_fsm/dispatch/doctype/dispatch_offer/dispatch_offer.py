@@ -34,7 +34,7 @@ def get_permission_query_conditions(user: str | None = None) -> str:
 	return technician_only_condition(user, "`tabDispatch Offer`.`technician`")
 
 
-def has_permission(doc, ptype: str = "read", user: str | None = None) -> bool | None:
+def has_permission(doc, ptype: str = "read", user: str | None = None) -> bool:
 	from gigafibre_fsm.permissions import technician_owns
 
 	return technician_owns(doc.technician, user)
