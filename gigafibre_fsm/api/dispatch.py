@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import frappe
 from frappe import _
+from frappe.utils import get_datetime
 
 from gigafibre_fsm.dispatch import service
+from gigafibre_fsm.exceptions import GigafibreValidationError
 from gigafibre_fsm.permissions import (
 	CUSTOMER_SERVICE,
 	DISPATCHER,
@@ -26,10 +28,23 @@ def current_technician() -> str:
 	return name
 
 
+def when(value, name: str):
+	"""A date and time argument, or a clear 417 (never a parser's traceback)."""
+	try:
+		parsed = get_datetime(value) if value and isinstance(value, str) else None
+	except (ValueError, OverflowError, TypeError, AttributeError):
+		parsed = None
+	if parsed is None:
+		frappe.throw(
+			_("{0} must be a date and time, such as 2026-12-03 09:00").format(name), GigafibreValidationError
+		)
+	return parsed
+
+
 @fsm_api(roles=VIEWERS)
 def get_board(start: str, end: str) -> dict:
 	"""Jobs, technicians (skills, shifts as availability), open offers for a range, in one call."""
-	return service.board(start, end)
+	return service.board(when(start, "start"), when(end, "end"))
 
 
 @fsm_api(roles=PLANNERS)
@@ -40,6 +55,7 @@ def suggest_slots(job: str, limit: int = 5) -> list:
 
 @fsm_api(roles=PLANNERS, write=True)
 def assign(job: str, technician: str, start: str) -> dict:
+	start = when(start, "start")
 	get_doc_for("Dispatch Job", job, "write")
 	return service.assign(job, technician, start)
 
@@ -53,6 +69,7 @@ def unassign(job: str, confirm: bool = False) -> dict:
 
 @fsm_api(roles=PLANNERS, write=True)
 def reschedule(job: str, start: str) -> dict:
+	start = when(start, "start")
 	get_doc_for("Dispatch Job", job, "write")
 	return service.reschedule(job, start)
 

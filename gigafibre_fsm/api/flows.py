@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import frappe
 from frappe import _
 
-from gigafibre_fsm.core.flows import graph
-from gigafibre_fsm.exceptions import core_errors
+from gigafibre_fsm.core.flows import catalog, graph
+from gigafibre_fsm.exceptions import GigafibreValidationError, core_errors
 from gigafibre_fsm.flows import runtime, templates
 from gigafibre_fsm.permissions import (
 	CUSTOMER_SERVICE,
@@ -25,7 +27,33 @@ RUNNERS = (FSM_MANAGER, DISPATCHER, CUSTOMER_SERVICE)
 def _template_data(template: dict | str) -> dict:
 	if isinstance(template, str):
 		return get_doc_for("Flow Template", template, "read").as_dict()
+	if not isinstance(template, dict):
+		frappe.throw(_("The template must be a name or an object"), GigafibreValidationError)
 	return frappe._dict(template)
+
+
+def _reference(reference_doctype: str, reference_name: str):
+	"""The record a flow would run on, read with the caller's permission. Only the doctypes
+	flows apply to are accepted: the caller's string never names a module to import."""
+	if reference_doctype not in catalog.APPLIES_TO:
+		frappe.throw(
+			_("Flows run on {0}, not on {1}").format(
+				", ".join(_(d) for d in catalog.APPLIES_TO), str(reference_doctype)[:80]
+			),
+			GigafibreValidationError,
+		)
+	return get_doc_for(reference_doctype, reference_name, "read")
+
+
+def _json_list(value, name: str) -> list:
+	if isinstance(value, str):
+		try:
+			value = json.loads(value)
+		except ValueError:
+			value = None
+	if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+		frappe.throw(_("{0} must be a list of steps").format(name), GigafibreValidationError)
+	return value
 
 
 @fsm_api(roles=READERS)
@@ -44,8 +72,13 @@ def validate_template(template: dict | str) -> dict:
 @fsm_api(roles=READERS)
 def reorder_steps(steps: list, step_id: str, to_index: int) -> list:
 	"""Move a step among its peers; a plain chain is rewritten to follow the new order."""
+	steps = _json_list(steps, "steps")
+	try:
+		to_index = int(to_index)
+	except (TypeError, ValueError, OverflowError):
+		frappe.throw(_("to_index must be a whole number"), GigafibreValidationError)
 	with core_errors():
-		new = graph.reorder(templates.steps_of({"steps": steps}), step_id, to_index)
+		new = graph.reorder(templates.steps_of({"steps": steps}), str(step_id), to_index)
 	labels = graph.depends_on_labels(new)
 	return [s.as_dict() | {"depends_on_labels": labels[s.step_id]} for s in new]
 
@@ -53,7 +86,7 @@ def reorder_steps(steps: list, step_id: str, to_index: int) -> list:
 @fsm_api(roles=READERS)
 def dry_run(template: dict | str, reference_doctype: str, reference_name: str) -> dict:
 	"""Which steps would run on this record, in what order, with rendered configs. No side effects."""
-	get_doc_for(reference_doctype, reference_name, "read")
+	_reference(reference_doctype, reference_name)
 	return templates.dry_run(_template_data(template), reference_doctype, reference_name)
 
 
@@ -69,7 +102,7 @@ def start_run(template: str, reference_doctype: str, reference_name: str) -> dic
 				tpl.name, _(tpl.applies_to), _(reference_doctype)
 			)
 		)
-	get_doc_for(reference_doctype, reference_name, "read")
+	_reference(reference_doctype, reference_name)
 	name = runtime.start_run(
 		tpl.name,
 		reference_doctype,
