@@ -15,7 +15,9 @@ require_type_annotated_api_methods = True
 
 # Installation
 # ------------
+before_install = "gigafibre_fsm.install.before_install"
 after_install = "gigafibre_fsm.install.after_install"
+before_uninstall = "gigafibre_fsm.install.before_uninstall"
 after_migrate = "gigafibre_fsm.install.after_migrate"
 
 # run-tests on an ERPNext site needs a company and the setup wizard done.

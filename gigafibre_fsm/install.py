@@ -51,8 +51,59 @@ CUSTOM_FIELDS = {
 }
 
 
+APP = "gigafibre_fsm"
+MODULES = ("Flows", "Dispatch", "Network", "Customers", "Gigafibre Integrations", "Legacy")
+
+
+def before_install():
+	"""Make sure Frappe will sync this app's doctypes, or stop before anything is written.
+
+	A process that loaded the module map from the site's cache while the app was not yet
+	in sites/apps.txt (a site created before the app was added) keeps that stale map in
+	``frappe.local.app_modules``: ``install_app`` clears Redis, but ``sync_for`` would
+	still find no module of this app, install nothing and mark the app installed. Rebuild
+	the map from apps.txt (the cache was just cleared); refuse plainly if it still lacks us.
+	"""
+	if not (frappe.local.app_modules or {}).get(APP):
+		frappe.setup_module_map()
+	if not (frappe.local.app_modules or {}).get(APP):
+		frappe.throw(
+			frappe._(
+				"Frappe does not see the modules of {0}: add it to sites/apps.txt, run "
+				"'bench --site {1} clear-cache', then install it again."
+			).format(APP, frappe.local.site),
+			title=frappe._("Installation stopped"),
+		)
+
+
 def after_install():
+	if not frappe.db.exists("DocType", "Gigafibre Settings"):
+		frappe.throw(
+			frappe._(
+				"The doctypes of {0} were not created on {1}: run 'bench --site {1} clear-cache', "
+				"then 'bench --site {1} migrate'."
+			).format(APP, frappe.local.site),
+			title=frappe._("Installation incomplete"),
+		)
 	after_migrate()
+
+
+def before_uninstall():
+	"""Remove what the app added to other apps' doctypes and the roles it shipped; Frappe
+	itself removes the app's own doctypes and their records. ERPNext's records stay."""
+	from gigafibre_fsm.permissions import APP_ROLES
+
+	for doctype, fields in CUSTOM_FIELDS.items():
+		for field in fields:
+			name = frappe.db.get_value("Custom Field", {"dt": doctype, "fieldname": field["fieldname"]})
+			if name:
+				frappe.delete_doc("Custom Field", name, ignore_permissions=True, force=True)
+		frappe.clear_cache(doctype=doctype)
+	for role in APP_ROLES:
+		if frappe.db.exists("Role", role):
+			frappe.db.delete("Has Role", {"role": role})
+			frappe.db.delete("Custom DocPerm", {"role": role})
+			frappe.delete_doc("Role", role, ignore_permissions=True, force=True)
 
 
 def after_migrate():
@@ -75,3 +126,27 @@ def ensure_token_secret():
 	doc.token_signing_secret = secrets.token_urlsafe(48)
 	doc.flags.ignore_permissions = True
 	doc.save()
+
+
+def leftovers() -> list[str]:
+	"""What of the app is still on the site (empty after a clean uninstall): its custom
+	fields on other doctypes, its roles, its doctypes."""
+	from gigafibre_fsm.permissions import APP_ROLES
+
+	found = [
+		f"Custom Field {doctype}.{field['fieldname']}"
+		for doctype, fields in CUSTOM_FIELDS.items()
+		for field in fields
+		if frappe.db.exists("Custom Field", {"dt": doctype, "fieldname": field["fieldname"]})
+	]
+	found += [f"Role {role}" for role in APP_ROLES if frappe.db.exists("Role", role)]
+	found += [
+		f"DocType {name}" for name in frappe.get_all("DocType", {"module": ["in", MODULES]}, pluck="name")
+	]
+	return found
+
+
+def check_uninstalled() -> None:
+	"""Raise unless uninstall-app left nothing behind (scripts/bench-tests.sh runs it)."""
+	if found := leftovers():
+		raise RuntimeError(f"uninstall-app left behind: {', '.join(found)}")

@@ -41,11 +41,28 @@ fi
 grep -qx "$APP" "$BENCH/sites/apps.txt" || printf '\n%s\n' "$APP" >>"$BENCH/sites/apps.txt"
 sed -i '/^$/d' "$BENCH/sites/apps.txt"
 
+# A site whose cache was filled before the app was in apps.txt keeps a module map without
+# it: clear the site's cache before installing or migrating (README's install steps too).
+frappe_cli --site "$SITE" clear-cache
 if frappe_cli --site "$SITE" list-apps 2>/dev/null | grep -q "^$APP"; then
 	echo "migrating $SITE"
 	frappe_cli --site "$SITE" migrate
 else
 	echo "installing $APP on $SITE"
+	frappe_cli --site "$SITE" install-app "$APP"
+fi
+
+# install -> uninstall -> install: uninstalling leaves nothing of the app behind on
+# ERPNext's doctypes (custom fields, roles), and a fresh install works (GIGAFIBRE_REINSTALL=0 skips it).
+if [ "${GIGAFIBRE_REINSTALL:-1}" = 1 ]; then
+	echo "uninstalling $APP from $SITE, then installing it again"
+	frappe_cli --site "$SITE" uninstall-app "$APP" --yes --no-backup
+	# (not `bench execute`: it refuses a method of an app the site no longer has)
+	(cd "$BENCH/sites" && "$BENCH/env/bin/python" -c "import sys, frappe
+frappe.init(site=sys.argv[1], sites_path='.'); frappe.connect()
+from gigafibre_fsm.install import check_uninstalled
+check_uninstalled(); print('uninstall left nothing behind')" "$SITE")
+	frappe_cli --site "$SITE" clear-cache
 	frappe_cli --site "$SITE" install-app "$APP"
 fi
 frappe_cli --site "$SITE" set-config allow_tests true

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import frappe
+import frappe.model
 from croniter import croniter
 from frappe import _
 

@@ -43,3 +43,55 @@ class TestInstall(IntegrationTestCase):
 		kinds = {s["category"] for s in SEEDS}
 		self.assertEqual(kinds, {"Project", "Agent"})
 		self.assertGreaterEqual(sum(s["category"] == "Project" for s in SEEDS), 5)
+
+
+class TestImports(IntegrationTestCase):
+	def test_every_module_imports_in_a_fresh_interpreter_after_connect(self):
+		"""A script that connects to the site and imports one of the app's modules must not
+		depend on something else having imported a part of frappe first: each module is
+		imported alone, in a new interpreter, right after frappe.connect()."""
+		import os
+		import pkgutil
+		import subprocess
+		import sys
+
+		import gigafibre_fsm
+
+		names = sorted(
+			m.name
+			for m in pkgutil.walk_packages(gigafibre_fsm.__path__, "gigafibre_fsm.")
+			if ".tests" not in m.name and ".test_" not in m.name and not m.name.endswith(".patches")
+		)
+		# One interpreter connects, then forks once per module: each child imports one
+		# module into the state a fresh connection leaves, and reports through its exit code.
+		script = (
+			"import importlib, os, sys, traceback, frappe\n"
+			"frappe.init(site=sys.argv[1], sites_path=sys.argv[2]); frappe.connect()\n"
+			"for name in sys.argv[3:]:\n"
+			"    pid = os.fork()\n"
+			"    if pid == 0:\n"
+			"        try:\n"
+			"            importlib.import_module(name)\n"
+			"        except BaseException as e:\n"
+			"            print(f'{name}: {e!r}', flush=True)\n"
+			"            os._exit(1)\n"
+			"        os._exit(0)\n"
+			"    os.waitpid(pid, 0)\n"
+			"frappe.destroy()\n"
+		)
+		done = subprocess.run(
+			[
+				sys.executable,
+				"-c",
+				script,
+				frappe.local.site,
+				os.path.abspath(frappe.local.sites_path),
+				*names,
+			],
+			capture_output=True,
+			text=True,
+			timeout=600,
+		)
+		self.assertEqual(done.returncode, 0, done.stderr[-3000:])
+		self.assertEqual(done.stdout.strip(), "", "modules that fail to import alone")
+		self.assertGreater(len(names), 50)
