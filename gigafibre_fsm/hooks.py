@@ -52,6 +52,19 @@ doc_events = {
 }
 doc_events["ToDo"] = {"on_update": "gigafibre_fsm.flows.on_todo_update"}
 
+# Serviceability: plans (Items), their prices and the plans' price list rebuild the footprint.
+_footprint = "gigafibre_fsm.customers.footprint"
+doc_events["Item"] = {
+	"on_update": f"{_footprint}.on_item_change",
+	"on_trash": f"{_footprint}.on_item_change",
+	"after_rename": f"{_footprint}.on_item_change",
+}
+doc_events["Item Price"] = {
+	"on_update": f"{_footprint}.on_item_price_change",
+	"on_trash": f"{_footprint}.on_item_price_change",
+}
+doc_events["Selling Settings"] = {"on_update": f"{_footprint}.on_selling_settings_change"}
+
 scheduler_events = {
 	"cron": {
 		"* * * * *": ["gigafibre_fsm.flows.jobs.tick", "gigafibre_fsm.dispatch.jobs.poll_positions"],

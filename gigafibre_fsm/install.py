@@ -47,7 +47,37 @@ CUSTOM_FIELDS = {
 			"unique": 1,
 			"search_index": 1,
 		},
-	]
+	],
+	# An Item with a download speed is an internet plan (gigafibre_fsm.customers.footprint).
+	"Item": [
+		{
+			"fieldname": "gigafibre_plan_section",
+			"fieldtype": "Section Break",
+			"label": "Internet Plan",
+			"insert_after": "brand",
+			"collapsible": 1,
+		},
+		{
+			"fieldname": "gigafibre_down_mbps",
+			"fieldtype": "Int",
+			"label": "Download (Mbit/s)",
+			"insert_after": "gigafibre_plan_section",
+			"non_negative": 1,
+			"description": "Set on internet plans: the zones offer them at their price list price",
+		},
+		{
+			"fieldname": "gigafibre_plan_col",
+			"fieldtype": "Column Break",
+			"insert_after": "gigafibre_down_mbps",
+		},
+		{
+			"fieldname": "gigafibre_up_mbps",
+			"fieldtype": "Int",
+			"label": "Upload (Mbit/s)",
+			"insert_after": "gigafibre_plan_col",
+			"non_negative": 1,
+		},
+	],
 }
 
 

@@ -156,6 +156,8 @@ def arrange(method: str, me: str) -> dict:
 		return {"equipment": eqp.name}
 	if method == "get_device_page":
 		return {"serial": equipment().serial_no}
+	if method == "check_address":
+		return {"address": "1 rue Nulle part, Ailleurs"}  # not serviceable is still an answer (200)
 	raise AssertionError(f"no arrangement for {method}: add one (README lists every endpoint)")
 
 

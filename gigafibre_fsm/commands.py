@@ -1,0 +1,93 @@
+"""Bench commands of the app (Frappe reads the ``commands`` list of ``<app>/commands.py``).
+
+``bench --site <site> gigafibre-import-footprint --addresses served.csv --zones zones.geojson [--dry-run]``
+imports the served addresses and the zones (see ``gigafibre_fsm.customers.footprint.import_footprint``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from frappe.commands import get_site, pass_context
+
+
+def _read(path: str | None) -> str | None:
+	if not path:
+		return None
+	with open(path, encoding="utf-8-sig", newline="") as fh:
+		return fh.read()
+
+
+def _progress(label: str, done: int, total: int) -> None:
+	from frappe.utils import update_progress_bar
+
+	update_progress_bar(label, done - 1, total)
+	if done >= total:
+		click.echo()
+
+
+def _print_report(report: dict) -> None:
+	zones, addresses = report["zones"], report["addresses"]
+	click.echo(
+		f"Zones: {zones['created']} created, {zones['updated']} updated, {zones['unchanged']} unchanged"
+	)
+	click.echo(
+		f"Addresses: {addresses['created']} created, {addresses['updated']} updated, "
+		f"{addresses['unchanged']} unchanged, {addresses['not_in_file']} in the database but not in the file (kept)"
+	)
+	skipped = report["skipped"]
+	click.echo(f"Skipped lines: {len(skipped)}")
+	for line in skipped:
+		click.echo(f"  line {line['line']}: {line['reason']}")
+	if report["dry_run"]:
+		click.secho("Dry run: nothing was written.", fg="yellow")
+
+
+@click.command("gigafibre-import-footprint")
+@click.option(
+	"--addresses",
+	type=click.Path(exists=True, dir_okay=False),
+	help="CSV of the served addresses (civic_number, street, municipality, zone, connection_type, ...)",
+)
+@click.option(
+	"--zones",
+	type=click.Path(exists=True, dir_okay=False),
+	help="GeoJSON FeatureCollection of the zones (zone, name, connection_type, served, plans, ...)",
+)
+@click.option("--dry-run", is_flag=True, default=False, help="Check and count, write nothing")
+@pass_context
+def import_footprint(context, addresses=None, zones=None, dry_run=False):
+	"""Import the served addresses (CSV) and the zones (GeoJSON): all or nothing, re-runs update in place."""
+	import frappe
+
+	from gigafibre_fsm.customers import footprint
+
+	if not addresses and not zones:
+		raise click.UsageError("give --addresses, --zones or both")
+	site = get_site(context)
+	addresses_text, zones_text = _read(addresses), _read(zones)
+	frappe.init(site=site)
+	frappe.connect()
+	try:
+		try:
+			report = footprint.import_footprint(
+				addresses_text, zones_text, dry_run=dry_run, progress=_progress
+			)
+		except frappe.ValidationError as e:
+			frappe.db.rollback()
+			click.secho(f"Nothing was imported: {frappe.utils.strip_html(str(e))}", fg="red", err=True)
+			sys.exit(1)
+		except Exception:
+			frappe.db.rollback()
+			raise
+		if dry_run:
+			frappe.db.rollback()
+		else:
+			frappe.db.commit()  # bumps the footprint version (after commit): every worker rebuilds
+		_print_report(report)
+	finally:
+		frappe.destroy()
+
+
+commands = [import_footprint]
