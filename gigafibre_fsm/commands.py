@@ -2,6 +2,8 @@
 
 ``bench --site <site> gigafibre-import-footprint --addresses served.csv --zones zones.geojson [--dry-run]``
 imports the served addresses and the zones (see ``gigafibre_fsm.customers.footprint.import_footprint``).
+``bench --site <site> gigafibre-export-openapi [--output docs/openapi.json] [--check]`` writes (or checks)
+the OpenAPI description of every whitelisted method (``gigafibre_fsm.openapi``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import sys
 
 import click
 from frappe.commands import get_site, pass_context
+
+from gigafibre_fsm.openapi import export_openapi
 
 
 def _read(path: str | None) -> str | None:
@@ -90,4 +94,4 @@ def import_footprint(context, addresses=None, zones=None, dry_run=False):
 		frappe.destroy()
 
 
-commands = [import_footprint]
+commands = [import_footprint, export_openapi]
