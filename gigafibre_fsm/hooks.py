@@ -94,4 +94,5 @@ has_permission = {
 website_route_rules = [
 	{"from_route": "/t/<token>", "to_route": "t"},
 	{"from_route": "/q/<mac>", "to_route": "q"},
+	{"from_route": "/c/<token>", "to_route": "c"},
 ]

@@ -6,6 +6,7 @@ import math
 
 import frappe
 from frappe import _
+from frappe.rate_limiter import rate_limit
 
 from gigafibre_fsm.customers import footprint
 from gigafibre_fsm.exceptions import GigafibreValidationError, core_errors
@@ -15,6 +16,7 @@ from gigafibre_fsm.permissions import (
 	FSM_MANAGER,
 	NETWORK_OPERATOR,
 	fsm_api,
+	get_doc_for,
 )
 
 CHECKERS = (CUSTOMER_SERVICE, DISPATCHER, FSM_MANAGER, NETWORK_OPERATOR)
@@ -60,3 +62,60 @@ def check_address(address: str | None = None, lat: float | None = None, lon: flo
 	lon_f = _number(lon, _("The longitude must be a number"))
 	with core_errors():
 		return footprint.check(text, lat_f, lon_f)
+
+
+# -- contract signature -------------------------------------------------------------------
+
+
+@fsm_api(roles=(CUSTOMER_SERVICE, FSM_MANAGER), write=True)
+def send_contract(contract: str) -> dict:
+	"""Send a contract for signature: a signing link by SMS and e-mail (residential, a new link
+	revokes the previous one) or a DocuSeal submission (commercial).
+	Returns ``{"contract", "status", "link"}``."""
+	from gigafibre_fsm.customers import signing
+
+	doc = get_doc_for("Service Contract", str(contract or ""), "write")
+	return signing.send_contract(doc.name)
+
+
+def _client_ip() -> str | None:
+	return getattr(frappe.local, "request_ip", None)
+
+
+def _user_agent() -> str | None:
+	request = getattr(frappe.local, "request", None)
+	return request.headers.get("User-Agent") if request is not None else None
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@rate_limit(limit=300, seconds=60)
+@rate_limit(key="token", limit=30, seconds=60)
+def get_contract(token: str, lang: str | None = None) -> dict:
+	"""The contract a signing link shows (``/c/<token>``): its lines, text and SHA-256, or
+	``{"already_signed": True}``. Every refused link gets one message."""
+	from gigafibre_fsm.customers import signing
+
+	return signing.view(str(token or ""), lang)
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@rate_limit(limit=60, seconds=60)
+@rate_limit(key="token", limit=10, seconds=60)
+def accept_contract(
+	token: str, full_name: str, accepted: bool, lang: str | None = None, text_sha256: str | None = None
+) -> dict:
+	"""Accept the contract of a signing link: the typed full name and the checked box. Records
+	the evidence and signs once; a second acceptance answers ``already_signed``."""
+	from frappe.utils import sbool
+
+	from gigafibre_fsm.customers import signing
+
+	return signing.accept(
+		str(token or ""),
+		str(full_name or ""),
+		sbool(accepted) in (True, 1),
+		ip=_client_ip(),
+		user_agent=_user_agent(),
+		lang=lang,
+		text_sha256=str(text_sha256) if text_sha256 else None,
+	)

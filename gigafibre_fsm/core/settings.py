@@ -88,6 +88,8 @@ class DocuSealSettings:
 	url: str = ""
 	api_key: str = field(default="", repr=False)
 	webhook_secret: str = field(default="", repr=False)
+	template_id: int = 0  # the commercial contract template
+	submitter_role: str = "Client"  # the template role the customer signs as
 
 	def __post_init__(self):
 		object.__setattr__(self, "url", _url(self.url))
@@ -171,6 +173,8 @@ FIELD_MAP: dict[str, dict[str, str]] = {
 		"url": "docuseal_url",
 		"api_key": "docuseal_api_key",
 		"webhook_secret": "docuseal_webhook_secret",
+		"template_id": "docuseal_template_id",
+		"submitter_role": "docuseal_submitter_role",
 	},
 	"vision": {
 		"api_base": "vision_api_base",

@@ -158,6 +158,11 @@ def arrange(method: str, me: str) -> dict:
 		return {"serial": equipment().serial_no}
 	if method == "check_address":
 		return {"address": "1 rue Nulle part, Ailleurs"}  # not serviceable is still an answer (200)
+	if method == "send_contract":
+		customer = make_customer(
+			cell_phone="+15145550123", email_billing=f"{unique('c').lower()}@example.com"
+		)
+		return {"contract": make_contract(customer=customer.name, contract_type="Residential").name}
 	raise AssertionError(f"no arrangement for {method}: add one (README lists every endpoint)")
 
 

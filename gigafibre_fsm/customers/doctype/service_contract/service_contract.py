@@ -23,11 +23,19 @@ class ServiceContract(Document):
 		benefits: DF.Table[ServiceContractBenefit]
 		contract_type: DF.Literal["Residential", "Commercial"]
 		customer: DF.Link
+		docuseal_submission: DF.Data | None
 		duration_months: DF.Int
 		end_date: DF.Date | None
 		quotation: DF.Link | None
 		service_location: DF.Link | None
+		signature_source: DF.Literal["", "Residential link", "DocuSeal"]
+		signed_by_name: DF.Data | None
+		signed_ip: DF.Data | None
 		signed_on: DF.Datetime | None
+		signed_text_sha256: DF.Data | None
+		signed_user_agent: DF.SmallText | None
+		signing_jti: DF.Data | None
+		signing_link_sent_on: DF.Datetime | None
 		start_date: DF.Date | None
 		status: DF.Literal[
 			"Brouillon", "Envoy\u00e9", "Sign\u00e9", "Actif", "R\u00e9sili\u00e9", "Expir\u00e9"
