@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from gigafibre_fsm.core.billing.periods import period_for
+from gigafibre_fsm.core.billing.proration import prorate as billing_prorate
 from gigafibre_fsm.core.contracts import money
 from gigafibre_fsm.core.dispatch.status import CANCELLED, COMPLETED, TRANSITIONS, normalise_status
 from gigafibre_fsm.core.errors import Conflict, IllegalTransition, InvalidInput
@@ -179,13 +181,14 @@ def chain_complete(jobs: Iterable[ChainJob]) -> bool:
 
 
 def prorate(monthly_rate: Decimal | float | str, start: date) -> tuple[int, int, Decimal]:
-	"""(days billed, days in the month, amount) from ``start`` to the end of its month."""
-	rate = Decimal(str(monthly_rate))
-	if rate < 0:
-		raise InvalidInput("A monthly rate cannot be negative")
-	days_in_month = calendar.monthrange(start.year, start.month)[1]
-	days = days_in_month - start.day + 1
-	return days, days_in_month, money(rate * days / days_in_month)
+	"""(days billed, days in the month, amount) from ``start`` to the end of its month.
+
+	The billing rule (core/billing/proration.py) over the calendar month, a monthly period on
+	billing day 1: the regular billing prorates with the same function.
+	"""
+	month = period_for("Monthly", 1, start)
+	charge = billing_prorate(monthly_rate, "Monthly", month, start, month.end)
+	return charge.days, charge.period_days, charge.amount
 
 
 def activation_plan(
