@@ -10,12 +10,18 @@ prove that a role is refused.
 from __future__ import annotations
 
 import functools
+import inspect
+import json
+import math
+import re
+import types
+import typing
 from collections.abc import Callable, Iterable
 
 import frappe
 from frappe import _
 
-from gigafibre_fsm.exceptions import ForbiddenError
+from gigafibre_fsm.exceptions import ForbiddenError, GigafibreValidationError
 
 DISPATCHER = "Dispatcher"
 TECHNICIAN = "Technician"
@@ -62,10 +68,10 @@ def fsm_api(
 	"""Whitelist a function for /api/method with a role check.
 
 	``write=True`` marks a mutation: POST only. Arguments must be type-annotated
-	(``require_type_annotated_api_methods`` is on in hooks.py). Frappe checks only that
-	they are annotated: the ``api/`` modules use ``from __future__ import annotations``,
+	(``require_type_annotated_api_methods`` is on in hooks.py). Frappe itself checks only
+	that they are annotated: the ``api/`` modules use ``from __future__ import annotations``,
 	so the annotations are strings, which Frappe's ``transform_parameter_types`` skips
-	(v15 and v16 alike). Every endpoint validates its own arguments.
+	(v15 and v16 alike); ``call_with_signature`` checks the values against them instead.
 	"""
 	roles = tuple(roles)
 	methods = ["POST"] if write else ["GET", "POST"]
@@ -74,11 +80,134 @@ def fsm_api(
 		@functools.wraps(fn)
 		def wrapper(*args, **kwargs):
 			require_roles(roles)
-			return fn(*args, **kwargs)
+			return call_with_signature(fn, args, kwargs)
 
 		wrapper.fsm_roles = roles
 		wrapper.fsm_write = write
 		return frappe.whitelist(methods=methods, allow_guest=allow_guest)(wrapper)
+
+	return decorator
+
+
+@functools.cache
+def _hints(fn: Callable) -> dict:
+	try:
+		return typing.get_type_hints(fn)
+	except Exception:  # an annotation that cannot be resolved is not checked
+		return {}
+
+
+_INTEGER = re.compile(r"^-?\d{1,18}$")
+_TRUE, _FALSE = {"1", "true", "True", "yes"}, {"0", "false", "False", "no", ""}
+
+
+def _as(kind, value):
+	"""``value`` as ``kind`` (as it arrives over HTTP: JSON values or form text), or raise ValueError."""
+	if typing.get_origin(kind) is list:  # list[str]: each item checked too
+		items = _as(list, value)
+		(item_kind,) = typing.get_args(kind) or (object,)
+		return [_as(item_kind, item) for item in items]
+	kind = typing.get_origin(kind) or kind
+	if kind is str:
+		if isinstance(value, str):
+			return value
+	elif kind is bool:
+		if isinstance(value, bool):
+			return value
+		if isinstance(value, int) and value in (0, 1):
+			return bool(value)
+		if isinstance(value, str) and value.strip() in _TRUE | _FALSE:
+			return value.strip() in _TRUE
+	elif kind is int:
+		if isinstance(value, int) and not isinstance(value, bool):
+			return value
+		if isinstance(value, str) and _INTEGER.match(value.strip()):
+			return int(value)
+	elif kind is float:
+		if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+			return float(value)
+		if isinstance(value, str):
+			try:
+				number = float(value)
+			except ValueError:
+				number = math.nan
+			if math.isfinite(number):
+				return number
+	elif kind in (list, dict):
+		if isinstance(value, str):
+			try:
+				value = json.loads(value)
+			except ValueError:
+				pass
+		if isinstance(value, kind):
+			return value
+	else:  # a type these endpoints do not use (object, a class…): not checked
+		return value
+	raise ValueError(kind)
+
+
+def _checked(name: str, value, hint):
+	union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+	options = typing.get_args(hint) if union else (hint,)
+	if value is None and type(None) in options:
+		return None
+	kinds = [k for k in options if k is not type(None)]
+	for kind in kinds:
+		try:
+			return _as(kind, value)
+		except ValueError:
+			continue
+	expected = " or ".join(str(k) if typing.get_args(k) else getattr(k, "__name__", str(k)) for k in kinds)
+	frappe.throw(
+		_("{0} must be of type {1}").format(name, expected),
+		GigafibreValidationError,
+		title=_("Invalid argument"),
+	)
+
+
+def call_with_signature(fn: Callable, args: tuple, kwargs: dict):
+	"""Call ``fn`` with its arguments checked against its annotations, as Frappe would if it
+	could read them (the ``api/`` modules' annotations are strings, which Frappe skips):
+	arguments it does not take are dropped, a missing required one or one of the wrong type
+	(a list where a record name is expected, text that is not a number…) is a clear 417, never
+	a TypeError, a 500 or a filter built from the caller's value. Text for numbers, booleans
+	and JSON for lists and objects is converted, as form-encoded requests send them."""
+	params = inspect.signature(fn).parameters
+	if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+		kwargs = {k: v for k, v in kwargs.items() if k in params}
+	given = {**dict(zip(params, args, strict=False)), **kwargs}
+	missing = [
+		name
+		for name, p in params.items()
+		if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and name not in given
+	]
+	if missing:
+		frappe.throw(_("Missing argument: {0}").format(", ".join(missing)), GigafibreValidationError)
+	hints = _hints(fn)
+	checked = {
+		name: _checked(name, value, hints[name]) if name in hints else value for name, value in given.items()
+	}
+	return fn(**checked)
+
+
+def text_arguments(*names: str, max_length: int = 4096) -> Callable[[Callable], Callable]:
+	"""Guest endpoints: refuse (417) an argument of ``names`` that is not text, or is longer
+	than ``max_length``, before anything reads it, then call as ``call_with_signature``. Put it above ``rate_limit``: Frappe's keyed
+	rate limiter joins the raw value into its cache key and fails on a number or a list."""
+
+	def decorator(fn: Callable) -> Callable:
+		@functools.wraps(fn)
+		def wrapper(*args, **kwargs):
+			for name in names:
+				value = kwargs.get(name, frappe.form_dict.get(name))
+				if value is not None and (not isinstance(value, str) or len(value) > max_length):
+					frappe.throw(
+						_("{0} must be text of at most {1} characters").format(name, max_length),
+						GigafibreValidationError,
+					)
+			return call_with_signature(fn, args, kwargs)
+
+		return wrapper
 
 	return decorator
 

@@ -17,6 +17,7 @@ from gigafibre_fsm.permissions import (
 	NETWORK_OPERATOR,
 	fsm_api,
 	get_doc_for,
+	text_arguments,
 )
 
 CHECKERS = (CUSTOMER_SERVICE, DISPATCHER, FSM_MANAGER, NETWORK_OPERATOR)
@@ -88,6 +89,7 @@ def _user_agent() -> str | None:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@text_arguments("token")
 @rate_limit(limit=300, seconds=60)
 @rate_limit(key="token", limit=30, seconds=60)
 def get_contract(token: str, lang: str | None = None) -> dict:
@@ -99,6 +101,7 @@ def get_contract(token: str, lang: str | None = None) -> dict:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@text_arguments("token")
 @rate_limit(limit=60, seconds=60)
 @rate_limit(key="token", limit=10, seconds=60)
 def accept_contract(

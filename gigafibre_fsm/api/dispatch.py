@@ -88,7 +88,11 @@ def publish_plan(plan: str) -> dict:
 
 @fsm_api(roles=PLANNERS, write=True)
 def offer_job(
-	job: str, mode: str, technicians: list | None = None, price: float | None = None, pool: str | None = None
+	job: str,
+	mode: str,
+	technicians: list[str] | None = None,
+	price: float | None = None,
+	pool: str | None = None,
 ) -> dict:
 	get_doc_for("Dispatch Job", job, "write")
 	return service.offer_job(job, mode, technicians, price, pool)

@@ -70,7 +70,7 @@ def validate_template(template: dict | str) -> dict:
 
 
 @fsm_api(roles=READERS)
-def reorder_steps(steps: list, step_id: str, to_index: int) -> list:
+def reorder_steps(steps: list[dict], step_id: str, to_index: int) -> list:
 	"""Move a step among its peers; a plain chain is rewritten to follow the new order."""
 	steps = _json_list(steps, "steps")
 	try:

@@ -47,6 +47,7 @@ from gigafibre_fsm.core.errors import InvalidInput
 from gigafibre_fsm.exceptions import ForbiddenError
 from gigafibre_fsm.network.diagnose import diagnose_equipment
 from gigafibre_fsm.network.lookup import by_mac
+from gigafibre_fsm.permissions import text_arguments
 from gigafibre_fsm.settings import get_settings
 
 SCOPE = "qr"
@@ -94,6 +95,7 @@ def _session_refused():
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@text_arguments("mac", "phone", max_length=512)
 @rate_limit(limit=10, seconds=REQUEST_WINDOW)
 def request_code(mac: str, phone: str) -> dict:
 	"""Text a code to the phone on file for this device, if ``phone`` is that number.
@@ -133,6 +135,7 @@ def request_code(mac: str, phone: str) -> dict:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@text_arguments("mac", "code", max_length=512)
 @rate_limit(limit=30, seconds=REQUEST_WINDOW)
 def verify_code(mac: str, code: str) -> dict:
 	"""``{"ok": True, "token": ...}`` for the right code; one refusal for anything else."""
@@ -156,6 +159,7 @@ def verify_code(mac: str, code: str) -> dict:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@text_arguments("token", max_length=512)
 @rate_limit(limit=60, seconds=REQUEST_WINDOW)
 def get_diagnostic(token: str, refresh: bool = False) -> dict:
 	"""The plain-language state of the session's device (see :func:`plain_summary`)."""

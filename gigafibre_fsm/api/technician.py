@@ -32,6 +32,7 @@ from gigafibre_fsm.core import tokens
 from gigafibre_fsm.core.dispatch.status import allowed_next
 from gigafibre_fsm.dispatch import links, service
 from gigafibre_fsm.exceptions import ForbiddenError, GigafibreValidationError
+from gigafibre_fsm.permissions import text_arguments
 
 JOB = "Dispatch Job"
 OFFER = "Dispatch Offer"
@@ -100,6 +101,7 @@ def _on_behalf_of_technician(technician: str) -> Iterator[None]:
 
 
 @frappe.whitelist(allow_guest=True, methods=["GET", "POST"])
+@text_arguments("token")
 @rate_limit(limit=600, seconds=60)
 @rate_limit(key="token", limit=60, seconds=60)
 def get_jobs(token: str) -> dict:
@@ -288,6 +290,7 @@ def _text(value) -> str | None:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@text_arguments("token")
 @rate_limit(limit=1200, seconds=60)
 @rate_limit(key="token", limit=120, seconds=60)
 def act(token: str, action: dict) -> dict:

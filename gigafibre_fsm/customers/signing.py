@@ -101,19 +101,33 @@ def _send_link(doc) -> dict:
 			),
 			contract=doc.name,
 		)
+	emailed = False
 	if customer.email_billing:
-		frappe.sendmail(
-			recipients=[customer.email_billing],
-			subject=_("Your Gigafibre service contract {0}").format(doc.name),
-			message=_(
-				"Hello {0},<br><br>Your service contract {1} is ready. Read and accept it here:"
-				' <a href="{2}">{2}</a><br>The link is valid for 7 days.'
-			).format(escape_html(customer.customer_name or ""), doc.name, link),
-			reference_doctype=CONTRACT,
-			reference_name=doc.name,
-			delayed=True,
-		)
-	return {"contract": doc.name, "status": doc.status, "link": link}
+		try:
+			frappe.sendmail(
+				recipients=[customer.email_billing],
+				subject=_("Your Gigafibre service contract {0}").format(doc.name),
+				message=_(
+					"Hello {0},<br><br>Your service contract {1} is ready. Read and accept it here:"
+					' <a href="{2}">{2}</a><br>The link is valid for 7 days.'
+				).format(escape_html(customer.customer_name or ""), doc.name, link),
+				reference_doctype=CONTRACT,
+				reference_name=doc.name,
+				delayed=True,
+			)
+			emailed = True
+		except frappe.OutgoingEmailError:
+			# No outgoing e-mail account on the site: the SMS still goes, staff are told.
+			frappe.msgprint(
+				_("No outgoing e-mail account is set up: the link was not e-mailed"), indicator="orange"
+			)
+	return {
+		"contract": doc.name,
+		"status": doc.status,
+		"link": link,
+		"sms": bool(customer.cell_phone),
+		"email": emailed,
+	}
 
 
 def deliver_link_sms(to: str, body: str, contract: str | None = None) -> None:

@@ -114,10 +114,15 @@ def technicians(
 	start: datetime, end: datetime, names=None, *, active_only=True
 ) -> dict[str, core.Technician]:
 	"""Technicians with skills and their shifts expanded over [start, end), in three queries."""
-	filters = {"active": 1} if active_only else {}
+	# frappe.qb sends the names as parameters: get_all inlines "in" values into the SQL text,
+	# which Frappe's PostgreSQL layer then rewrites (a name holding "=1" broke the query).
+	tech = frappe.qb.DocType(TECH)
+	query = frappe.qb.from_(tech).select(tech.name, tech.home_latitude, tech.home_longitude)
+	if active_only:
+		query = query.where(tech.active == 1)
 	if names is not None:
-		filters["name"] = ["in", list(names) or [""]]
-	rows = frappe.get_all(TECH, filters=filters, fields=["name", "home_latitude", "home_longitude"])
+		query = query.where(tech.name.isin(list(names) or [""]))
+	rows = query.run(as_dict=True)
 	ids = [r.name for r in rows]
 	skills: dict[str, dict] = defaultdict(dict)
 	shifts: dict[str, list] = defaultdict(list)

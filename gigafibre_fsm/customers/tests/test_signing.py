@@ -125,6 +125,47 @@ class SigningCase(IntegrationTestCase):
 
 
 class TestResidentialLink(SigningCase):
+	def test_the_link_is_emailed_when_the_site_can_send_mail_and_texted_either_way(self):
+		# No outgoing account first (the ones the site has are set aside, then put back).
+		accounts = frappe.get_all(
+			"Email Account", filters={"enable_outgoing": 1}, fields=["name", "default_outgoing"]
+		)
+		for row in accounts:
+			frappe.db.set_value("Email Account", row.name, {"enable_outgoing": 0, "default_outgoing": 0})
+			self.addCleanup(
+				frappe.db.set_value,
+				"Email Account",
+				row.name,
+				{"enable_outgoing": 1, "default_outgoing": row.default_outgoing},
+			)
+		frappe.local.outgoing_email_account = {}
+		answer = api.send_contract(self.contract.name)
+		frappe.clear_messages()
+		self.assertEqual((answer["sms"], answer["email"]), (True, False))
+		self.assertEqual(len(self.twilio.sent), 1)
+		self.assertEqual(frappe.db.get_value("Service Contract", self.contract.name, "status"), "Envoyé")
+
+		account = frappe.get_doc(
+			{
+				"doctype": "Email Account",
+				"email_account_name": unique("Outgoing"),
+				"email_id": f"{unique('noreply').lower()}@example.com",
+				"enable_outgoing": 1,
+				"default_outgoing": 1,
+				"smtp_server": "localhost",
+				"no_smtp_authentication": 1,
+			}
+		).insert(ignore_permissions=True)
+		self.addCleanup(frappe.delete_doc, "Email Account", account.name, force=True)
+		self.addCleanup(setattr, frappe.local, "outgoing_email_account", {})
+		frappe.local.outgoing_email_account = {}
+		answer = api.send_contract(self.contract.name)
+		self.assertEqual((answer["sms"], answer["email"]), (True, True))
+		self.assertEqual(len(self.twilio.sent), 2)
+		email = self.customer.email_billing
+		queued = frappe.get_all("Email Queue Recipient", filters={"recipient": email}, pluck="parent")
+		self.assertEqual(len(queued), 1)
+
 	def test_send_then_accept_signs_once_with_the_evidence(self):
 		answer = api.send_contract(self.contract.name)
 		self.assertEqual(answer["status"], "Envoyé")
