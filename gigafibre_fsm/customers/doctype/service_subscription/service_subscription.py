@@ -21,6 +21,7 @@ class ServiceSubscription(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		billed_until: DF.Date | None
 		billing_cycle: DF.Literal["Monthly", "Semestrial", "Annual"]
 		cancellation_date: DF.Date | None
 		cancellation_reason: DF.SmallText | None
