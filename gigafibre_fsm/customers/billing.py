@@ -34,7 +34,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt, getdate, now_datetime
 
-from gigafibre_fsm.core.billing import BillableSubscription, InvoicePlan, plan_invoices
+from gigafibre_fsm.core.billing import BillableSubscription, InvoicePlan, line_key, plan_invoices
 from gigafibre_fsm.core.billing.taxes import DEFAULT_ROUNDING, ROUNDING_METHODS, TPS, TVQ
 from gigafibre_fsm.core.contracts import SUBSCRIPTION_STATUSES
 from gigafibre_fsm.core.errors import CoreError
@@ -411,6 +411,32 @@ def _advance(rows, plans: tuple[InvoicePlan, ...]) -> None:
 				until[line.subscription] = day
 	for name, day in until.items():
 		frappe.db.set_value(SUBSCRIPTION, name, "billed_until", day, update_modified=False)
+
+
+def record_prorated_invoice(customer: str, invoice: str, lines) -> None:
+	"""The installation chain's prorated invoice (core/dispatch/chains.py) charged its lines:
+	claim their keys and move ``billed_until``, so the billing run starts the day after."""
+	table = frappe.qb.DocType(KEY)
+	now, user = now_datetime(), frappe.session.user
+	query = frappe.qb.into(table).columns(
+		"name",
+		"line_key",
+		"subscription",
+		"customer",
+		"sales_invoice",
+		"owner",
+		"modified_by",
+		"creation",
+		"modified",
+	)
+	for line in lines:
+		key = line_key(line.subscription, line.period_start, line.period_end)
+		query = query.insert(key, key, line.subscription, customer, invoice, user, user, now, now)
+	query.run()
+	for line in lines:
+		frappe.db.set_value(
+			SUBSCRIPTION, line.subscription, "billed_until", line.period_end, update_modified=False
+		)
 
 
 # -- the run ------------------------------------------------------------------------------------
