@@ -114,7 +114,16 @@ def ensure_tax_template(company: str | None = None) -> str | None:
 class Context:
 	"""What every invoice of a run shares: company, accounts, taxes, rounding, the floor date."""
 
-	def __init__(self, company: str | None = None):
+	def __init__(self, company: str | None = None, *, write: bool = True):
+		method = frappe.db.get_single_value("System Settings", "rounding_method")
+		self.rounding = method if method in ROUNDING_METHODS else DEFAULT_ROUNDING
+		self.row_wise = bool(frappe.db.get_single_value("Accounts Settings", "round_row_wise_tax"))
+		floor = frappe.db.get_single_value(SETTINGS, "billing_from")
+		self.billed_before = getdate(floor) - timedelta(days=1) if floor else None
+		if write:  # a dry run needs only the rules' settings, and must not make the template
+			self._invoicing(company)
+
+	def _invoicing(self, company: str | None) -> None:
 		self.company = company or default_company()
 		if not self.company:
 			frappe.throw(_("Set a default company before billing"), frappe.ValidationError)
@@ -133,11 +142,6 @@ class Context:
 		from erpnext.controllers.accounts_controller import get_taxes_and_charges
 
 		self.tax_rows = get_taxes_and_charges(TAX_TEMPLATE, self.tax_template)
-		method = frappe.db.get_single_value("System Settings", "rounding_method")
-		self.rounding = method if method in ROUNDING_METHODS else DEFAULT_ROUNDING
-		self.row_wise = bool(frappe.db.get_single_value("Accounts Settings", "round_row_wise_tax"))
-		floor = frappe.db.get_single_value(SETTINGS, "billing_from")
-		self.billed_before = getdate(floor) - timedelta(days=1) if floor else None
 
 
 # -- reading the book -------------------------------------------------------------------------
@@ -154,9 +158,13 @@ def billable(row, billing_day: int | None, billed_before: date | None = None) ->
 	free activation day); the last day of service is the earlier of ``end_date`` and
 	``cancellation_date`` (both inclusive)."""
 	ends = [d for d in (_d(row.end_date), _d(row.cancellation_date)) if d]
+	end = min(ends) if ends else None
 	billed = _d(row.billed_until)
-	if billed_before and (billed is None or billed < billed_before):
-		billed = billed_before
+	if billed_before:
+		# the previous system billed up to the floor, never past the last day of service
+		floor = min(billed_before, end) if end else billed_before
+		if billed is None or billed < floor:
+			billed = floor
 	return BillableSubscription(
 		id=row.name,
 		monthly_rate=row.monthly_price or 0,
@@ -167,7 +175,7 @@ def billable(row, billing_day: int | None, billed_before: date | None = None) ->
 		service_location=row.service_location,
 		item=row.plan,
 		label=row.plan_name or row.plan,
-		end=min(ends) if ends else None,
+		end=end,
 		billed_until=billed,
 	)
 
@@ -238,7 +246,7 @@ def plan_book(
 
 def dry_run(as_of: date, customers: Iterable[str] | None = None) -> dict:
 	"""What a run on ``as_of`` would invoice, per customer and in total. Writes nothing."""
-	plans, failures = plan_book(as_of, customers)
+	plans, failures = plan_book(as_of, customers, Context(write=False))
 	out, net, grand, lines = [], 0.0, 0.0, 0
 	for customer in sorted(plans):
 		for plan in plans[customer]:
