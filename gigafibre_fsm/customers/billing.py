@@ -358,6 +358,9 @@ def _description(line) -> str:
 
 
 def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
+	"""The plan as a submitted Sales Invoice, inserted and submitted in one save (ERPNext validates
+	it once, as submitted). Each line's rate is the plan's amount: no price list or pricing rule
+	may change a proration, and the taxes are the company's Québec template."""
 	si = frappe.new_doc("Sales Invoice")
 	si.update(
 		{
@@ -367,16 +370,21 @@ def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
 			"set_posting_time": 1,
 			"due_date": plan.posting_date,
 			"disable_rounded_total": 1,
+			"ignore_pricing_rule": 1,
+			"taxes_and_charges": ctx.tax_template,
 			"gigafibre_billing_run": run,
 		}
 	)
 	for line in plan.lines:
+		amount = float(line.amount)
 		si.append(
 			"items",
 			{
 				"item_code": line.item,
 				"qty": 1,
-				"rate": float(line.amount),
+				"rate": amount,
+				"price_list_rate": amount,
+				"discount_percentage": 0,
 				"description": _description(line),
 				"income_account": ctx.income_account,
 				"cost_center": ctx.cost_center,
@@ -384,19 +392,10 @@ def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
 				"gigafibre_service_location": line.service_location,
 			},
 		)
-	si.flags.ignore_permissions = True
-	si.set_missing_values()
-	for item, line in zip(si.items, plan.lines, strict=True):  # a price list must not reprice a line
-		item.rate = item.price_list_rate = float(line.amount)
-		item.discount_percentage = item.discount_amount = 0
-		item.income_account = ctx.income_account
-		item.cost_center = ctx.cost_center
-		item.description = _description(line)
-	si.taxes_and_charges = ctx.tax_template
-	si.set("taxes", [])
 	si.extend("taxes", [dict(row) for row in ctx.tax_rows])
+	si.docstatus = 1
+	si.flags.ignore_permissions = True
 	si.insert()
-	si.submit()
 	return si
 
 
