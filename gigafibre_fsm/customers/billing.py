@@ -34,7 +34,13 @@ import frappe
 from frappe import _
 from frappe.utils import flt, getdate, now_datetime
 
-from gigafibre_fsm.core.billing import BillableSubscription, InvoicePlan, line_key, plan_invoices
+from gigafibre_fsm.core.billing import (
+	BillableSubscription,
+	InvoicePlan,
+	PlanChange,
+	line_key,
+	plan_invoices,
+)
 from gigafibre_fsm.core.billing.taxes import DEFAULT_ROUNDING, ROUNDING_METHODS, TPS, TVQ
 from gigafibre_fsm.core.contracts import SUBSCRIPTION_STATUSES
 from gigafibre_fsm.core.errors import CoreError
@@ -42,6 +48,7 @@ from gigafibre_fsm.exceptions import translated_message
 
 PENDING, ACTIVE, CANCELLED = SUBSCRIPTION_STATUSES
 SUBSCRIPTION = "Service Subscription"
+CHANGE = "Service Subscription Change"
 RUN = "Billing Run"
 KEY = "Billing Line Key"
 SETTINGS = "Gigafibre Settings"
@@ -177,6 +184,15 @@ def billable(row, billing_day: int | None, billed_before: date | None = None) ->
 		label=row.plan_name or row.plan,
 		end=end,
 		billed_until=billed,
+		changes=tuple(
+			PlanChange(
+				effective=_d(c.effective_date),
+				monthly_rate=c.monthly_price or 0,
+				item=c.plan or None,
+				billed_until=_d(c.billed_until),
+			)
+			for c in row.get("changes") or ()
+		),
 	)
 
 
@@ -202,15 +218,53 @@ def _book(customers: Iterable[str] | None = None) -> dict[str, list]:
 		order_by="customer asc, name asc",
 		limit_page_length=0,
 	)
+	_attach_changes(rows, everything=customers is None)
 	out: dict[str, list] = defaultdict(list)
 	for row in rows:
 		out[row.customer].append(row)
 	return out
 
 
+def _attach_changes(rows, everything: bool = False) -> None:
+	"""Each row's plan changes (``row.changes``), in one query."""
+	filters = {"parenttype": SUBSCRIPTION, "parentfield": "plan_changes"}
+	if not everything:
+		filters["parent"] = ["in", [r.name for r in rows] or [""]]
+	changes = defaultdict(list)
+	for c in frappe.get_all(
+		CHANGE,
+		filters=filters,
+		fields=["parent", "effective_date", "monthly_price", "plan", "billed_until"],
+		order_by="effective_date asc",
+		limit_page_length=0,
+	):
+		changes[c.parent].append(c)
+	for row in rows:
+		row.changes = changes.get(row.name, [])
+
+
+def _issued_change_keys(rows) -> set[str]:
+	"""Plan-change lines already invoiced: the rules plan them again on every run (the days were
+	billed before the change), so they are left out by key."""
+	subs = [r.name for r in rows if r.changes]
+	if not subs:
+		return set()
+	return set(
+		frappe.get_all(
+			KEY, filters={"subscription": ["in", subs], "name": ["like", "%:change-%"]}, pluck="name"
+		)
+	)
+
+
 def _plan(customer: str, rows, billing_day, ctx: Context, as_of: date) -> tuple[InvoicePlan, ...]:
 	subs = [billable(row, billing_day, ctx.billed_before) for row in rows]
-	return plan_invoices({customer: subs}, as_of, rounding=ctx.rounding, row_wise=ctx.row_wise)
+	return plan_invoices(
+		{customer: subs},
+		as_of,
+		issued=_issued_change_keys(rows),
+		rounding=ctx.rounding,
+		row_wise=ctx.row_wise,
+	)
 
 
 def _reason(error: Exception) -> str:
@@ -289,7 +343,7 @@ def _lock_customer(customer: str) -> None:
 
 def _locked_rows(customer: str) -> list:
 	table = frappe.qb.DocType(SUBSCRIPTION)
-	return (
+	rows = (
 		frappe.qb.from_(table)
 		.select(*(table[f] for f in SUB_FIELDS))
 		.where((table.customer == customer) & table.status.isin([ACTIVE, CANCELLED]))
@@ -297,6 +351,8 @@ def _locked_rows(customer: str) -> list:
 		.for_update()
 		.run(as_dict=True)
 	)
+	_attach_changes(rows)
+	return rows
 
 
 def bill_customer(customer: str, as_of: date, ctx: Context, run: str | None = None) -> list[dict]:

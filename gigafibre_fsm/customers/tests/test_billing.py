@@ -187,6 +187,32 @@ class TestBillingRun(IntegrationTestCase):
 			getdate(frappe.db.get_value(SUB, mid.name, "billed_until")), add_days(add_months(mid_day, 1), -1)
 		)
 
+	def test_a_plan_change_on_billed_days_is_settled_once(self):
+		c = make_customer()
+		sub = make_sub(c.name, 100, self.first)
+		frappe.db.commit()
+		run([c.name], self.last)
+		effective = add_days(self.first, 10)
+		sub.reload()
+		sub.append("plan_changes", {"effective_date": effective, "monthly_price": 130})
+		sub.save(ignore_permissions=True)
+		self.assertEqual(getdate(sub.plan_changes[0].billed_until), self.last)
+		frappe.db.commit()
+
+		result = run([c.name], self.last)
+		self.assertEqual(result["invoices"], 1)
+		latest = invoices_of(c.name)[-1]
+		(item,) = frappe.get_doc("Sales Invoice", latest).items
+		days = (self.last - effective).days + 1
+		self.assertEqual(
+			item.gigafibre_line_key, line_key(sub.name, effective, self.last, f"change-{effective:%Y%m%d}")
+		)
+		self.assertEqual(
+			flt(item.amount), flt(flt(130 * days / self.last.day, 2) - flt(100 * days / self.last.day, 2), 2)
+		)
+		self.assertEqual(run([c.name], self.last)["invoices"], 0)
+		self.assertEqual(len(invoices_of(c.name)), 2)
+
 	def test_two_runs_at_once_bill_each_charge_once(self):
 		customers = [make_customer().name for _ in range(6)]
 		subs = [make_sub(c, 50, self.first).name for c in customers]
