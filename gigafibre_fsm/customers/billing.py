@@ -125,8 +125,9 @@ class Context:
 		method = frappe.db.get_single_value("System Settings", "rounding_method")
 		self.rounding = method if method in ROUNDING_METHODS else DEFAULT_ROUNDING
 		self.row_wise = bool(frappe.db.get_single_value("Accounts Settings", "round_row_wise_tax"))
-		floor = frappe.db.get_single_value(SETTINGS, "billing_from")
-		self.billed_before = getdate(floor) - timedelta(days=1) if floor else None
+		floor = _d(frappe.db.get_single_value(SETTINGS, "billing_from"))
+		# an empty Date of a Single reads as 0001-01-01
+		self.billed_before = floor - timedelta(days=1) if floor and floor > date(1900, 1, 1) else None
 		if write:  # a dry run needs only the rules' settings, and must not make the template
 			self._invoicing(company)
 
@@ -540,7 +541,7 @@ def execute(run: str, customers: Iterable[str] | None = None) -> dict:
 	if not lock.acquire(blocking_timeout=5):
 		_finish(run, "Failed", error=_("Another billing run is in progress"))
 		frappe.db.commit()
-		return {"run": run, "status": "Failed"}
+		return summary(frappe.get_doc(RUN, run))
 	try:
 		return bill(run, customers=customers)
 	finally:
@@ -571,7 +572,7 @@ def bill(run: str, customers: Iterable[str] | None = None) -> dict:
 		frappe.log_error(
 			title=_("Billing run {0} failed").format(run), reference_doctype=RUN, reference_name=run
 		)
-		return {"run": run, "status": "Failed"}
+		return summary(frappe.get_doc(RUN, run))
 	todo = sorted(plans)
 	stats = {"customers_due": len(todo) + len(refused), "invoices": 0, "skipped": 0}
 	net, total = 0.0, 0.0
@@ -654,4 +655,5 @@ def summary(doc) -> dict:
 		"net_total": flt(doc.net_total),
 		"total": flt(doc.total),
 		"failures": [{"customer": f.customer, "reason": f.reason} for f in doc.failures],
+		"error": doc.error,
 	}

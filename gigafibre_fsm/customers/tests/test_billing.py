@@ -99,16 +99,18 @@ class TestBillingRun(IntegrationTestCase):
 			self.assertEqual((parent.is_group, parent.account_type), (1, "Tax"))
 
 	def test_a_month_is_billed_once_with_taxes_grouped_by_address(self):
-		a, b = make_customer(), make_customer()
+		a, b, late = make_customer(), make_customer(), make_customer()
 		home, cottage = make_location(a.name), make_location(a.name)
-		whole = make_sub(a.name, 100, self.first, service_location=home.name)
-		late_start = add_days(self.first, 9)
-		part = make_sub(a.name, 39.95, late_start, service_location=cottage.name)
+		fibre = make_sub(a.name, 100, self.first, service_location=home.name)
+		phone = make_sub(a.name, 39.95, self.first, service_location=cottage.name)
 		b_sub = make_sub(b.name, 100, self.first)
+		late_start = add_days(self.first, 9)  # installed on the 9th: the activation day is free
+		part = make_sub(late.name, 39.95, late_start)
 		frappe.db.commit()
+		customers = [a.name, b.name, late.name]
 
-		result = run([a.name, b.name], self.last)
-		self.assertEqual((result["status"], result["invoices"], result["failures"]), ("Completed", 2, []))
+		result = run(customers, self.last)
+		self.assertEqual((result["status"], result["invoices"], result["failures"]), ("Completed", 3, []))
 
 		(b_inv,) = invoices_of(b.name)
 		si = frappe.get_doc("Sales Invoice", b_inv)
@@ -118,6 +120,7 @@ class TestBillingRun(IntegrationTestCase):
 			(flt(si.net_total), flt(si.grand_total), flt(si.outstanding_amount)), (100.0, 114.98, 114.98)
 		)
 
+		# one invoice for both of A's addresses, each line with its address and key
 		(a_inv,) = invoices_of(a.name)
 		si = frappe.get_doc("Sales Invoice", a_inv)
 		income, cost_center = frappe.get_cached_value(
@@ -125,39 +128,42 @@ class TestBillingRun(IntegrationTestCase):
 		)
 		self.assertTrue(all(i.income_account == income and i.cost_center == cost_center for i in si.items))
 		self.assertEqual(
-			[(i.gigafibre_line_key, i.gigafibre_service_location) for i in si.items],
+			sorted((i.gigafibre_line_key, i.gigafibre_service_location) for i in si.items),
 			sorted(
 				[
-					(line_key(whole.name, self.first, self.last), home.name),
-					(line_key(part.name, late_start, self.last), cottage.name),
-				],
-				key=lambda row: row[1],
+					(line_key(fibre.name, self.first, self.last), home.name),
+					(line_key(phone.name, self.first, self.last), cottage.name),
+				]
 			),
 		)
-		# the same totals the pure rules plan (the activation day is free: start is the day after)
+		# the totals the pure rules plan
 		(plan,) = plan_invoices(
 			{
 				a.name: [
-					BillableSubscription(whole.name, 100, self.first),
-					BillableSubscription(part.name, "39.95", late_start),
+					BillableSubscription(fibre.name, 100, self.first),
+					BillableSubscription(phone.name, "39.95", self.first),
 				]
 			},
 			self.last,
 		)
-		self.assertEqual(flt(si.net_total), float(plan.net_total))
-		self.assertEqual(flt(si.grand_total), float(plan.grand_total))
-		days = (self.last - late_start).days + 1
 		self.assertEqual(
-			flt(si.items[0 if si.items[0].gigafibre_line_key.startswith(part.name) else 1].amount),
-			flt(39.95 * days / self.last.day, 2),
+			(flt(si.net_total), flt(si.grand_total)), (float(plan.net_total), float(plan.grand_total))
 		)
-		for name in (whole.name, part.name, b_sub.name):
+
+		# a subscription started inside the period: prorated from its start, due that day
+		(late_inv,) = invoices_of(late.name)
+		si = frappe.get_doc("Sales Invoice", late_inv)
+		days = (self.last - late_start).days + 1
+		self.assertEqual(getdate(si.posting_date), late_start)
+		self.assertEqual([flt(i.amount) for i in si.items], [flt(39.95 * days / self.last.day, 2)])
+		self.assertEqual(si.items[0].gigafibre_line_key, line_key(part.name, late_start, self.last))
+		for name in (fibre.name, phone.name, b_sub.name, part.name):
 			self.assertEqual(getdate(frappe.db.get_value(SUB, name, "billed_until")), self.last)
 
-		again = run([a.name, b.name], self.last)
+		again = run(customers, self.last)
 		self.assertEqual((again["invoices"], again["failures"]), (0, []))
-		self.assertEqual((len(invoices_of(a.name)), len(invoices_of(b.name))), (1, 1))
-		self.assertEqual(len(keys_on_invoices([whole.name, part.name, b_sub.name])), 3)
+		self.assertEqual([len(invoices_of(c)) for c in customers], [1, 1, 1])
+		self.assertEqual(len(keys_on_invoices([fibre.name, phone.name, part.name, b_sub.name])), 4)
 
 	def test_cycles_cancellation_and_billing_day(self):
 		c = make_customer()
