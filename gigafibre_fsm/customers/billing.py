@@ -150,6 +150,7 @@ class Context:
 		from erpnext.controllers.accounts_controller import get_taxes_and_charges
 
 		self.tax_rows = get_taxes_and_charges(TAX_TEMPLATE, self.tax_template)
+		self.submit = not frappe.db.get_single_value(SETTINGS, "billing_as_drafts")
 
 
 # -- reading the book -------------------------------------------------------------------------
@@ -416,7 +417,7 @@ def _description(line) -> str:
 
 def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
 	"""The plan as a submitted Sales Invoice, inserted and submitted in one save (ERPNext validates
-	it once, as submitted). Each line's rate is the plan's amount: no price list or pricing rule
+	it once, as submitted), or a draft when Gigafibre Settings say so. Each line's rate is the plan's amount: no price list or pricing rule
 	may change a proration, and the taxes are the company's Québec template."""
 	si = frappe.new_doc("Sales Invoice")
 	si.update(
@@ -450,7 +451,7 @@ def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
 			},
 		)
 	si.extend("taxes", [dict(row) for row in ctx.tax_rows])
-	si.docstatus = 1
+	si.docstatus = 1 if ctx.submit else 0
 	si.flags.ignore_permissions = True
 	si.insert()
 	return si

@@ -3,6 +3,11 @@
 A run commits one customer at a time (that is what makes it resumable), so these tests make
 their own customers and bill only them (``customers=``): nothing here depends on, or bills,
 another test's records.
+
+On PostgreSQL, ERPNext 15 cannot submit a Sales Invoice (its Payment Ledger outstanding query
+groups in a way PostgreSQL refuses: frappe/erpnext#55640, fixed in later releases), so there the
+run leaves its invoices as drafts (Gigafibre Settings "Invoices as Drafts"): everything else —
+keys, locks, totals and taxes as ERPNext computes them, failures — is the same code.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from gigafibre_fsm.core.billing import BillableSubscription, line_key, plan_invo
 from gigafibre_fsm.customers import billing
 from gigafibre_fsm.customers.doctype.service_subscription.test_service_subscription import make_plan
 from gigafibre_fsm.exceptions import ForbiddenError
-from gigafibre_fsm.test_utils import make_customer, make_location, make_user
+from gigafibre_fsm.test_utils import make_customer, make_location, make_user, settings_for_update
 from gigafibre_fsm.testing import IntegrationTestCase
 
 SUB = "Service Subscription"
@@ -54,7 +59,7 @@ def run(customers, as_of) -> dict:
 
 def invoices_of(customer: str) -> list:
 	return frappe.get_all(
-		"Sales Invoice", filters={"customer": customer, "docstatus": 1}, pluck="name", order_by="name"
+		"Sales Invoice", filters={"customer": customer, "docstatus": ["<", 2]}, pluck="name", order_by="name"
 	)
 
 
@@ -66,13 +71,32 @@ def keys_on_invoices(subs: list[str]) -> list[str]:
 		.join(si)
 		.on(si.name == item.parent)
 		.select(item.gigafibre_line_key)
-		.where((si.docstatus == 1) & (item.gigafibre_line_key.isnotnull()))
+		.where((si.docstatus < 2) & (item.gigafibre_line_key.isnotnull()))
 		.run(pluck=True)
 	)
 	return sorted(k for k in rows if k.split(":")[0] in subs)
 
 
 class TestBillingRun(IntegrationTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.drafts = frappe.db.db_type == "postgres"
+		settings = settings_for_update()
+		cls.saved = (settings.billing_as_drafts, settings.billing_from)
+		settings.billing_as_drafts = int(cls.drafts)
+		settings.billing_from = None
+		settings.save(ignore_permissions=True)
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		settings = settings_for_update()
+		settings.billing_as_drafts, settings.billing_from = cls.saved
+		settings.save(ignore_permissions=True)
+		frappe.db.commit()
+		super().tearDownClass()
+
 	def setUp(self):
 		self.first, self.last = month_bounds()
 		self.company = billing.default_company()
@@ -114,11 +138,12 @@ class TestBillingRun(IntegrationTestCase):
 
 		(b_inv,) = invoices_of(b.name)
 		si = frappe.get_doc("Sales Invoice", b_inv)
-		self.assertEqual((si.docstatus, getdate(si.posting_date)), (1, self.first))
+		self.assertEqual((si.docstatus, getdate(si.posting_date)), (0 if self.drafts else 1, self.first))
 		self.assertEqual([flt(t.tax_amount) for t in si.taxes], [5.0, 9.98])
 		self.assertEqual(
 			(flt(si.net_total), flt(si.grand_total), flt(si.outstanding_amount)), (100.0, 114.98, 114.98)
 		)
+		self.assertEqual(si.taxes_and_charges, billing.ensure_tax_template())
 
 		# one invoice for both of A's addresses, each line with its address and key
 		(a_inv,) = invoices_of(a.name)
@@ -262,6 +287,7 @@ class TestBillingRun(IntegrationTestCase):
 		self.assertEqual((first["status"], first["invoices"]), ("Completed", 1))
 		self.assertEqual([f["customer"] for f in first["failures"]], [bad.name])
 		self.assertIn("disabled", first["failures"][0]["reason"])
+		self.assertEqual(frappe.db.count("Sales Invoice", {"customer": bad.name}), 0)
 		doc = frappe.get_doc(billing.RUN, first["run"])
 		self.assertEqual((doc.failure_count, doc.failures[0].customer), (1, bad.name))
 		self.assertFalse(frappe.db.exists(billing.KEY, {"subscription": bad_sub.name}))
