@@ -340,3 +340,26 @@ class TestBillingRun(IntegrationTestCase):
 		finally:
 			frappe.set_user("Administrator")
 		self.assertIn(c.name, {p["customer"] for p in answer["plans"]})
+
+	def test_one_run_at_a_time_and_the_daily_job_waits_for_the_setting(self):
+		c = make_customer()
+		make_sub(c.name, 100, self.first)
+		frappe.db.commit()
+		lock = frappe.cache.lock(frappe.cache.make_key(billing.LOCK_KEY), timeout=60)
+		self.assertTrue(lock.acquire(blocking_timeout=5))
+		try:
+			busy = billing.create_run(self.last, "Administrator")
+			frappe.db.commit()
+			refused = billing.execute(busy, customers=[c.name])
+		finally:
+			lock.release()
+		self.assertEqual(
+			(refused["status"], refused["error"]), ("Failed", "Another billing run is in progress")
+		)
+		self.assertEqual(invoices_of(c.name), [])
+		done = billing.execute(billing.create_run(self.last, "Administrator"), customers=[c.name])
+		self.assertEqual((done["status"], done["invoices"]), ("Completed", 1))
+
+		runs = frappe.db.count(billing.RUN)
+		billing.daily()  # Gigafibre Settings: the daily run is off
+		self.assertEqual(frappe.db.count(billing.RUN), runs)
