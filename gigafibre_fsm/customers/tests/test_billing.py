@@ -83,16 +83,17 @@ class TestBillingRun(IntegrationTestCase):
 		super().setUpClass()
 		cls.drafts = frappe.db.db_type == "postgres"
 		settings = settings_for_update()
-		cls.saved = (settings.billing_as_drafts, settings.billing_from)
+		cls.saved = (settings.billing_as_drafts, settings.billing_from, settings.billing_enabled)
 		settings.billing_as_drafts = int(cls.drafts)
 		settings.billing_from = None
+		settings.billing_enabled = 0  # the daily job must not bill the site while tests run
 		settings.save(ignore_permissions=True)
 		frappe.db.commit()
 
 	@classmethod
 	def tearDownClass(cls):
 		settings = settings_for_update()
-		settings.billing_as_drafts, settings.billing_from = cls.saved
+		settings.billing_as_drafts, settings.billing_from, settings.billing_enabled = cls.saved
 		settings.save(ignore_permissions=True)
 		frappe.db.commit()
 		super().tearDownClass()
