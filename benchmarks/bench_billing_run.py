@@ -4,7 +4,10 @@ subscriptions: 3.37 per customer), then a re-run that must bill nothing, in a re
 Run with the bench's Python from its sites folder, holding the bench lock:
 
     cd ~/frappe-bench/sites && flock /tmp/bench.lock ../env/bin/python \\
-        /path/to/repo/benchmarks/bench_billing_run.py test_site [N]
+        /path/to/repo/benchmarks/bench_billing_run.py test_site [N] [WORKERS]
+
+With WORKERS > 1 a second book of N customers is billed by WORKERS processes at once (each its
+own part of the customers and its own Billing Run), as background workers would.
 
 The book is the worst case of a month: every subscription has one whole period due on the
 first of the month (monthly ones, and the annual and semestrial ones whose period starts
@@ -167,7 +170,41 @@ class Timer:
 		return original
 
 
-def main(site: str, n: int) -> None:
+def _worker(site: str, run: str, customers: list[str], out) -> None:
+	frappe.init(site=site)
+	frappe.connect()
+	frappe.set_user("Administrator")
+	from gigafibre_fsm.customers import billing
+
+	try:
+		out.put(billing.bill(run, customers=customers))
+	finally:
+		frappe.destroy()
+
+
+def parallel_run(site: str, as_of: date, customers: list[str], workers: int) -> tuple[int, float, list[str]]:
+	"""The book split in ``workers`` parts, each billed by its own process (its own Billing Run):
+	what a run spread over several background workers would take."""
+	import multiprocessing
+
+	from gigafibre_fsm.customers import billing
+
+	parts = [customers[k::workers] for k in range(workers)]
+	runs = [billing.create_run(as_of, "Administrator") for _ in parts]
+	frappe.db.commit()
+	ctx = multiprocessing.get_context("fork")
+	out = ctx.Queue()
+	started = time.perf_counter()
+	procs = [ctx.Process(target=_worker, args=(site, r, p, out)) for r, p in zip(runs, parts, strict=True)]
+	for proc in procs:
+		proc.start()
+	results = [out.get(timeout=3600) for _ in procs]
+	for proc in procs:
+		proc.join(60)
+	return sum(r["invoices"] for r in results), time.perf_counter() - started, runs
+
+
+def main(site: str, n: int, workers: int = 1) -> None:
 	frappe.init(site=site)
 	frappe.connect()
 	frappe.set_user("Administrator")
@@ -216,6 +253,22 @@ def main(site: str, n: int) -> None:
 		)
 		print(f"  extrapolated to 6,500 customers: {run_s / max(n, 1) * 6500 / 60:.1f} min")
 
+		if workers > 1:  # a second book, billed by several processes at once
+			frappe.destroy()  # no connection shared with the forked workers
+			frappe.init(site=site)
+			frappe.connect()
+			frappe.set_user("Administrator")
+			more, _ = generate(f"{prefix}-P", n, as_of)
+			frappe.db.commit()
+			frappe.db.close()
+			invoices, wall, part_runs = parallel_run(site, as_of, more, workers)
+			frappe.connect()
+			runs.extend(part_runs)
+			print(
+				f"{workers} processes: {invoices} invoices in {wall:.1f} s ({wall / max(invoices, 1) * 1000:.0f} ms "
+				f"per invoice overall); extrapolated to 6,500 customers: {wall / max(n, 1) * 6500 / 60:.1f} min"
+			)
+
 		runs.append(billing.create_run(as_of, "Administrator"))
 		frappe.db.commit()
 		started = time.perf_counter()
@@ -241,4 +294,8 @@ def main(site: str, n: int) -> None:
 
 
 if __name__ == "__main__":
-	main(sys.argv[1] if len(sys.argv) > 1 else "test_site", int(sys.argv[2]) if len(sys.argv) > 2 else 6500)
+	main(
+		sys.argv[1] if len(sys.argv) > 1 else "test_site",
+		int(sys.argv[2]) if len(sys.argv) > 2 else 6500,
+		int(sys.argv[3]) if len(sys.argv) > 3 else 1,
+	)
