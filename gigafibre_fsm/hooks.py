@@ -77,6 +77,7 @@ scheduler_events = {
 	"daily": [
 		"gigafibre_fsm.network.jobs.purge_diagnostics",
 		"gigafibre_fsm.dispatch.jobs.generate_recurring_jobs",
+		"gigafibre_fsm.customers.billing.daily",
 	],
 }
 

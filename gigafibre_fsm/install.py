@@ -47,6 +47,44 @@ CUSTOM_FIELDS = {
 			"unique": 1,
 			"search_index": 1,
 		},
+		{
+			"fieldname": "gigafibre_billing_day",
+			"fieldtype": "Int",
+			"label": "Billing Day",
+			"insert_after": "legacy_account_id",
+			"non_negative": 1,
+			"description": "Day of the month invoices are issued (1 to 31; empty means the 1st)",
+		},
+	],
+	# The billing run (gigafibre_fsm.customers.billing): each line's exactly-once key.
+	"Sales Invoice": [
+		{
+			"fieldname": "gigafibre_billing_run",
+			"fieldtype": "Link",
+			"options": "Billing Run",
+			"label": "Billing Run",
+			"insert_after": "customer",
+			"read_only": 1,
+			"no_copy": 1,
+		},
+	],
+	"Sales Invoice Item": [
+		{
+			"fieldname": "gigafibre_line_key",
+			"fieldtype": "Data",
+			"label": "Billing Line Key",
+			"insert_after": "description",
+			"read_only": 1,
+			"no_copy": 1,
+		},
+		{
+			"fieldname": "gigafibre_service_location",
+			"fieldtype": "Link",
+			"options": "Service Location",
+			"label": "Service Location",
+			"insert_after": "gigafibre_line_key",
+			"read_only": 1,
+		},
 	],
 	# An Item with a download speed is an internet plan (gigafibre_fsm.customers.footprint).
 	"Item": [
@@ -116,6 +154,9 @@ def after_install():
 			title=frappe._("Installation incomplete"),
 		)
 	after_migrate()
+	from gigafibre_fsm.customers.billing import ensure_tax_template
+
+	ensure_tax_template()  # none before the setup wizard: the billing run makes it then
 
 
 def before_uninstall():

@@ -28,6 +28,8 @@ TECHNICIAN = "Technician"
 CUSTOMER_SERVICE = "Customer Service"
 NETWORK_OPERATOR = "Network Operator"
 FSM_MANAGER = "FSM Manager"
+# ERPNext's role for the books (not shipped by this app): it may start a billing run.
+ACCOUNTS_MANAGER = "Accounts Manager"
 APP_ROLES = (DISPATCHER, TECHNICIAN, CUSTOMER_SERVICE, NETWORK_OPERATOR, FSM_MANAGER)
 # Roles that pass every role check of the app.
 SUPER_ROLES = frozenset({"System Manager", FSM_MANAGER})

@@ -16,6 +16,7 @@ from frappe import _
 from frappe.utils import get_datetime, getdate, now_datetime
 
 from gigafibre_fsm.core import dispatch as core
+from gigafibre_fsm.core.billing import line_key
 from gigafibre_fsm.core.dispatch import chains, eligibility
 from gigafibre_fsm.core.dispatch.status import normalise_status
 from gigafibre_fsm.dispatch import notify, values
@@ -283,7 +284,11 @@ def _apply_activation(job, plan) -> str | None:
 		sub.save()
 	if not plan.invoice or not plan.invoice.lines:
 		return None
-	return _draft_invoice(job.customer, plan.invoice)
+	from gigafibre_fsm.customers.billing import record_prorated_invoice
+
+	invoice = _draft_invoice(job.customer, plan.invoice)
+	record_prorated_invoice(job.customer, invoice, plan.invoice.lines)
+	return invoice
 
 
 def _draft_invoice(customer: str, invoice) -> str:
@@ -306,6 +311,7 @@ def _draft_invoice(customer: str, invoice) -> str:
 				"qty": 1,
 				"rate": float(line.amount),
 				"income_account": income,
+				"gigafibre_line_key": line_key(line.subscription, line.period_start, line.period_end),
 				"description": _("{0}: {1} to {2} ({3}/{4} days of {5} $)").format(
 					line.subscription,
 					line.period_start,

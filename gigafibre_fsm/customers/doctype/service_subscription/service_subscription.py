@@ -21,6 +21,11 @@ class ServiceSubscription(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		from gigafibre_fsm.customers.doctype.service_subscription_change.service_subscription_change import (
+			ServiceSubscriptionChange,
+		)
+
+		billed_until: DF.Date | None
 		billing_cycle: DF.Literal["Monthly", "Semestrial", "Annual"]
 		cancellation_date: DF.Date | None
 		cancellation_reason: DF.SmallText | None
@@ -30,6 +35,7 @@ class ServiceSubscription(Document):
 		legacy_service_id: DF.Data | None
 		monthly_price: DF.Currency
 		plan: DF.Link
+		plan_changes: DF.Table[ServiceSubscriptionChange]
 		plan_name: DF.Data | None
 		service_contract: DF.Link | None
 		service_location: DF.Link | None
@@ -38,6 +44,11 @@ class ServiceSubscription(Document):
 		upload_mbps: DF.Int
 
 	# end: auto-generated types
+	def before_validate(self):
+		for change in self.plan_changes:
+			if change.is_new():  # the days from its effective date to here were billed at the old price
+				change.billed_until = self.billed_until
+
 	def validate(self):
 		with core_errors():
 			contracts.check_subscription(

@@ -27,6 +27,9 @@ class GigafibreSettings(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		billing_as_drafts: DF.Check
+		billing_enabled: DF.Check
+		billing_from: DF.Date | None
 		chromium_path: DF.Data | None
 		docuseal_api_key: DF.Password | None
 		docuseal_url: DF.Data | None

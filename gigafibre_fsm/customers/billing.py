@@ -1,0 +1,660 @@
+"""The billing run: every due Service Subscription invoiced once, one submitted Sales Invoice
+per customer and billing date (core/billing/invoices.py plans them; this module only reads the
+subscriptions, writes the invoices and keeps the run's record).
+
+Exactly once
+	Every line carries its key (``line_key``: subscription, first and last day charged). Before a
+	customer's invoices are written, one "Billing Line Key" row per line is inserted with the key
+	as its ``name`` (the primary key, unique on MariaDB and PostgreSQL), in the same transaction
+	as the invoices and the subscriptions' new ``billed_until``. One customer is one
+	transaction, committed on its own: a second run, a run resumed after a crash and two
+	workers at once all end with one line per charge. The customer's row is locked first
+	(``FOR UPDATE``) and its subscriptions read after the lock, so a second worker waits and
+	then finds nothing due; the primary key is the guarantee if anything else writes keys.
+
+State
+	``Service Subscription.billed_until``: the last day invoiced. ``Customer.gigafibre_billing_day``
+	(1–31; empty means the 1st, the calendar month the installation's prorated invoice already
+	uses). Gigafibre Settings ``billing_from``: days before it were invoiced by the previous
+	system (the migrated book is never billed again); ``billing_enabled`` turns the daily run on.
+
+Failures
+	A customer that fails (bad data, an ERPNext validation) is rolled back alone and recorded
+	in the Billing Run with its reason; the others go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import frappe
+from frappe import _
+from frappe.utils import flt, getdate, now_datetime
+
+from gigafibre_fsm.core.billing import (
+	BillableSubscription,
+	InvoicePlan,
+	PlanChange,
+	line_key,
+	plan_invoices,
+)
+from gigafibre_fsm.core.billing.taxes import DEFAULT_ROUNDING, ROUNDING_METHODS, TPS, TVQ
+from gigafibre_fsm.core.contracts import SUBSCRIPTION_STATUSES
+from gigafibre_fsm.core.errors import CoreError
+from gigafibre_fsm.exceptions import translated_message
+
+PENDING, ACTIVE, CANCELLED = SUBSCRIPTION_STATUSES
+SUBSCRIPTION = "Service Subscription"
+CHANGE = "Service Subscription Change"
+RUN = "Billing Run"
+KEY = "Billing Line Key"
+SETTINGS = "Gigafibre Settings"
+TAX_TEMPLATE = "Sales Taxes and Charges Template"
+TAX_TEMPLATE_TITLE = "Québec TPS TVQ"
+TAX_ACCOUNTS = (("TPS à payer", TPS), ("TVQ à payer", TVQ))
+EVENT = "gigafibre_fsm:billing_run"
+LOCK_KEY = "gigafibre_fsm:billing_run_lock"
+LOCK_SECONDS = 4 * 3600
+PROGRESS_SECONDS = 2.0
+
+SUB_FIELDS = (
+	"name",
+	"customer",
+	"service_location",
+	"status",
+	"plan",
+	"plan_name",
+	"monthly_price",
+	"billing_cycle",
+	"start_date",
+	"end_date",
+	"cancellation_date",
+	"billed_until",
+)
+
+
+# -- company, accounts and the tax template -------------------------------------------------
+
+
+def default_company() -> str | None:
+	return frappe.db.get_single_value("Global Defaults", "default_company") or frappe.db.get_value(
+		"Company", {}, "name"
+	)
+
+
+def ensure_tax_template(company: str | None = None) -> str | None:
+	"""The company's "Québec TPS TVQ" Sales Taxes and Charges Template (TPS 5 %, TVQ 9.975 %, both
+	on the net total), made once: its tax accounts are found or created under the company's
+	Duties and Taxes group the way ERPNext's setup wizard does it. None without a company."""
+	company = company or default_company()
+	if not company:
+		return None
+	existing = frappe.db.get_value(TAX_TEMPLATE, {"company": company, "title": TAX_TEMPLATE_TITLE}, "name")
+	if existing:
+		return existing
+	from erpnext.setup.setup_wizard.operations.taxes_setup import get_or_create_account
+
+	cost_center = frappe.get_cached_value("Company", company, "cost_center")
+	rows = []
+	for account_name, tax in TAX_ACCOUNTS:
+		account = get_or_create_account(company, {"account_name": account_name, "tax_rate": float(tax.rate)})
+		rows.append(
+			{
+				"charge_type": "On Net Total",
+				"account_head": account.name,
+				"rate": float(tax.rate),
+				"description": tax.name,
+				"cost_center": cost_center,
+				"included_in_print_rate": 0,
+			}
+		)
+	doc = frappe.get_doc(
+		{"doctype": TAX_TEMPLATE, "title": TAX_TEMPLATE_TITLE, "company": company, "taxes": rows}
+	)
+	doc.insert(ignore_permissions=True)
+	return doc.name
+
+
+class Context:
+	"""What every invoice of a run shares: company, accounts, taxes, rounding, the floor date."""
+
+	def __init__(self, company: str | None = None, *, write: bool = True):
+		method = frappe.db.get_single_value("System Settings", "rounding_method")
+		self.rounding = method if method in ROUNDING_METHODS else DEFAULT_ROUNDING
+		self.row_wise = bool(frappe.db.get_single_value("Accounts Settings", "round_row_wise_tax"))
+		floor = _d(frappe.db.get_single_value(SETTINGS, "billing_from"))
+		# an empty Date of a Single reads as 0001-01-01
+		self.billed_before = floor - timedelta(days=1) if floor and floor > date(1900, 1, 1) else None
+		if write:  # a dry run needs only the rules' settings, and must not make the template
+			self._invoicing(company)
+
+	def _invoicing(self, company: str | None) -> None:
+		self.company = company or default_company()
+		if not self.company:
+			frappe.throw(_("Set a default company before billing"), frappe.ValidationError)
+		values = frappe.get_cached_value(
+			"Company", self.company, ["default_income_account", "cost_center"], as_dict=True
+		)
+		self.income_account, self.cost_center = values.default_income_account, values.cost_center
+		if not (self.income_account and self.cost_center):
+			frappe.throw(
+				_("Company {0} needs a default income account and cost center for billing").format(
+					self.company
+				),
+				frappe.ValidationError,
+			)
+		self.tax_template = ensure_tax_template(self.company)
+		from erpnext.controllers.accounts_controller import get_taxes_and_charges
+
+		self.tax_rows = get_taxes_and_charges(TAX_TEMPLATE, self.tax_template)
+		self.submit = not frappe.db.get_single_value(SETTINGS, "billing_as_drafts")
+
+
+# -- reading the book -------------------------------------------------------------------------
+
+
+def _d(value) -> date | None:
+	return getdate(value) if value else None
+
+
+def billable(row, billing_day: int | None, billed_before: date | None = None) -> BillableSubscription:
+	"""A Service Subscription row as the pure rules see it.
+
+	``start_date`` is the first day charged (the installation chain sets it to the day after the
+	free activation day); the last day of service is the earlier of ``end_date`` and
+	``cancellation_date`` (both inclusive)."""
+	ends = [d for d in (_d(row.end_date), _d(row.cancellation_date)) if d]
+	end = min(ends) if ends else None
+	billed = _d(row.billed_until)
+	if billed_before:
+		# the previous system billed up to the floor, never past the last day of service
+		floor = min(billed_before, end) if end else billed_before
+		if billed is None or billed < floor:
+			billed = floor
+	return BillableSubscription(
+		id=row.name,
+		monthly_rate=row.monthly_price or 0,
+		start=_d(row.start_date),
+		cycle=row.billing_cycle or "Monthly",
+		billing_day=int(billing_day or 1),
+		status=row.status,
+		service_location=row.service_location,
+		item=row.plan,
+		label=row.plan_name or row.plan,
+		end=end,
+		billed_until=billed,
+		changes=tuple(
+			PlanChange(
+				effective=_d(c.effective_date),
+				monthly_rate=c.monthly_price or 0,
+				item=c.plan or None,
+				billed_until=_d(c.billed_until),
+			)
+			for c in row.get("changes") or ()
+		),
+	)
+
+
+def _billing_days(customers: Iterable[str] | None = None) -> dict[str, int]:
+	filters = {"gigafibre_billing_day": [">", 0]}
+	if customers is not None:
+		filters["name"] = ["in", list(customers) or [""]]
+	rows = frappe.get_all(
+		"Customer", filters=filters, fields=["name", "gigafibre_billing_day"], limit_page_length=0
+	)
+	return {r.name: r.gigafibre_billing_day for r in rows}
+
+
+def _book(customers: Iterable[str] | None = None) -> dict[str, list]:
+	"""Billable subscription rows by customer (pending ones are never billed)."""
+	filters = {"status": ["in", [ACTIVE, CANCELLED]]}
+	if customers is not None:
+		filters["customer"] = ["in", list(customers) or [""]]
+	rows = frappe.get_all(
+		SUBSCRIPTION,
+		filters=filters,
+		fields=list(SUB_FIELDS),
+		order_by="customer asc, name asc",
+		limit_page_length=0,
+	)
+	_attach_changes(rows, everything=customers is None)
+	out: dict[str, list] = defaultdict(list)
+	for row in rows:
+		out[row.customer].append(row)
+	return out
+
+
+def _attach_changes(rows, everything: bool = False) -> None:
+	"""Each row's plan changes (``row.changes``), in one query."""
+	filters = {"parenttype": SUBSCRIPTION, "parentfield": "plan_changes"}
+	if not everything:
+		filters["parent"] = ["in", [r.name for r in rows] or [""]]
+	changes = defaultdict(list)
+	for c in frappe.get_all(
+		CHANGE,
+		filters=filters,
+		fields=["parent", "effective_date", "monthly_price", "plan", "billed_until"],
+		order_by="effective_date asc",
+		limit_page_length=0,
+	):
+		changes[c.parent].append(c)
+	for row in rows:
+		row.changes = changes.get(row.name, [])
+
+
+def _issued_change_keys(rows) -> set[str]:
+	"""Plan-change lines already invoiced: the rules plan them again on every run (the days were
+	billed before the change), so they are left out by key."""
+	subs = [r.name for r in rows if r.changes]
+	if not subs:
+		return set()
+	return set(
+		frappe.get_all(
+			KEY, filters={"subscription": ["in", subs], "name": ["like", "%:change-%"]}, pluck="name"
+		)
+	)
+
+
+def _plan(customer: str, rows, billing_day, ctx: Context, as_of: date) -> tuple[InvoicePlan, ...]:
+	subs = [billable(row, billing_day, ctx.billed_before) for row in rows]
+	return plan_invoices(
+		{customer: subs},
+		as_of,
+		issued=_issued_change_keys(rows),
+		rounding=ctx.rounding,
+		row_wise=ctx.row_wise,
+	)
+
+
+def _reason(error: Exception) -> str:
+	if isinstance(error, frappe.ValidationError | CoreError):
+		message = translated_message(error) if isinstance(error, CoreError) else str(error)
+	else:
+		message = f"{type(error).__name__}: {error}"
+	return frappe.utils.strip_html(message or type(error).__name__)[:1000]
+
+
+def plan_book(
+	as_of: date, customers: Iterable[str] | None = None, ctx: Context | None = None
+) -> tuple[dict[str, tuple[InvoicePlan, ...]], list[tuple[str, str]]]:
+	"""What is due on ``as_of``: the plans by customer (only customers with something due) and
+	the customers whose data the rules refuse, with the reason. Reads only."""
+	ctx = ctx or Context()
+	book = _book(customers)
+	days = _billing_days(book.keys()) if customers is not None else _billing_days()
+	plans, failures = {}, []
+	for customer, rows in book.items():
+		try:
+			found = _plan(customer, rows, days.get(customer), ctx, as_of)
+		except CoreError as e:
+			failures.append((customer, _reason(e)))
+			continue
+		if found:
+			plans[customer] = found
+	return plans, failures
+
+
+# -- dry run ------------------------------------------------------------------------------------
+
+
+def dry_run(as_of: date, customers: Iterable[str] | None = None) -> dict:
+	"""What a run on ``as_of`` would invoice, per customer and in total. Writes nothing."""
+	plans, failures = plan_book(as_of, customers, Context(write=False))
+	out, net, grand, lines = [], 0.0, 0.0, 0
+	for customer in sorted(plans):
+		for plan in plans[customer]:
+			out.append(
+				{
+					"customer": customer,
+					"posting_date": plan.posting_date.isoformat(),
+					"lines": len(plan.lines),
+					"net_total": float(plan.net_total),
+					"total_taxes": float(plan.total_taxes),
+					"grand_total": float(plan.grand_total),
+				}
+			)
+			net += float(plan.net_total)
+			grand += float(plan.grand_total)
+			lines += len(plan.lines)
+	return {
+		"as_of": as_of.isoformat(),
+		"dry_run": True,
+		"customers": len(plans),
+		"invoices": len(out),
+		"lines": lines,
+		"net_total": flt(net, 2),
+		"grand_total": flt(grand, 2),
+		"plans": out,
+		"failures": [{"customer": c, "reason": r} for c, r in failures],
+	}
+
+
+# -- one customer -----------------------------------------------------------------------------
+
+
+class AlreadyBilled(Exception):
+	"""Another worker invoiced one of this customer's lines first (its key exists)."""
+
+
+def _lock_customer(customer: str) -> None:
+	frappe.db.get_value("Customer", customer, "name", for_update=True)
+
+
+def _locked_rows(customer: str) -> list:
+	table = frappe.qb.DocType(SUBSCRIPTION)
+	rows = (
+		frappe.qb.from_(table)
+		.select(*(table[f] for f in SUB_FIELDS))
+		.where((table.customer == customer) & table.status.isin([ACTIVE, CANCELLED]))
+		.orderby(table.name)
+		.for_update()
+		.run(as_dict=True)
+	)
+	_attach_changes(rows)
+	return rows
+
+
+def bill_customer(customer: str, as_of: date, ctx: Context, run: str | None = None) -> list[dict]:
+	"""Issue ``customer``'s due invoices in the current transaction (the caller commits or
+	rolls back). Returns ``[{"invoice", "posting_date", "net_total", "grand_total"}]``, empty
+	when nothing is due any more. Raises AlreadyBilled when a key exists already."""
+	_lock_customer(customer)
+	rows = _locked_rows(customer)
+	if not rows:
+		return []
+	billing_day = frappe.db.get_value("Customer", customer, "gigafibre_billing_day")
+	plans = _plan(customer, rows, billing_day, ctx, as_of)
+	issued = []
+	for plan in plans:
+		_claim_keys(plan, run)
+		si = _invoice(plan, ctx, run)
+		table = frappe.qb.DocType(KEY)
+		frappe.qb.update(table).set(table.sales_invoice, si.name).where(table.name.isin(plan.keys)).run()
+		issued.append(
+			{
+				"invoice": si.name,
+				"posting_date": plan.posting_date.isoformat(),
+				"net_total": flt(si.net_total),
+				"grand_total": flt(si.grand_total),
+			}
+		)
+	_advance(rows, plans)
+	return issued
+
+
+def _claim_keys(plan: InvoicePlan, run: str | None) -> None:
+	"""Insert the plan's keys as primary keys: a key that exists means billed already."""
+	table = frappe.qb.DocType(KEY)
+	now, user = now_datetime(), frappe.session.user
+	query = frappe.qb.into(table).columns(
+		"name",
+		"line_key",
+		"subscription",
+		"customer",
+		"billing_run",
+		"owner",
+		"modified_by",
+		"creation",
+		"modified",
+	)
+	for line in plan.lines:
+		query = query.insert(line.key, line.key, line.subscription, plan.customer, run, user, user, now, now)
+	try:
+		query.run()
+	except Exception as e:
+		if frappe.db.is_primary_key_violation(e) or frappe.db.is_duplicate_entry(e):
+			raise AlreadyBilled(plan.customer) from e
+		raise
+
+
+def _description(line) -> str:
+	params = [p.strftime("%Y-%m-%d") if isinstance(p, date) else p for p in line.description.params]
+	return _(line.description.template).format(*params)
+
+
+def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
+	"""The plan as a submitted Sales Invoice, inserted and submitted in one save (ERPNext validates
+	it once, as submitted), or a draft when Gigafibre Settings say so. Each line's rate is the plan's amount: no price list or pricing rule
+	may change a proration, and the taxes are the company's Québec template."""
+	si = frappe.new_doc("Sales Invoice")
+	si.update(
+		{
+			"customer": plan.customer,
+			"company": ctx.company,
+			"posting_date": plan.posting_date,
+			"set_posting_time": 1,
+			"due_date": plan.posting_date,
+			"disable_rounded_total": 1,
+			"ignore_pricing_rule": 1,
+			"taxes_and_charges": ctx.tax_template,
+			"gigafibre_billing_run": run,
+		}
+	)
+	for line in plan.lines:
+		amount = float(line.amount)
+		si.append(
+			"items",
+			{
+				"item_code": line.item,
+				"qty": 1,
+				"rate": amount,
+				"price_list_rate": amount,
+				"discount_percentage": 0,
+				"description": _description(line),
+				"income_account": ctx.income_account,
+				"cost_center": ctx.cost_center,
+				"gigafibre_line_key": line.key,
+				"gigafibre_service_location": line.service_location,
+			},
+		)
+	si.extend("taxes", [dict(row) for row in ctx.tax_rows])
+	si.docstatus = 1 if ctx.submit else 0
+	si.flags.ignore_permissions = True
+	si.insert()
+	return si
+
+
+def _advance(rows, plans: tuple[InvoicePlan, ...]) -> None:
+	"""Move each subscription's ``billed_until`` to the last day now invoiced (after a
+	cancellation credit: the last day of service)."""
+	by_sub = {row.name: row for row in rows}
+	until: dict[str, date] = {}
+	for plan in plans:
+		for line in plan.lines:
+			if not line.subscription or line.period_end is None:
+				continue
+			if line.kind == "cancellation":
+				row = by_sub[line.subscription]
+				ends = [d for d in (_d(row.end_date), _d(row.cancellation_date)) if d]
+				day = min(ends)
+			else:
+				day = line.period_end
+			if line.kind == "cancellation" or day > until.get(line.subscription, date.min):
+				until[line.subscription] = day
+	for name, day in until.items():
+		frappe.db.set_value(SUBSCRIPTION, name, "billed_until", day, update_modified=False)
+
+
+def record_prorated_invoice(customer: str, invoice: str, lines) -> None:
+	"""The installation chain's prorated invoice (core/dispatch/chains.py) charged its lines:
+	claim their keys and move ``billed_until``, so the billing run starts the day after."""
+	table = frappe.qb.DocType(KEY)
+	now, user = now_datetime(), frappe.session.user
+	query = frappe.qb.into(table).columns(
+		"name",
+		"line_key",
+		"subscription",
+		"customer",
+		"sales_invoice",
+		"owner",
+		"modified_by",
+		"creation",
+		"modified",
+	)
+	for line in lines:
+		key = line_key(line.subscription, line.period_start, line.period_end)
+		query = query.insert(key, key, line.subscription, customer, invoice, user, user, now, now)
+	query.run()
+	for line in lines:
+		frappe.db.set_value(
+			SUBSCRIPTION, line.subscription, "billed_until", line.period_end, update_modified=False
+		)
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def create_run(as_of: date, triggered_by: str) -> str:
+	doc = frappe.get_doc({"doctype": RUN, "as_of": as_of, "status": "Queued", "triggered_by": triggered_by})
+	doc.insert(ignore_permissions=True)
+	return doc.name
+
+
+def enqueue_run(as_of: date, triggered_by: str) -> str:
+	"""A queued Billing Run and its background job (one job per run)."""
+	name = create_run(as_of, triggered_by)
+	frappe.enqueue(
+		"gigafibre_fsm.customers.billing.execute",
+		queue="long",
+		timeout=LOCK_SECONDS,
+		job_id=f"gigafibre_fsm:billing_run:{name}",
+		deduplicate=True,
+		enqueue_after_commit=True,
+		run=name,
+	)
+	return name
+
+
+def daily() -> None:
+	"""Scheduler (daily): bill everything due today, when Gigafibre Settings turn it on."""
+	if not frappe.db.get_single_value(SETTINGS, "billing_enabled"):
+		return
+	enqueue_run(getdate(), "Scheduler")
+
+
+def execute(run: str, customers: Iterable[str] | None = None) -> dict:
+	"""Background job: one Billing Run, under a Redis lock so two runs never overlap (the keys
+	make a charge exactly-once anyway). ``customers`` limits the run (tests, a re-run of some)."""
+	lock = frappe.cache.lock(frappe.cache.make_key(LOCK_KEY), timeout=LOCK_SECONDS)
+	if not lock.acquire(blocking_timeout=5):
+		_finish(run, "Failed", error=_("Another billing run is in progress"))
+		frappe.db.commit()
+		return summary(frappe.get_doc(RUN, run))
+	try:
+		return bill(run, customers=customers)
+	finally:
+		try:
+			lock.release()
+		except Exception:
+			pass  # expired: every customer was committed or rolled back on its own
+
+
+def _finish(run: str, status: str, **values) -> None:
+	frappe.db.set_value(RUN, run, {"status": status, "finished_at": now_datetime(), **values})
+
+
+def bill(run: str, customers: Iterable[str] | None = None) -> dict:
+	"""Bill every customer with something due on the run's date, one transaction each."""
+	doc = frappe.get_doc(RUN, run)
+	as_of = getdate(doc.as_of)
+	frappe.db.set_value(RUN, run, {"status": "Running", "started_at": now_datetime()})
+	frappe.db.commit()
+	try:
+		ctx = Context()
+		plans, refused = plan_book(as_of, customers, ctx)
+		frappe.db.commit()  # the tax template, if it was just made
+	except Exception as e:
+		frappe.db.rollback()
+		_finish(run, "Failed", error=_reason(e))
+		frappe.db.commit()
+		frappe.log_error(
+			title=_("Billing run {0} failed").format(run), reference_doctype=RUN, reference_name=run
+		)
+		return summary(frappe.get_doc(RUN, run))
+	todo = sorted(plans)
+	stats = {"customers_due": len(todo) + len(refused), "invoices": 0, "skipped": 0}
+	net, total = 0.0, 0.0
+	failures = list(refused)
+	frappe.db.set_value(RUN, run, "customers_due", stats["customers_due"])
+	frappe.db.commit()
+	user = doc.owner if doc.triggered_by != "Scheduler" else None
+	last = 0.0
+	for done, customer in enumerate(todo, 1):
+		try:
+			issued = bill_customer(customer, as_of, ctx, run)
+			frappe.db.commit()
+		except AlreadyBilled:
+			frappe.db.rollback()
+			stats["skipped"] += 1
+			issued = []
+		except Exception as e:
+			frappe.db.rollback()
+			failures.append((customer, _reason(e)))
+			if not isinstance(e, frappe.ValidationError | CoreError):
+				frappe.log_error(title=_("Billing failed for customer {0}").format(customer))
+			issued = []
+		stats["invoices"] += len(issued)
+		net += sum(i["net_total"] for i in issued)
+		total += sum(i["grand_total"] for i in issued)
+		if time.monotonic() - last > PROGRESS_SECONDS or done == len(todo):
+			last = time.monotonic()
+			frappe.db.set_value(
+				RUN,
+				run,
+				{"customers_done": done, "invoices": stats["invoices"], "net_total": net, "total": total},
+				update_modified=False,
+			)
+			frappe.db.commit()
+			_progress(run, user, done, len(todo), stats["invoices"], len(failures))
+	doc = frappe.get_doc(RUN, run)
+	for customer, reason in failures:
+		doc.append("failures", {"customer": customer, "reason": reason})
+	doc.update(
+		{
+			"status": "Completed",
+			"finished_at": now_datetime(),
+			"customers_done": len(todo),
+			"invoices": stats["invoices"],
+			"skipped": stats["skipped"],
+			"net_total": flt(net, 2),
+			"total": flt(total, 2),
+			"failure_count": len(failures),
+		}
+	)
+	doc.flags.ignore_permissions = True
+	doc.save()
+	frappe.db.commit()
+	_progress(run, user, len(todo), len(todo), stats["invoices"], len(failures), status="Completed")
+	return summary(doc)
+
+
+def _progress(run, user, done, total, invoices, failures, status="Running") -> None:
+	payload = {
+		"run": run,
+		"status": status,
+		"done": done,
+		"total": total,
+		"invoices": invoices,
+		"failures": failures,
+	}
+	frappe.publish_realtime(EVENT, payload, doctype=RUN, docname=run)
+	if user:
+		frappe.publish_realtime(EVENT, payload, user=user)
+
+
+def summary(doc) -> dict:
+	return {
+		"run": doc.name,
+		"as_of": str(doc.as_of),
+		"status": doc.status,
+		"customers_due": doc.customers_due,
+		"invoices": doc.invoices,
+		"skipped": doc.skipped,
+		"net_total": flt(doc.net_total),
+		"total": flt(doc.total),
+		"failures": [{"customer": f.customer, "reason": f.reason} for f in doc.failures],
+		"error": doc.error,
+	}
