@@ -202,6 +202,24 @@ def settings_for_update():
 	return frappe.get_doc("Gigafibre Settings", "Gigafibre Settings", for_update=True)
 
 
+def ensure_outgoing_email() -> None:
+	"""A default outgoing Email Account, so that frappe.sendmail can queue (a site made without the
+	setup wizard's e-mail step has none; nothing is sent from tests: the queue is not flushed)."""
+	if frappe.db.exists("Email Account", {"enable_outgoing": 1, "default_outgoing": 1}):
+		return
+	frappe.get_doc(
+		{
+			"doctype": "Email Account",
+			"email_account_name": unique("Gigafibre tests"),
+			"email_id": f"{unique('outgoing').lower()}@example.com",
+			"enable_outgoing": 1,
+			"default_outgoing": 1,
+			"smtp_server": "127.0.0.1",
+			"no_smtp_authentication": 1,
+		}
+	).insert(ignore_permissions=True)
+
+
 def use_fake_twilio(peer) -> None:
 	"""Point Gigafibre Settings' Twilio at a running FakeTwilio peer."""
 	settings = settings_for_update()

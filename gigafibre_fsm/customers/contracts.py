@@ -75,6 +75,8 @@ RULE_NOT_STARTED = "not_started"
 EVENT_TERMINATED = "on_contract_terminated"
 REALTIME_EVENT = "gigafibre_fsm:contract_terminated"
 SAVEPOINT = "gigafibre_contract"
+SUBMIT_SAVEPOINT = "gigafibre_fee_invoice"
+GROUPING_ERROR = "42803"  # SQLSTATE grouping_error
 
 
 @contextmanager
@@ -490,7 +492,7 @@ def terminate_contract(contract: str, on: date, reason: str) -> dict:
 		_check_terminable(doc)
 		result, start, monthly = compute_fee(doc, on)
 		cancelled = _cancel_subscriptions(doc.name, on, reason)
-		invoice = _fee_invoice(doc, on, reason, result) if result.fee > 0 else None
+		invoice, submitted = _fee_invoice(doc, on, reason, result) if result.fee > 0 else (None, False)
 		doc.status = TERMINATED
 		doc.terminated_on = on
 		doc.termination_reason = reason
@@ -512,6 +514,7 @@ def terminate_contract(contract: str, on: date, reason: str) -> dict:
 		"status": doc.status,
 		"terminated_on": on.isoformat(),
 		"invoice": invoice,
+		"invoice_submitted": submitted,
 		"cancelled_subscriptions": cancelled,
 		"equipment_to_return": equipment,
 		"flow_runs": runs,
@@ -591,8 +594,9 @@ def fee_item() -> str:
 	return FEE_ITEM
 
 
-def _fee_invoice(doc, on: date, reason: str, result: TerminationFee) -> str:
-	"""The submitted Sales Invoice of the fee, with the company's income account and cost centre."""
+def _fee_invoice(doc, on: date, reason: str, result: TerminationFee) -> tuple[str, bool]:
+	"""(the Sales Invoice of the fee, submitted or not), with the company's income account and
+	cost centre, taxed by the quotation's template (else the company's default one)."""
 	company = _company(doc)
 	income, cost_center = frappe.get_cached_value(
 		"Company", company, ["default_income_account", "cost_center"]
@@ -641,8 +645,39 @@ def _fee_invoice(doc, on: date, reason: str, result: TerminationFee) -> str:
 	if template:
 		si.append_taxes_from_master(TAX_TEMPLATE)
 	si.insert()
-	si.submit()
-	return si.name
+	return si.name, _submit(si, doc.name)
+
+
+def _submit(si, contract: str) -> bool:
+	"""Submit the invoice; on PostgreSQL, ERPNext 15/16's Payment Ledger query may refuse the
+	submission (GROUP BY, SQLSTATE 42803: frappe/erpnext#55640): the invoice is then left in draft,
+	logged for the accountants, and the termination goes on. Any other error stops everything."""
+	frappe.db.savepoint(SUBMIT_SAVEPOINT)
+	try:
+		si.submit()
+	except Exception as e:
+		if not _erpnext_postgres_grouping_bug(e):
+			raise
+		frappe.db.rollback(save_point=SUBMIT_SAVEPOINT)
+		frappe.log_error(
+			title=_("Termination invoice left in draft"),
+			message=_("ERPNext could not submit {0} on PostgreSQL (frappe/erpnext#55640): {1}").format(
+				si.name, str(e)
+			),
+			reference_doctype=CONTRACT,
+			reference_name=contract,
+		)
+		return False
+	frappe.db.release_savepoint(SUBMIT_SAVEPOINT)
+	return True
+
+
+def _erpnext_postgres_grouping_bug(error: BaseException | None) -> bool:
+	while error is not None:
+		if (getattr(error, "pgcode", None) or getattr(error, "sqlstate", None)) == GROUPING_ERROR:
+			return True
+		error = error.__cause__ or error.__context__
+	return False
 
 
 def _equipment_to_return(doc) -> list[dict]:

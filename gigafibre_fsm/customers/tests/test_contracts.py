@@ -14,6 +14,7 @@ from gigafibre_fsm.customers import contracts, signing
 from gigafibre_fsm.customers.tests.test_signing import SigningCase
 from gigafibre_fsm.exceptions import ConflictError, ForbiddenError, GigafibreValidationError
 from gigafibre_fsm.fakepeers.docuseal import FakeDocuSeal
+from gigafibre_fsm.flows import fire
 from gigafibre_fsm.test_utils import (
 	default_company,
 	make_contract,
@@ -78,15 +79,15 @@ def quebec_taxes() -> str:
 	)
 
 
-def terminated_runs(contract: str) -> int:
-	return frappe.db.count(
-		"Flow Run",
-		{
-			"trigger_event": "on_contract_terminated",
-			"reference_doctype": "Service Contract",
-			"reference_name": contract,
-		},
-	)
+def terminated_runs(contract: str, template: str | None = None) -> int:
+	filters = {
+		"trigger_event": "on_contract_terminated",
+		"reference_doctype": "Service Contract",
+		"reference_name": contract,
+	}
+	if template:  # each test of the class adds a template of its own
+		filters["template"] = template
+	return frappe.db.count("Flow Run", filters)
 
 
 class ContractCase(SigningCase):
@@ -341,14 +342,14 @@ class TestTermination(ContractCase):
 		done = api.terminate_contract(name, today, "Déménagement hors territoire")
 		self.assertEqual((done["fee"], done["status"]), ("25.00", "Résilié"))
 		self.assertEqual([e["name"] for e in done["equipment_to_return"]], [modem])
-		invoice = frappe.get_doc("Sales Invoice", done["invoice"])
-		self.assertEqual(invoice.docstatus, 1)
+		invoice = self.fee_invoice(done)
 		self.assertEqual((invoice.customer, invoice.company), (self.customer.name, default_company()))
 		self.assertEqual(invoice.taxes_and_charges, self.taxes)
 		self.assertAlmostEqual(invoice.net_total, 25.00, places=2)
 		self.assertEqual([round(t.tax_amount, 2) for t in invoice.taxes], [1.25, 2.49])
 		self.assertAlmostEqual(invoice.grand_total, 28.74, places=2)
-		self.assertAlmostEqual(invoice.outstanding_amount, 28.74, places=2)
+		if invoice.docstatus == 1:
+			self.assertAlmostEqual(invoice.outstanding_amount, 28.74, places=2)
 		(line,) = invoice.items
 		self.assertEqual((line.item_code, line.qty, line.rate), (contracts.FEE_ITEM, 1, 25))
 		self.assertEqual((line.income_account, line.cost_center), (self.income, self.cost_center))
@@ -361,7 +362,9 @@ class TestTermination(ContractCase):
 			api.preview_termination(name, today)
 		frappe.clear_messages()
 		self.assertEqual(frappe.db.count("Sales Invoice", {"customer": self.customer.name}), 1)
-		self.assertEqual(terminated_runs(name), 1)
+		self.assertEqual(terminated_runs(name, self.flow.name), 1)
+		fire("on_contract_terminated", frappe.get_doc("Service Contract", name))  # an event happens once
+		self.assertEqual(terminated_runs(name, self.flow.name), 1)
 		status = api.get_contract_status(name)
 		self.assertEqual((status["status"], status["termination_fee"]), ("Résilié", "25.00"))
 		self.assertEqual(status["terminated_on"], today)
@@ -404,8 +407,7 @@ class TestTermination(ContractCase):
 		self.assertEqual((preview["fee"], preview["rule"]), ("15.00", "services_not_supplied"))
 		self.assertEqual((preview["months_elapsed"], preview["months_left"]), (7, 5))
 		done = api.terminate_contract(contract.name, today, "Service insatisfaisant")
-		invoice = frappe.get_doc("Sales Invoice", done["invoice"])
-		self.assertEqual(invoice.docstatus, 1)
+		invoice = self.fee_invoice(done)
 		self.assertAlmostEqual(invoice.net_total, 15.00, places=2)
 		self.assertEqual([round(t.tax_amount, 2) for t in invoice.taxes], [0.75, 1.50])
 		self.assertAlmostEqual(invoice.grand_total, 17.25, places=2)
@@ -437,6 +439,16 @@ class TestTermination(ContractCase):
 		self.assertEqual((done["fee"], done["rule"], done["invoice"]), ("0.00", "not_signed", None))
 		self.assert_terminated(name, str(getdate()), "A changé d'idée", 0, None)
 
+	def fee_invoice(self, done: dict):
+		"""The fee's Sales Invoice: submitted; on PostgreSQL ERPNext's own bug may leave it in draft."""
+		invoice = frappe.get_doc("Sales Invoice", done["invoice"])
+		self.assertEqual(invoice.docstatus, 1 if done["invoice_submitted"] else 0)
+		if frappe.db.db_type != "postgres":
+			self.assertTrue(done["invoice_submitted"])
+		elif not done["invoice_submitted"]:
+			print(f"\nPostgreSQL: ERPNext left {invoice.name} in draft (frappe/erpnext#55640)")
+		return invoice
+
 	def assert_terminated(self, name: str, on: str, reason: str, fee: float, invoice: str | None):
 		doc = frappe.get_doc("Service Contract", name)
 		self.assertEqual(
@@ -454,4 +466,4 @@ class TestTermination(ContractCase):
 			self.assertEqual(
 				(sub.status, str(sub.cancellation_date), sub.cancellation_reason), ("Annulé", on, reason)
 			)
-		self.assertEqual(terminated_runs(name), 1)
+		self.assertEqual(terminated_runs(name, self.flow.name), 1)
