@@ -77,6 +77,7 @@ REALTIME_EVENT = "gigafibre_fsm:contract_terminated"
 SAVEPOINT = "gigafibre_contract"
 SUBMIT_SAVEPOINT = "gigafibre_fee_invoice"
 GROUPING_ERROR = "42803"  # SQLSTATE grouping_error
+SERIALIZATION_FAILURE = "40001"  # SQLSTATE serialization_failure
 
 
 @contextmanager
@@ -99,10 +100,35 @@ def _refuse(message: str, exc=GigafibreValidationError):
 
 
 def create_contract_from_quotation(quotation: str) -> dict:
-	"""The contract of a submitted quotation, made and sent for signature once."""
+	"""The contract of a submitted quotation, made and sent for signature once.
+
+	Concurrent calls wait on the Quotation's row lock; the later ones find the contract with a
+	locking read (MariaDB). On PostgreSQL (REPEATABLE READ) a later call cannot see a contract
+	committed after its snapshot and fails to write (SQLSTATE 40001): its transaction is rolled
+	back and the call made once more, in a new snapshot that shows the contract."""
+	try:
+		return _create_contract(quotation)
+	except Exception as e:
+		if _sqlstate(e) != SERIALIZATION_FAILURE:
+			raise
+	frappe.db.rollback()
+	frappe.clear_messages()
+	try:
+		return _create_contract(quotation)
+	except Exception as e:
+		_conflict_if_serialization(
+			e, _("Quotation {0} was just changed by someone else: try again").format(quotation)
+		)
+		raise
+
+
+def _create_contract(quotation: str) -> dict:
 	if not quotation or not frappe.db.get_value(QUOTATION, quotation, "name", for_update=True):
 		frappe.throw(_("{0} {1} not found").format(_(QUOTATION), quotation), frappe.DoesNotExistError)
-	existing = frappe.db.get_value(CONTRACT, {"quotation": quotation}, "name", order_by="creation asc")
+	# a locking read: it sees a contract committed since this transaction's snapshot (MariaDB)
+	existing = frappe.db.get_value(
+		CONTRACT, {"quotation": quotation}, "name", order_by="creation asc", for_update=True
+	)
 	if existing:
 		with all_or_nothing():
 			sent = _send_if_draft(existing)
@@ -253,18 +279,21 @@ def _send_if_draft(contract: str) -> bool:
 	"""Send a contract still in Brouillon for signature; one already sent or signed is left alone."""
 	from gigafibre_fsm.customers import signing
 
-	if frappe.db.get_value(CONTRACT, contract, "status") != DRAFT:
+	if frappe.db.get_value(CONTRACT, contract, "status", for_update=True) != DRAFT:
 		return False
 	signing.send_contract(contract)
 	return True
 
 
 def _created(contract: str, *, created: bool, sent: bool) -> dict:
+	"""The answer, read with locking reads: on MariaDB a contract another request committed since
+	this transaction's snapshot is invisible to plain reads."""
 	row = frappe.db.get_value(
 		CONTRACT,
 		contract,
 		["status", "contract_type", "customer", "service_location", "quotation", "duration_months"],
 		as_dict=True,
+		for_update=True,
 	)
 	return {
 		"contract": contract,
@@ -276,20 +305,19 @@ def _created(contract: str, *, created: bool, sent: bool) -> dict:
 		"service_location": row.service_location,
 		"quotation": row.quotation,
 		"term_months": cint(row.duration_months),
-		"subscriptions": frappe.get_all(
-			SUBSCRIPTION, filters={"service_contract": contract}, pluck="name", order_by="creation asc"
-		),
+		"subscriptions": [s.name for s in _subscriptions(contract, lock=True)],
 	}
 
 
 # -- the contract view ----------------------------------------------------------------------
 
 
-def _subscriptions(contract: str) -> list[dict]:
-	return frappe.get_all(
+def _subscriptions(contract: str, lock: bool = False) -> list[dict]:
+	"""The contract's subscriptions; ``lock``: a locking read (it sees the latest committed rows)."""
+	return frappe.db.get_values(
 		SUBSCRIPTION,
-		filters={"service_contract": contract},
-		fields=[
+		{"service_contract": contract},
+		[
 			"name",
 			"plan",
 			"plan_name",
@@ -300,7 +328,9 @@ def _subscriptions(contract: str) -> list[dict]:
 			"end_date",
 			"cancellation_date",
 		],
+		as_dict=True,
 		order_by="creation asc",
+		for_update=lock,
 	)
 
 
@@ -409,9 +439,9 @@ def _clause(doc) -> CommercialClause | None:
 	return CommercialClause(money(fixed), Decimal(str(flt(percent))), bool(cint(repay)))
 
 
-def compute_fee(doc, on: date) -> tuple[TerminationFee, date | None, Decimal]:
+def compute_fee(doc, on: date, lock: bool = False) -> tuple[TerminationFee, date | None, Decimal]:
 	"""(the fee, the start, the monthly price) for terminating ``doc`` on ``on``."""
-	subs = _subscriptions(doc.name)
+	subs = _subscriptions(doc.name, lock=lock)
 	start = start_of(doc, subs)
 	floor = start or getdate(doc.creation)
 	if on < floor:
@@ -488,9 +518,15 @@ def terminate_contract(contract: str, on: date, reason: str) -> dict:
 	if not reason:
 		_refuse(_("Give the reason for the termination"))
 	with all_or_nothing():
-		doc = frappe.get_doc(CONTRACT, contract, for_update=True)
+		try:
+			doc = frappe.get_doc(CONTRACT, contract, for_update=True)
+		except Exception as e:  # PostgreSQL: changed (terminated?) since this transaction's snapshot
+			_conflict_if_serialization(
+				e, _("Contract {0} was just changed by someone else: reload and try again").format(contract)
+			)
+			raise
 		_check_terminable(doc)
-		result, start, monthly = compute_fee(doc, on)
+		result, start, monthly = compute_fee(doc, on, lock=True)
 		cancelled = _cancel_subscriptions(doc.name, on, reason)
 		invoice, submitted = _fee_invoice(doc, on, reason, result) if result.fee > 0 else (None, False)
 		doc.status = TERMINATED
@@ -523,12 +559,7 @@ def terminate_contract(contract: str, on: date, reason: str) -> dict:
 
 def _cancel_subscriptions(contract: str, on: date, reason: str) -> list[str]:
 	"""Every subscription of the contract not yet cancelled: Annulé on ``on`` (never deleted)."""
-	names = frappe.get_all(
-		SUBSCRIPTION,
-		filters={"service_contract": contract, "status": ["!=", CANCELLED]},
-		pluck="name",
-		order_by="creation asc",
-	)
+	names = [s.name for s in _subscriptions(contract, lock=True) if s.status != CANCELLED]
 	for name in names:
 		sub = frappe.get_doc(SUBSCRIPTION, name, for_update=True)
 		if sub.start_date and getdate(sub.start_date) > on and sub.status == PENDING:
@@ -672,12 +703,25 @@ def _submit(si, contract: str) -> bool:
 	return True
 
 
-def _erpnext_postgres_grouping_bug(error: BaseException | None) -> bool:
-	while error is not None:
-		if (getattr(error, "pgcode", None) or getattr(error, "sqlstate", None)) == GROUPING_ERROR:
-			return True
-		error = error.__cause__ or error.__context__
-	return False
+def _erpnext_postgres_grouping_bug(error: BaseException) -> bool:
+	return _sqlstate(error) == GROUPING_ERROR
+
+
+def _sqlstate(error: BaseException | None) -> str | None:
+	"""The SQLSTATE of a PostgreSQL error (psycopg2 ``pgcode``, psycopg 3 ``sqlstate``), or None."""
+	seen = 0
+	while error is not None and seen < 10:
+		code = getattr(error, "pgcode", None) or getattr(error, "sqlstate", None)
+		if code:
+			return code
+		error, seen = error.__cause__ or error.__context__, seen + 1
+	return None
+
+
+def _conflict_if_serialization(error: BaseException, message: str) -> None:
+	"""A PostgreSQL serialization failure becomes a 409 (the caller raises anything else)."""
+	if _sqlstate(error) == SERIALIZATION_FAILURE:
+		frappe.throw(message, ConflictError, title=_("Service Contract"))
 
 
 def _equipment_to_return(doc) -> list[dict]:

@@ -3,6 +3,7 @@
 submitted Sales Invoice, subscriptions cancelled, equipment listed, flows started once, refusals,
 all or nothing)."""
 
+import threading
 from datetime import timedelta
 
 import frappe
@@ -16,6 +17,7 @@ from gigafibre_fsm.exceptions import ConflictError, ForbiddenError, GigafibreVal
 from gigafibre_fsm.fakepeers.docuseal import FakeDocuSeal
 from gigafibre_fsm.flows import fire
 from gigafibre_fsm.test_utils import (
+	GunicornTestCase,
 	default_company,
 	make_contract,
 	make_customer,
@@ -439,6 +441,57 @@ class TestTermination(ContractCase):
 		self.assertEqual((done["fee"], done["rule"], done["invoice"]), ("0.00", "not_signed", None))
 		self.assert_terminated(name, str(getdate()), "A changé d'idée", 0, None)
 
+	def contract_with(self, monthly: float, months_ago: int, **kw) -> str:
+		"""A signed contract of the customer with one subscription, started ``months_ago`` ago."""
+		contract = make_contract(self.customer.name, service_location=self.location.name, **kw)
+		frappe.get_doc(
+			{
+				"doctype": "Service Subscription",
+				"customer": self.customer.name,
+				"service_location": self.location.name,
+				"service_contract": contract.name,
+				"plan": self.plan,
+				"monthly_price": monthly,
+			}
+		).insert(ignore_permissions=True)
+		signing.mark_signed(contract.name, signing.SOURCE_LINK)
+		self.start(contract.name, months_ago)
+		return contract.name
+
+	def test_a_commercial_contract_follows_its_clause(self):
+		name = self.contract_with(
+			80,
+			months_ago=9,  # month 10 of 36: 26 left
+			contract_type="Commercial",
+			duration_months=36,
+			termination_fixed_fee=100,
+			termination_percent=50,
+			termination_repay_devices=1,
+			benefits=[{"description": "Routeur", "kind": "Device", "regular_price": 240, "granted_price": 0}],
+		)
+		preview = api.preview_termination(name, str(getdate()))
+		# 100 $ + 50 % × 80 $ × 26 + 240 $ × 26 ÷ 36 (173.33 $)
+		self.assertEqual((preview["fee"], preview["rule"]), ("1313.33", "contract_clause"))
+		self.assertEqual((preview["months_elapsed"], preview["months_left"]), (10, 26))
+		with self.assertRaises(GigafibreValidationError):
+			frappe.get_doc("Service Contract", name).update({"termination_percent": 150}).save()
+		frappe.clear_messages()
+
+	def test_a_month_to_month_contract_has_no_fee(self):
+		name = self.contract_with(50, months_ago=5, duration_months=0)
+		status = api.get_contract_status(name)
+		self.assertEqual(
+			(status["term_months"], status["months_elapsed"], status["months_left"]), (None, 6, None)
+		)
+		preview = api.preview_termination(name, str(getdate()))
+		self.assertEqual((preview["fee"], preview["rule"]), ("0.00", "no_fixed_term"))
+		with self.assertRaises(GigafibreValidationError):
+			api.terminate_contract(name, str(getdate()), "   ")
+		frappe.clear_messages()
+		done = api.terminate_contract(name, str(getdate()), "Fin du service")
+		self.assertIsNone(done["invoice"])
+		self.assert_terminated(name, str(getdate()), "Fin du service", 0, None)
+
 	def fee_invoice(self, done: dict):
 		"""The fee's Sales Invoice: submitted; on PostgreSQL ERPNext's own bug may leave it in draft."""
 		invoice = frappe.get_doc("Sales Invoice", done["invoice"])
@@ -467,3 +520,65 @@ class TestTermination(ContractCase):
 				(sub.status, str(sub.cancellation_date), sub.cancellation_reason), ("Annulé", on, reason)
 			)
 		self.assertEqual(terminated_runs(name, self.flow.name), 1)
+
+
+class TestContractsOverHttp(GunicornTestCase):
+	"""Concurrent calls as the Ops app makes them (gunicorn, 4 workers); what the server must see
+	is committed first, under unique names."""
+
+	def race(self, client, method: str, calls: int, **args) -> list[tuple[int, dict]]:
+		for _ in range(2):  # the connection is open before the race starts
+			self.assertEqual(client.session.get(f"{self.base}/api/method/ping", timeout=300).status_code, 200)
+		barrier = threading.Barrier(calls)
+		answers: list[tuple[int, dict]] = []
+
+		def call():
+			barrier.wait(120)
+			answers.append(client.call(f"gigafibre_fsm.api.customers.{method}", **args))
+
+		threads = [threading.Thread(target=call) for _ in range(calls)]
+		for t in threads:
+			t.start()
+		for t in threads:
+			t.join(600)
+		frappe.db.rollback()  # a fresh snapshot of what the server committed
+		self.assertEqual(len(answers), calls)
+		self.assertEqual([s for s, _ in answers if s >= 500], [], answers)
+		return answers
+
+	def test_one_contract_per_quotation_and_one_termination_under_concurrency(self):
+		customer = make_customer()  # no phone nor e-mail: nothing leaves the machine
+		location = make_location(customer.name)
+		quote = make_quotation(
+			customer.name, [(make_item(down=300), 45, 45), (make_item(stock=True), 200, 0)]
+		)
+		client = self.client(make_user(["Customer Service"]).name)
+		frappe.db.commit()
+
+		answers = self.race(client, "create_contract_from_quotation", 4, quotation=quote.name)
+		self.assertEqual([s for s, _ in answers], [200] * 4, answers)
+		(contract,) = {body["message"]["contract"] for _, body in answers}
+		self.assertEqual(sum(body["message"]["created"] for _, body in answers), 1)
+		self.assertEqual(frappe.db.count("Service Contract", {"quotation": quote.name}), 1)
+		self.assertEqual(frappe.db.count("Service Subscription", {"service_contract": contract}), 1)
+		self.assertEqual(frappe.db.get_value("Service Contract", contract, "service_location"), location.name)
+
+		signing.mark_signed(contract, signing.SOURCE_LINK)
+		start = add_months(getdate(), -21)
+		frappe.db.set_value("Service Contract", contract, "start_date", start)
+		frappe.db.set_value(
+			"Service Subscription", {"service_contract": contract}, {"status": "Actif", "start_date": start}
+		)
+		frappe.db.commit()
+		answers = self.race(
+			client, "terminate_contract", 4, contract=contract, date=str(getdate()), reason="Déménagement"
+		)
+		statuses = sorted(s for s, _ in answers)
+		self.assertEqual(statuses, [200, 409, 409, 409], answers)
+		(done,) = [body["message"] for s, body in answers if s == 200]
+		self.assertEqual(done["fee"], "16.66")  # 200 $ - 200 $ × 22 ÷ 24 = 16.666… rounded down
+		self.assertEqual(frappe.db.count("Sales Invoice", {"customer": customer.name}), 1)
+		self.assertEqual(
+			frappe.get_all("Service Subscription", {"service_contract": contract}, pluck="status"), ["Annulé"]
+		)
+		self.assertEqual(frappe.db.get_value("Service Contract", contract, "status"), "Résilié")
