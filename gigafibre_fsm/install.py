@@ -116,6 +116,26 @@ CUSTOM_FIELDS = {
 			"non_negative": 1,
 		},
 	],
+	# What a quotation becomes as a Service Contract (gigafibre_fsm.customers.contracts).
+	"Quotation": [
+		{
+			"fieldname": "gigafibre_term_months",
+			"fieldtype": "Int",
+			"label": "Contract Term (months)",
+			"insert_after": "valid_till",
+			"default": "24",
+			"non_negative": 1,
+			"description": "The term of the service contract made from this quotation; 0: month to month",
+		},
+		{
+			"fieldname": "gigafibre_service_location",
+			"fieldtype": "Link",
+			"options": "Service Location",
+			"label": "Service Location",
+			"insert_after": "gigafibre_term_months",
+			"description": "Where the plans are installed; empty: the customer's only location",
+		},
+	],
 }
 
 

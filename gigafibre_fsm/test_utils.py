@@ -42,6 +42,56 @@ def make_contract(customer=None, **kw):
 	).insert(ignore_permissions=True)
 
 
+def default_company() -> str:
+	return frappe.defaults.get_user_default("Company") or frappe.db.get_single_value(
+		"Global Defaults", "default_company"
+	)
+
+
+def make_item(*, down: int = 0, up: int = 0, stock: bool = False, name: str = "Item") -> str:
+	"""An Item; with a download speed it is an internet plan (the custom field install.py adds)."""
+	code = unique(name)
+	frappe.get_doc(
+		{
+			"doctype": "Item",
+			"item_code": code,
+			"item_name": code,
+			"item_group": frappe.db.get_value("Item Group", {"is_group": 0}, "name"),
+			"stock_uom": "Nos",
+			"is_stock_item": int(stock),
+			"gigafibre_down_mbps": down,
+			"gigafibre_up_mbps": up,
+		}
+	).insert(ignore_permissions=True)
+	return code
+
+
+def make_quotation(customer: str, lines: list[tuple[str, float, float]], submit: bool = True, **kw):
+	"""A Quotation of ``customer``; ``lines``: (item, price list rate, rate), a rate of 0 quoted
+	as a 100 % discount."""
+	items = []
+	for item, listed, rate in lines:
+		row = {"item_code": item, "qty": 1, "price_list_rate": listed, "rate": rate}
+		if not rate:
+			row["discount_percentage"] = 100
+		items.append(row)
+	doc = frappe.get_doc(
+		{
+			"doctype": "Quotation",
+			"quotation_to": "Customer",
+			"party_name": customer,
+			"company": default_company(),
+			"transaction_date": frappe.utils.getdate(),
+			"valid_till": frappe.utils.add_days(frappe.utils.getdate(), 30),
+			"items": items,
+			**kw,
+		}
+	).insert(ignore_permissions=True)
+	if submit:
+		doc.submit()
+	return doc
+
+
 def make_user(roles: list[str], email: str | None = None):
 	"""A user holding exactly ``roles``. Inserted as an import: Frappe refuses a 61st user
 	within an hour otherwise (``throttle_user_creation``), and the HTTP tests make many."""
@@ -150,6 +200,24 @@ def settings_for_update():
 	connections (browser and concurrency tests), and a plain read inside an older
 	snapshot would fail the save with TimestampMismatchError."""
 	return frappe.get_doc("Gigafibre Settings", "Gigafibre Settings", for_update=True)
+
+
+def ensure_outgoing_email() -> None:
+	"""A default outgoing Email Account, so that frappe.sendmail can queue (a site made without the
+	setup wizard's e-mail step has none; nothing is sent from tests: the queue is not flushed)."""
+	if frappe.db.exists("Email Account", {"enable_outgoing": 1, "default_outgoing": 1}):
+		return
+	frappe.get_doc(
+		{
+			"doctype": "Email Account",
+			"email_account_name": unique("Gigafibre tests"),
+			"email_id": f"{unique('outgoing').lower()}@example.com",
+			"enable_outgoing": 1,
+			"default_outgoing": 1,
+			"smtp_server": "127.0.0.1",
+			"no_smtp_authentication": 1,
+		}
+	).insert(ignore_permissions=True)
 
 
 def use_fake_twilio(peer) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
+from datetime import date as Date
 
 import frappe
 from frappe import _
 from frappe.rate_limiter import rate_limit
 
 from gigafibre_fsm.customers import footprint
-from gigafibre_fsm.exceptions import GigafibreValidationError, core_errors
+from gigafibre_fsm.exceptions import ForbiddenError, GigafibreValidationError, core_errors
 from gigafibre_fsm.permissions import (
 	CUSTOMER_SERVICE,
 	DISPATCHER,
@@ -21,7 +23,10 @@ from gigafibre_fsm.permissions import (
 )
 
 CHECKERS = (CUSTOMER_SERVICE, DISPATCHER, FSM_MANAGER, NETWORK_OPERATOR)
+CONTRACT_STAFF = (CUSTOMER_SERVICE, FSM_MANAGER)
 MAX_ADDRESS_LENGTH = 300
+MAX_REASON_LENGTH = 2000
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _address(value) -> str | None:
@@ -77,6 +82,72 @@ def send_contract(contract: str) -> dict:
 
 	doc = get_doc_for("Service Contract", str(contract or ""), "write")
 	return signing.send_contract(doc.name)
+
+
+# -- contracts: from a quotation, the view, termination ------------------------------------
+
+
+def day(value, name: str) -> Date:
+	"""A date argument (YYYY-MM-DD), or a clear 417 (never a parser's traceback)."""
+	text = value.strip() if isinstance(value, str) else ""
+	try:
+		parsed = Date.fromisoformat(text) if _ISO_DATE.match(text) else None
+	except ValueError:
+		parsed = None
+	if parsed is None:
+		frappe.throw(_("{0} must be a date, such as 2026-12-03").format(name), GigafibreValidationError)
+	return parsed
+
+
+@fsm_api(roles=CONTRACT_STAFF, write=True)
+def create_contract_from_quotation(quotation: str) -> dict:
+	"""Make the Service Contract of a submitted quotation and send it for signature: plans become
+	pending subscriptions at the customer's Service Location, discounted items become benefits,
+	the term is the quotation's. Again for the same quotation: the same contract (not sent again).
+	Returns ``{"contract", "created", "sent", "status", "contract_type", "subscriptions", ...}``."""
+	from gigafibre_fsm.customers import contracts
+
+	if not frappe.has_permission("Service Contract", "create"):
+		frappe.throw(_("You may not create service contracts"), ForbiddenError)
+	return contracts.create_contract_from_quotation(str(quotation or ""))
+
+
+@fsm_api(roles=CONTRACT_STAFF)
+def get_contract_status(contract: str) -> dict:
+	"""Where a contract stands today: months elapsed and left, each benefit's value, recognised
+	to date and residual, the subscriptions and their state, the termination if any."""
+	from gigafibre_fsm.customers import contracts
+
+	doc = get_doc_for("Service Contract", str(contract or ""), "read")
+	return contracts.contract_status(doc.name)
+
+
+@fsm_api(roles=CONTRACT_STAFF)
+def preview_termination(contract: str, date: str) -> dict:
+	"""The termination fee on ``date`` (YYYY-MM-DD) and how it was computed (Quebec's Consumer
+	Protection Act for a residential contract, the contract's clause for a commercial one)."""
+	from gigafibre_fsm.customers import contracts
+
+	on = day(date, "date")
+	doc = get_doc_for("Service Contract", str(contract or ""), "read")
+	return contracts.preview_termination(doc.name, on)
+
+
+@fsm_api(roles=CONTRACT_STAFF, write=True)
+def terminate_contract(contract: str, date: str, reason: str) -> dict:
+	"""Terminate a contract on ``date`` (YYYY-MM-DD), once, all or nothing: status Résilié, its
+	subscriptions Annulé, the fee invoiced (a submitted Sales Invoice), the equipment to return
+	listed, the ``on_contract_terminated`` flows started."""
+	from gigafibre_fsm.customers import contracts
+
+	on = day(date, "date")
+	if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
+		frappe.throw(
+			_("The reason must be text of at most {0} characters").format(MAX_REASON_LENGTH),
+			GigafibreValidationError,
+		)
+	doc = get_doc_for("Service Contract", str(contract or ""), "write")
+	return contracts.terminate_contract(doc.name, on, reason)
 
 
 def _client_ip() -> str | None:

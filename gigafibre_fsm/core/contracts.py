@@ -73,7 +73,7 @@ def check_subscription(status: str, start: date | None, end: date | None, cancel
 
 # -- contract progress and benefits (the contract view; core/termination.py uses the same rules)
 
-BENEFIT_KINDS = ("Service", "Device")
+BENEFIT_KINDS = ("Service", "Device", "Fee")
 
 
 def prorate_down(amount, numerator: int, denominator: int) -> Decimal:
@@ -114,8 +114,10 @@ class Benefit:
 
 	``kind`` "Service": a monthly price (regular 50 $, granted 30 $: 20 $ a month over the term).
 	``kind`` "Device": the one-time price of goods needed to use the service (a 300 $ modem given
-	free: 300 $). Only "Device" benefits are the "economic inducement" that sets the consumer
-	termination cap (core/termination.py); a discount on the service price never raises it.
+	free: 300 $). ``kind`` "Fee": a one-time fee waived or discounted (installation, activation):
+	worth its amount once, like a Device, but it is no goods. Only "Device" benefits are the
+	"economic inducement" that sets the consumer termination cap (core/termination.py); a discount
+	on the service price or on a fee never raises it.
 	"""
 
 	label: str

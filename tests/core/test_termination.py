@@ -302,3 +302,16 @@ def test_progress_refuses_bad_benefits_and_terms():
 		Benefit("Promo", 50, 30, kind="Gift")
 	with pytest.raises(InvalidInput):
 		contract_progress(START, 0, START)
+
+
+def test_a_waived_fee_is_one_time_and_no_device_rebate():
+	install = Benefit("Installation", 99, 0, kind="Fee")
+	modem = Benefit("Modem", 300, 0, kind="Device")
+	assert not install.recurring and install.value(24) == Decimal("99.00")
+	assert device_rebates_of([install, modem]) == [Decimal("300.00")]
+	progress = contract_progress(START, 24, month(22), [install])
+	(line,) = progress.benefits
+	assert (line.per_month, line.value, line.residual) == (None, Decimal("99.00"), Decimal("8.25"))
+	# the fee waived alone: still the 50 $ / 10 % rule
+	alone = fee(term_months=12, on=month(7), monthly_price=30, device_rebates=device_rebates_of([install]))
+	assert alone.fee == Decimal("15.00") and alone.rule == RULE_SERVICES_NOT_SUPPLIED

@@ -40,6 +40,7 @@ DOC_EVENTS = ("on_insert", "on_update", "on_submit", "on_cancel")
 # Named app events fired with gigafibre_fsm.flows.fire(event, doc).
 APP_EVENTS = (
 	"on_contract_signed",
+	"on_contract_terminated",
 	"on_job_completed",
 	"on_installation_completed",
 	"on_optical_alarm",

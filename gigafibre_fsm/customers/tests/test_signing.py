@@ -18,6 +18,7 @@ from gigafibre_fsm.fakepeers.docuseal import FakeDocuSeal
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.settings import get_settings
 from gigafibre_fsm.test_utils import (
+	ensure_outgoing_email,
 	make_contract,
 	make_customer,
 	make_user,
@@ -72,6 +73,7 @@ class SigningCase(IntegrationTestCase):
 		self.twilio = FakeTwilio().start()
 		self.addCleanup(self.twilio.stop)
 		use_fake_twilio(self.twilio)
+		ensure_outgoing_email()
 		self.assertTrue(get_settings().token_secret)
 		self.phone = random_phone()
 		self.customer = make_customer(

@@ -21,7 +21,10 @@ from gigafibre_fsm.test_utils import (
 	GunicornTestCase,
 	make_contract,
 	make_customer,
+	make_item,
 	make_job,
+	make_location,
+	make_quotation,
 	make_skill,
 	make_technician,
 	make_template,
@@ -165,6 +168,18 @@ def arrange(method: str, me: str) -> dict:
 		return {"contract": make_contract(customer=customer.name, contract_type="Residential").name}
 	if method == "run_billing":
 		return {"dry_run": True}  # what a run would invoice today: read only, for every caller
+	if method == "create_contract_from_quotation":
+		customer = make_customer(
+			cell_phone="+15145550124", email_billing=f"{unique('c').lower()}@example.com"
+		)
+		make_location(customer.name)
+		return {"quotation": make_quotation(customer.name, [(make_item(down=100), 40, 40)]).name}
+	if method == "get_contract_status":
+		return {"contract": make_contract().name}
+	if method == "preview_termination":
+		return {"contract": make_contract().name, "date": str(getdate())}
+	if method == "terminate_contract":
+		return {"contract": make_contract().name, "date": str(getdate()), "reason": "Déménagement"}
 	raise AssertionError(f"no arrangement for {method}: add one (README lists every endpoint)")
 
 

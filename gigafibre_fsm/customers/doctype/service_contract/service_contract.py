@@ -4,7 +4,7 @@
 from frappe.model.document import Document
 from frappe.utils import getdate
 
-from gigafibre_fsm.core import contracts
+from gigafibre_fsm.core import contracts, termination
 from gigafibre_fsm.exceptions import core_errors
 
 
@@ -41,7 +41,12 @@ class ServiceContract(Document):
 			"Brouillon", "Envoy\u00e9", "Sign\u00e9", "Actif", "R\u00e9sili\u00e9", "Expir\u00e9"
 		]
 		terminated_on: DF.Date | None
+		termination_fee: DF.Currency
+		termination_fixed_fee: DF.Currency
+		termination_invoice: DF.Link | None
+		termination_percent: DF.Percent
 		termination_reason: DF.SmallText | None
+		termination_repay_devices: DF.Check
 		total_benefit: DF.Currency
 
 	# end: auto-generated types
@@ -54,6 +59,9 @@ class ServiceContract(Document):
 			contracts.check_dates(
 				getdate(self.start_date) if self.start_date else None,
 				getdate(self.end_date) if self.end_date else None,
+			)
+			termination.CommercialClause(  # refuses a negative fee or a percentage over 100
+				self.termination_fixed_fee or 0, self.termination_percent or 0
 			)
 
 	def set_end_date(self):

@@ -17,6 +17,7 @@ class ServiceContractBenefit(Document):
 		description: DF.Data
 		granted_price: DF.Currency
 		item: DF.Link | None
+		kind: DF.Literal["Device", "Service", "Fee"]
 		parent: DF.Data
 		parentfield: DF.Data
 		parenttype: DF.Data

@@ -57,6 +57,7 @@ class FlowTemplate(Document):
 			"on_submit",
 			"on_cancel",
 			"on_contract_signed",
+			"on_contract_terminated",
 			"on_job_completed",
 			"on_installation_completed",
 			"on_optical_alarm",
