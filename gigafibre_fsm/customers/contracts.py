@@ -75,8 +75,6 @@ RULE_NOT_STARTED = "not_started"
 EVENT_TERMINATED = "on_contract_terminated"
 REALTIME_EVENT = "gigafibre_fsm:contract_terminated"
 SAVEPOINT = "gigafibre_contract"
-SUBMIT_SAVEPOINT = "gigafibre_fee_invoice"
-GROUPING_ERROR = "42803"  # SQLSTATE grouping_error
 SERIALIZATION_FAILURE = "40001"  # SQLSTATE serialization_failure
 
 
@@ -676,35 +674,17 @@ def _fee_invoice(doc, on: date, reason: str, result: TerminationFee) -> tuple[st
 	if template:
 		si.append_taxes_from_master(TAX_TEMPLATE)
 	si.insert()
-	return si.name, _submit(si, doc.name)
+	return si.name, _submit(si)
 
 
-def _submit(si, contract: str) -> bool:
-	"""Submit the invoice; on PostgreSQL, ERPNext 15/16's Payment Ledger query may refuse the
-	submission (GROUP BY, SQLSTATE 42803: frappe/erpnext#55640): the invoice is then left in draft,
-	logged for the accountants, and the termination goes on. Any other error stops everything."""
-	frappe.db.savepoint(SUBMIT_SAVEPOINT)
-	try:
-		si.submit()
-	except Exception as e:
-		if not _erpnext_postgres_grouping_bug(e):
-			raise
-		frappe.db.rollback(save_point=SUBMIT_SAVEPOINT)
-		frappe.log_error(
-			title=_("Termination invoice left in draft"),
-			message=_("ERPNext could not submit {0} on PostgreSQL (frappe/erpnext#55640): {1}").format(
-				si.name, str(e)
-			),
-			reference_doctype=CONTRACT,
-			reference_name=contract,
-		)
+def _submit(si) -> bool:
+	"""Submit the fee's invoice, unless Gigafibre Settings say "Invoices as Drafts" (for an
+	ERPNext whose PostgreSQL layer cannot submit one: README "Frappe v16"). Any error undoes
+	the whole termination."""
+	if frappe.db.get_single_value("Gigafibre Settings", "billing_as_drafts"):
 		return False
-	frappe.db.release_savepoint(SUBMIT_SAVEPOINT)
+	si.submit()
 	return True
-
-
-def _erpnext_postgres_grouping_bug(error: BaseException) -> bool:
-	return _sqlstate(error) == GROUPING_ERROR
 
 
 def _sqlstate(error: BaseException | None) -> str | None:

@@ -493,13 +493,10 @@ class TestTermination(ContractCase):
 		self.assert_terminated(name, str(getdate()), "Fin du service", 0, None)
 
 	def fee_invoice(self, done: dict):
-		"""The fee's Sales Invoice: submitted; on PostgreSQL ERPNext's own bug may leave it in draft."""
+		"""The fee's Sales Invoice, submitted (on both databases)."""
 		invoice = frappe.get_doc("Sales Invoice", done["invoice"])
-		self.assertEqual(invoice.docstatus, 1 if done["invoice_submitted"] else 0)
-		if frappe.db.db_type != "postgres":
-			self.assertTrue(done["invoice_submitted"])
-		elif not done["invoice_submitted"]:
-			print(f"\nPostgreSQL: ERPNext left {invoice.name} in draft (frappe/erpnext#55640)")
+		self.assertTrue(done["invoice_submitted"])
+		self.assertEqual(invoice.docstatus, 1)
 		return invoice
 
 	def assert_terminated(self, name: str, on: str, reason: str, fee: float, invoice: str | None):
