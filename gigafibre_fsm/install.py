@@ -47,6 +47,47 @@ CUSTOM_FIELDS = {
 			"unique": 1,
 			"search_index": 1,
 		},
+		# Referrals (gigafibre_fsm.customers.referrals): the customer's own code, made on insert
+		# and backfilled on migrate; disabling it refuses new referrals with it.
+		{
+			"fieldname": "gigafibre_referral_code",
+			"fieldtype": "Data",
+			"label": "Referral Code",
+			"insert_after": "legacy_account_id",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+			"search_index": 1,
+		},
+		{
+			"fieldname": "gigafibre_referral_disabled",
+			"fieldtype": "Check",
+			"label": "Referral Code Disabled",
+			"insert_after": "gigafibre_referral_code",
+			"no_copy": 1,
+		},
+	],
+	# A quotation may carry a referral code (checked on save, recorded on submit).
+	"Quotation": [
+		{
+			"fieldname": "referral_code",
+			"fieldtype": "Data",
+			"label": "Referral Code",
+			"insert_after": "party_name",
+			"description": "The referral code the customer gave (checked on save)",
+		},
+	],
+	# A referral credit line of an invoice names its Referral (used once, given back on cancel).
+	"Sales Invoice Item": [
+		{
+			"fieldname": "gigafibre_referral",
+			"fieldtype": "Link",
+			"options": "Referral",
+			"label": "Referral",
+			"insert_after": "item_name",
+			"read_only": 1,
+			"search_index": 1,
+		},
 	],
 	# An Item with a download speed is an internet plan (gigafibre_fsm.customers.footprint).
 	"Item": [
@@ -116,6 +157,10 @@ def after_install():
 			title=frappe._("Installation incomplete"),
 		)
 	after_migrate()
+	# Referral credits are negative invoice lines (an existing site gets this from a patch).
+	from gigafibre_fsm.customers.referrals import allow_credit_lines
+
+	allow_credit_lines()
 
 
 def before_uninstall():
@@ -137,11 +182,13 @@ def before_uninstall():
 
 
 def after_migrate():
+	from gigafibre_fsm.customers.referrals import setup_referrals
 	from gigafibre_fsm.flows.seeds import install_seeds
 
 	make_custom_fields()
 	ensure_token_secret()
 	install_seeds()
+	setup_referrals()
 
 
 def make_custom_fields():

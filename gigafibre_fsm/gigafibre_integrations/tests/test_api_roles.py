@@ -163,6 +163,8 @@ def arrange(method: str, me: str) -> dict:
 			cell_phone="+15145550123", email_billing=f"{unique('c').lower()}@example.com"
 		)
 		return {"contract": make_contract(customer=customer.name, contract_type="Residential").name}
+	if method == "get_referral_summary":
+		return {"customer": make_customer().name}
 	raise AssertionError(f"no arrangement for {method}: add one (README lists every endpoint)")
 
 

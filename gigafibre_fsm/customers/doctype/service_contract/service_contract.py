@@ -5,6 +5,7 @@ from frappe.model.document import Document
 from frappe.utils import getdate
 
 from gigafibre_fsm.core import contracts
+from gigafibre_fsm.customers import referrals
 from gigafibre_fsm.exceptions import core_errors
 
 
@@ -27,6 +28,7 @@ class ServiceContract(Document):
 		duration_months: DF.Int
 		end_date: DF.Date | None
 		quotation: DF.Link | None
+		referral_code: DF.Data | None
 		service_location: DF.Link | None
 		signature_source: DF.Literal["", "Residential link", "DocuSeal"]
 		signed_by_name: DF.Data | None
@@ -55,6 +57,10 @@ class ServiceContract(Document):
 				getdate(self.start_date) if self.start_date else None,
 				getdate(self.end_date) if self.end_date else None,
 			)
+		referrals.validate_document(self)
+
+	def on_update(self):
+		referrals.record_from_document(self)
 
 	def set_end_date(self):
 		if self.start_date and self.duration_months and not self.end_date:
