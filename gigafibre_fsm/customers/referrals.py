@@ -32,10 +32,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import frappe
 from frappe import _
-from frappe.utils import flt, getdate, today
+from frappe.utils import flt, getdate, now_datetime, today
 
 from gigafibre_fsm.core import referrals as rules
 from gigafibre_fsm.exceptions import ConflictError, GigafibreValidationError, NotFoundError, core_errors
@@ -52,6 +53,7 @@ CREDIT_ITEM_NAME = "Crédit de parrainage"
 T_LINE = "Referral credit ({0})"
 PENDING, CREDITED, CANCELLED = rules.REFERRAL_STATUSES
 CENT = 0.005
+SERIALIZATION_FAILURE = "40001"  # PostgreSQL SQLSTATE
 BACKFILL_CHUNK = 500
 
 
@@ -263,7 +265,7 @@ def record_from_document(doc) -> str | None:
 		return None
 	values = {"referrer": found.customer, "referred_customer": customer, "code": code, **link}
 	if existing:  # a cancelled referral: the customer may be referred again, in the same record
-		ref = frappe.get_doc(REFERRAL, existing.name)
+		ref = frappe.get_doc(REFERRAL, existing.name, for_update=True)
 		ref.update({"quotation": None, "service_contract": None, **values, "status": PENDING})
 		ref.update({"credit_amount": 0, "credit_granted_on": None, "credit_applied": 0})
 		ref.update({"sales_invoice": None, "credited_on": None})
@@ -300,7 +302,7 @@ def on_quotation_cancel(doc, method=None):
 		or existing.service_contract
 	):
 		return
-	ref = frappe.get_doc(REFERRAL, existing.name)
+	ref = frappe.get_doc(REFERRAL, existing.name, for_update=True)
 	if ref.credit_granted_on:
 		return
 	ref.status = CANCELLED
@@ -318,12 +320,25 @@ def credit_amount():
 
 def grant_credit(referred_customer: str) -> dict | None:
 	"""Grant the referral credit of ``referred_customer`` once their subscription is Actif: under
-	the referral's row lock, once (``credit_granted_on``). Returns the decision when granted."""
-	existing = _existing(referred_customer, for_update=True)
-	if not existing:
+	the referral's row lock, once (``credit_granted_on``). Returns the decision when granted.
+
+	On PostgreSQL (REPEATABLE READ) a referral changed by a concurrent transaction since this one
+	began cannot be locked here: the subscription's save goes on and the grant is retried by a
+	job after commit, deduplicated under :func:`core.referrals.credit_key`."""
+	try:
+		with _changed_meanwhile():
+			existing = _existing(referred_customer, for_update=True)
+			ref = frappe.get_doc(REFERRAL, existing.name, for_update=True) if existing else None
+	except _RowChanged:
+		frappe.enqueue(
+			"gigafibre_fsm.customers.referrals.grant_credit",
+			referred_customer=referred_customer,
+			job_id=rules.credit_key(referred_customer),
+			deduplicate=True,
+			enqueue_after_commit=True,
+		)
 		return None
-	ref = frappe.get_doc(REFERRAL, existing.name)
-	if ref.credit_granted_on:
+	if not ref or ref.credit_granted_on:
 		return None
 	statuses = frappe.get_all("Service Subscription", filters={"customer": referred_customer}, pluck="status")
 	with core_errors():
@@ -345,6 +360,33 @@ def on_subscription_update(doc) -> None:
 
 
 # -- using the credit on invoices ---------------------------------------------------------------
+
+
+class _RowChanged(Exception):
+	"""A Referral changed by a concurrent transaction could not be locked (PostgreSQL)."""
+
+
+@contextmanager
+def _changed_meanwhile(name: str | None = None):
+	"""Around a locking read of a Referral: on PostgreSQL (Frappe runs it in REPEATABLE READ) a
+	row that a concurrent transaction changed and committed since this one began cannot be
+	locked (SQLSTATE 40001). Roll back to before the read and answer ConflictError (409): the
+	caller retries with a new transaction (``name=None``: raise _RowChanged, the caller decides).
+	MariaDB waits for the lock and reads the new row."""
+	frappe.db.savepoint("gf_referral_lock")
+	try:
+		yield
+	except Exception as e:
+		if getattr(e, "pgcode", None) != SERIALIZATION_FAILURE:
+			raise
+		frappe.db.rollback(save_point="gf_referral_lock")
+		if name is None:
+			raise _RowChanged from e
+		frappe.throw(
+			_("Referral {0} was just changed by someone else: try again").format(name), ConflictError
+		)
+	else:
+		frappe.db.release_savepoint("gf_referral_lock")
 
 
 def _line_rows(referral: str, *, exclude: str | None = None, submitted: bool = False, lock: bool = False):
@@ -381,11 +423,22 @@ def pending_credits(customer: str, *, posting_date=None, exclude_invoice: str | 
 	For the billing run: each is a ``core.billing.invoices.Credit(id=referral, customer,
 	amount=credit_amount, applied=used, available_from=granted_on, item=item)``; the invoice line
 	it plans must carry ``gigafibre_referral`` = referral (or call :func:`apply_credits`)."""
-	rows = frappe.get_all(
-		REFERRAL,
-		filters={"referrer": customer, "status": PENDING, "credit_granted_on": ["is", "set"]},
-		fields=["name", "credit_amount", "credit_granted_on", "referred_customer", "referred_customer_name"],
-		order_by="credit_granted_on asc, name asc",
+	ref = frappe.qb.DocType(REFERRAL)
+	rows = (  # a Date "is set" filter compares with '' (refused by PostgreSQL): IS NOT NULL
+		frappe.qb.from_(ref)
+		.select(
+			ref.name,
+			ref.credit_amount,
+			ref.credit_granted_on,
+			ref.referred_customer,
+			ref.referred_customer_name,
+		)
+		.where(ref.referrer == customer)
+		.where(ref.status == PENDING)
+		.where(ref.credit_granted_on.isnotnull())
+		.orderby(ref.credit_granted_on)
+		.orderby(ref.name)
+		.run(as_dict=True)
 	)
 	credits = []
 	for row in rows:
@@ -544,13 +597,14 @@ def check_invoice_credits(doc, method=None):
 		amount = flt(taken[name], 2)
 		if amount <= 0:
 			continue
-		ref = frappe.db.get_value(
-			REFERRAL,
-			name,
-			["name", "referrer", "status", "credit_amount", "credit_granted_on"],
-			as_dict=True,
-			for_update=True,
-		)
+		with _changed_meanwhile(name):
+			ref = frappe.db.get_value(
+				REFERRAL,
+				name,
+				["name", "referrer", "status", "credit_amount", "credit_granted_on"],
+				as_dict=True,
+				for_update=True,
+			)
 		if not ref:
 			frappe.throw(_("Referral {0} not found").format(name), NotFoundError)
 		if ref.referrer != doc.customer:
@@ -570,12 +624,16 @@ def check_invoice_credits(doc, method=None):
 			frappe.throw(
 				_("The referral credit {0} is already used on invoice {1}").format(name, where), ConflictError
 			)
+		# a new version of the referral row: on PostgreSQL an invoice saved at the same time
+		# (whose snapshot cannot see this one's lines) then fails to lock it instead of using it
+		frappe.db.set_value(REFERRAL, name, "modified", now_datetime(), update_modified=False)
 
 
 def refresh_referral(name: str) -> None:
 	"""The referral's use, from its lines on submitted invoices (under its row lock): Credited
 	with the last invoice once fully used, back to Pending when an invoice is cancelled."""
-	ref = frappe.get_doc(REFERRAL, name, for_update=True)
+	with _changed_meanwhile(name):
+		ref = frappe.get_doc(REFERRAL, name, for_update=True)
 	si, sii = frappe.qb.DocType(INVOICE), frappe.qb.DocType(INVOICE_ITEM)
 	rows = (
 		frappe.qb.from_(sii)
