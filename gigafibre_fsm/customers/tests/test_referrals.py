@@ -114,6 +114,21 @@ def draft_invoice(customer: str, amount: float, *, taxes: bool = True, posting_d
 	return si
 
 
+def make_quotation(party: str, code: str | None, quotation_to: str = "Customer"):
+	return frappe.get_doc(
+		{
+			"doctype": "Quotation",
+			"quotation_to": quotation_to,
+			"party_name": party,
+			"company": company(),
+			"transaction_date": today(),
+			"valid_till": add_days(today(), 30),
+			"referral_code": code,
+			"items": [{"item_code": make_plan_item(), "qty": 1, "rate": 50}],
+		}
+	).insert(ignore_permissions=True)
+
+
 def credit_lines(si) -> list:
 	return [d for d in si.items if d.get(referrals.LINE_FIELD)]
 
@@ -273,6 +288,34 @@ class TestRefusals(ReferralCase):
 		own = frappe.copy_doc(quotation)
 		own.party_name = referrer.name
 		self.assert_refused("You cannot use your own referral code", own.insert, ignore_permissions=True)
+
+	def test_a_cancelled_quotation_frees_the_customer_for_another_code(self):
+		first, second, referred = make_customer(), make_customer(), make_customer()
+		quotation = make_quotation(referred.name, code_of(first.name))
+		quotation.submit()
+		name = frappe.db.get_value("Referral", {"referred_customer": referred.name})
+		quotation.cancel()
+		self.assertEqual(frappe.db.get_value("Referral", name, "status"), "Cancelled")
+		self.assertEqual(referrals.summary(first.name)["uses"], 0)
+		contract = make_contract(referred.name, referral_code=code_of(second.name))
+		self.assertEqual(
+			frappe.db.get_value("Referral", name, ["referrer", "service_contract", "quotation", "status"]),
+			(second.name, contract.name, None, "Pending"),
+		)
+
+	def test_a_quotation_to_a_lead_is_only_checked(self):
+		lead = frappe.get_doc({"doctype": "Lead", "lead_name": unique("Prospect")}).insert(
+			ignore_permissions=True
+		)
+		unknown = next(
+			c for c in ("22222222", "33333333", "44444444") if not frappe.db.exists("Customer", {CODE: c})
+		)
+		self.assert_refused(
+			"This referral code does not exist", make_quotation, lead.name, unknown, quotation_to="Lead"
+		)
+		referrer = make_customer()
+		make_quotation(lead.name, code_of(referrer.name), quotation_to="Lead").submit()
+		self.assertEqual(referrals.summary(referrer.name)["uses"], 0)
 
 
 class TestCredit(ReferralCase):
