@@ -55,6 +55,25 @@ CUSTOM_FIELDS = {
 			"non_negative": 1,
 			"description": "Day of the month invoices are issued (1 to 31; empty means the 1st)",
 		},
+		# Referrals (gigafibre_fsm.customers.referrals): the customer's own code, made on insert
+		# and backfilled on migrate; disabling it refuses new referrals with it.
+		{
+			"fieldname": "gigafibre_referral_code",
+			"fieldtype": "Data",
+			"label": "Referral Code",
+			"insert_after": "gigafibre_billing_day",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+			"search_index": 1,
+		},
+		{
+			"fieldname": "gigafibre_referral_disabled",
+			"fieldtype": "Check",
+			"label": "Referral Code Disabled",
+			"insert_after": "gigafibre_referral_code",
+			"no_copy": 1,
+		},
 	],
 	# The billing run (gigafibre_fsm.customers.billing): each line's exactly-once key.
 	"Sales Invoice": [
@@ -84,6 +103,16 @@ CUSTOM_FIELDS = {
 			"label": "Service Location",
 			"insert_after": "gigafibre_line_key",
 			"read_only": 1,
+		},
+		# A referral credit line of an invoice names its Referral (used once, given back on cancel).
+		{
+			"fieldname": "gigafibre_referral",
+			"fieldtype": "Link",
+			"options": "Referral",
+			"label": "Referral",
+			"insert_after": "item_name",
+			"read_only": 1,
+			"search_index": 1,
 		},
 	],
 	# An Item with a download speed is an internet plan (gigafibre_fsm.customers.footprint).
@@ -135,6 +164,14 @@ CUSTOM_FIELDS = {
 			"insert_after": "gigafibre_term_months",
 			"description": "Where the plans are installed; empty: the customer's only location",
 		},
+		# A quotation may carry a referral code (checked on save, recorded on submit).
+		{
+			"fieldname": "referral_code",
+			"fieldtype": "Data",
+			"label": "Referral Code",
+			"insert_after": "party_name",
+			"description": "The referral code the customer gave (checked on save)",
+		},
 	],
 }
 
@@ -175,8 +212,11 @@ def after_install():
 		)
 	after_migrate()
 	from gigafibre_fsm.customers.billing import ensure_tax_template
+	from gigafibre_fsm.customers.referrals import allow_credit_lines
 
 	ensure_tax_template()  # none before the setup wizard: the billing run makes it then
+	# Referral credits are negative invoice lines (an existing site gets this from a patch).
+	allow_credit_lines()
 
 
 def before_uninstall():
@@ -198,11 +238,13 @@ def before_uninstall():
 
 
 def after_migrate():
+	from gigafibre_fsm.customers.referrals import setup_referrals
 	from gigafibre_fsm.flows.seeds import install_seeds
 
 	make_custom_fields()
 	ensure_token_secret()
 	install_seeds()
+	setup_referrals()
 
 
 def make_custom_fields():

@@ -92,6 +92,35 @@ def make_quotation(customer: str, lines: list[tuple[str, float, float]], submit:
 	return doc
 
 
+def make_plan_item(code: str = "_GF Fibre 100", name: str = "Fibre 100") -> str:
+	"""A non-stock service Item (an internet plan), made once."""
+	if not frappe.db.exists("Item", code):
+		frappe.get_doc(
+			{
+				"doctype": "Item",
+				"item_code": code,
+				"item_name": name,
+				"item_group": frappe.db.get_value("Item Group", {"is_group": 0}, "name"),
+				"stock_uom": "Nos",
+				"is_stock_item": 0,
+			}
+		).insert(ignore_permissions=True)
+	return code
+
+
+def make_subscription(customer: str, status: str = "En attente", **kw):
+	return frappe.get_doc(
+		{
+			"doctype": "Service Subscription",
+			"customer": customer,
+			"plan": kw.pop("plan", None) or make_plan_item(),
+			"monthly_price": kw.pop("monthly_price", 39.95),
+			"status": status,
+			**kw,
+		}
+	).insert(ignore_permissions=True)
+
+
 def make_user(roles: list[str], email: str | None = None):
 	"""A user holding exactly ``roles``. Inserted as an import: Frappe refuses a 61st user
 	within an hour otherwise (``throttle_user_creation``), and the HTTP tests make many."""

@@ -70,6 +70,19 @@ def check_address(address: str | None = None, lat: float | None = None, lon: flo
 		return footprint.check(text, lat_f, lon_f)
 
 
+# -- referrals ------------------------------------------------------------------------------
+
+
+@fsm_api(roles=(CUSTOMER_SERVICE, FSM_MANAGER))
+def get_referral_summary(customer: str) -> dict:
+	"""A customer's referral code (formatted), its uses (the referrals made with it), the credits
+	granted (count, sum), applied on invoices and pending, the referrals waiting for the referred
+	customer's activation, and who referred this customer."""
+	from gigafibre_fsm.customers import referrals
+
+	return referrals.summary(str(customer or "").strip())
+
+
 # -- contract signature -------------------------------------------------------------------
 
 

@@ -180,6 +180,8 @@ def arrange(method: str, me: str) -> dict:
 		return {"contract": make_contract().name, "date": str(getdate())}
 	if method == "terminate_contract":
 		return {"contract": make_contract().name, "date": str(getdate()), "reason": "Déménagement"}
+	if method == "get_referral_summary":
+		return {"customer": make_customer().name}
 	raise AssertionError(f"no arrangement for {method}: add one (README lists every endpoint)")
 
 

@@ -5,6 +5,7 @@ from frappe.model.document import Document
 from frappe.utils import getdate
 
 from gigafibre_fsm.core import contracts, termination
+from gigafibre_fsm.customers import referrals
 from gigafibre_fsm.exceptions import core_errors
 
 
@@ -27,6 +28,7 @@ class ServiceContract(Document):
 		duration_months: DF.Int
 		end_date: DF.Date | None
 		quotation: DF.Link | None
+		referral_code: DF.Data | None
 		service_location: DF.Link | None
 		signature_source: DF.Literal["", "Residential link", "DocuSeal"]
 		signed_by_name: DF.Data | None
@@ -63,6 +65,10 @@ class ServiceContract(Document):
 			termination.CommercialClause(  # refuses a negative fee or a percentage over 100
 				self.termination_fixed_fee or 0, self.termination_percent or 0
 			)
+		referrals.validate_document(self)
+
+	def on_update(self):
+		referrals.record_from_document(self)
 
 	def set_end_date(self):
 		if self.start_date and self.duration_months and not self.end_date:

@@ -5,6 +5,7 @@ from frappe.model.document import Document
 from frappe.utils import getdate
 
 from gigafibre_fsm.core import contracts
+from gigafibre_fsm.customers import referrals
 from gigafibre_fsm.exceptions import core_errors
 
 
@@ -54,3 +55,6 @@ class ServiceSubscription(Document):
 			contracts.check_subscription(
 				self.status, _date(self.start_date), _date(self.end_date), _date(self.cancellation_date)
 			)
+
+	def on_update(self):
+		referrals.on_subscription_update(self)
