@@ -191,6 +191,42 @@ class TestBillingRun(IntegrationTestCase):
 		self.assertEqual([len(invoices_of(c)) for c in customers], [1, 1, 1])
 		self.assertEqual(len(keys_on_invoices([fibre.name, phone.name, part.name, b_sub.name])), 4)
 
+	def test_a_referral_credit_is_on_the_referrers_next_invoice_once(self):
+		from gigafibre_fsm.customers import referrals
+		from gigafibre_fsm.test_utils import make_contract
+
+		referrals.allow_credit_lines()
+		referrer, referred = make_customer(), make_customer()
+		make_contract(
+			referred.name,
+			referral_code=frappe.db.get_value("Customer", referrer.name, "gigafibre_referral_code"),
+		)
+		doc = make_sub(referred.name, 60, add_months(self.first, 1), status="En attente")
+		doc.status = "Actif"
+		doc.save(ignore_permissions=True)  # the referred customer's first active subscription
+		(credit,) = referrals.pending_credits(referrer.name)
+		make_sub(referrer.name, 100, self.first)
+		frappe.db.commit()
+
+		result = run([referrer.name], self.last)
+		self.assertEqual((result["invoices"], result["failures"]), (1, []))
+		(inv,) = invoices_of(referrer.name)
+		si = frappe.get_doc("Sales Invoice", inv)
+		credits = [d for d in si.items if d.gigafibre_referral]
+		self.assertEqual(
+			[(d.gigafibre_referral, flt(d.amount)) for d in credits], [(credit["referral"], -50.0)]
+		)
+		# the taxes apply to the net: 100 - 50 = 50 -> 2.50 + 4.99
+		self.assertEqual((flt(si.net_total), [flt(t.tax_amount) for t in si.taxes]), (50.0, [2.5, 4.99]))
+		self.assertEqual(frappe.db.get_value("Referral", credit["referral"], "status"), "Credited")
+		self.assertEqual(referrals.pending_credits(referrer.name), [])
+
+		# the next month's invoice carries no credit
+		run([referrer.name], add_months(self.last, 1))
+		later = [n for n in invoices_of(referrer.name) if n != inv]
+		self.assertEqual(len(later), 1)
+		self.assertFalse([d for d in frappe.get_doc("Sales Invoice", later[0]).items if d.gigafibre_referral])
+
 	def test_cycles_cancellation_and_billing_day(self):
 		c = make_customer()
 		six = make_sub(c.name, 30, self.first, billing_cycle="Semestrial")
