@@ -231,6 +231,10 @@ def webhook(ctx: StepContext) -> Outcome:
 		"Idempotency-Key": ctx.idempotency_key,
 		"X-Gigafibre-Signature": sign_body(secret, body),
 	}
+	cache_key = f"gigafibre_fsm:flow_webhook:{ctx.idempotency_key}"
+	delivered = frappe.cache.get_value(cache_key)
+	if delivered:  # this very attempt was already accepted (a crash before the run was saved)
+		return Outcome.done({"status_code": delivered, "replayed": True})
 	try:
 		resp = requests.request(
 			cfg.get("method") or "POST", cfg["url"], data=body, headers=headers, timeout=10
@@ -238,6 +242,7 @@ def webhook(ctx: StepContext) -> Outcome:
 	except requests.RequestException as e:
 		return Outcome.retry(_("The webhook could not be called: {0}").format(e))
 	if 200 <= resp.status_code < 300:
+		frappe.cache.set_value(cache_key, resp.status_code, expires_in_sec=7 * 24 * 3600)
 		return Outcome.done({"status_code": resp.status_code})
 	if resp.status_code in (408, 425, 429) or resp.status_code >= 500:
 		return Outcome.retry(_("The webhook answered {0}").format(resp.status_code))
