@@ -202,7 +202,9 @@ def _external(call: Callable[[], Outcome]) -> Outcome:
 
 def send_sms(ctx: StepContext) -> Outcome:
 	cache_key = f"gigafibre_fsm:flow_sms:{ctx.idempotency_key}"
-	sent_sid = frappe.cache.get_value(cache_key)
+	# expires=True: a plain get_value keeps a miss in frappe.local.cache and a replay in this
+	# process would then miss the sid cached since
+	sent_sid = frappe.cache.get_value(cache_key, expires=True)
 	if sent_sid:  # this very attempt already reached Twilio (a crash before the run was saved)
 		return Outcome.done({"sid": sent_sid, "to": ctx.config["to"], "replayed": True})
 
@@ -232,7 +234,7 @@ def webhook(ctx: StepContext) -> Outcome:
 		"X-Gigafibre-Signature": sign_body(secret, body),
 	}
 	cache_key = f"gigafibre_fsm:flow_webhook:{ctx.idempotency_key}"
-	delivered = frappe.cache.get_value(cache_key)
+	delivered = frappe.cache.get_value(cache_key, expires=True)
 	if delivered:  # this very attempt was already accepted (a crash before the run was saved)
 		return Outcome.done({"status_code": delivered, "replayed": True})
 	try:
