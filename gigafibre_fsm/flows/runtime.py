@@ -22,7 +22,7 @@ from frappe.utils import get_datetime, now_datetime
 from gigafibre_fsm.core import conditions, templating
 from gigafibre_fsm.core.flows.engine import StepState, advance, idempotency_key
 from gigafibre_fsm.core.flows.graph import Step
-from gigafibre_fsm.flows.kinds import StepContext, registry
+from gigafibre_fsm.flows.kinds import StepContext, clear_sms_marks, registry
 
 RUN = "Flow Run"
 TEMPLATE = "Flow Template"
@@ -456,6 +456,8 @@ def retry_run(run_name: str) -> str:
 			frappe.throw(_("Only a failed run can be retried"))
 		for row in run.steps:
 			if row.status in ("Failed", "Cancelled"):
+				if row.kind == "send_sms":
+					clear_sms_marks(run.name, row.step_id, row.attempts or 0)
 				row.status, row.attempts, row.error, row.wake_at, row.finished_at = (
 					"Pending",
 					0,

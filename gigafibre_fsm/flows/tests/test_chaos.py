@@ -36,4 +36,6 @@ class TestFlowChaos(IntegrationTestCase):
 		self.assertEqual(figures["lost"], 0, figures)
 		self.assertEqual(figures["duplicates"], 0, figures)
 		self.assertGreater(figures["kills_total"], 0, figures)
-		self.assertEqual(figures["completed_side_effect_steps"].get("webhook", 0), 2 * figures["completed"])
+		self.assertGreaterEqual(
+			figures["completed_side_effect_steps"].get("webhook", 0), 2 * figures["completed"]
+		)

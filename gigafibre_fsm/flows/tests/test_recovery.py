@@ -142,6 +142,23 @@ class TestRunRecovery(IntegrationTestCase):
 		self.assertTrue(outputs["s2"]["replayed"])
 		self.assertEqual(outputs["s2"]["sid"], twilio.sent[0]["sid"])
 
+	def test_an_sms_cut_off_during_the_call_is_not_sent_again_but_fails_visibly(self):
+		twilio = FakeTwilio().start()
+		self.addCleanup(twilio.stop)
+		use_fake_twilio(twilio)
+		run = self.new_run([step("s1", "send_sms", {"to": "+15145550199", "body": "cut {{run.name}}"})])
+		# what a worker killed between "in flight" and Twilio's answer leaves behind
+		frappe.cache.set_value(f"gigafibre_fsm:flow_sms_inflight:{run}:s1:1", 1, expires_in_sec=600)
+		self.assertEqual(runtime.advance_run(run), "Failed")
+		frappe.db.commit()
+		self.assertEqual(twilio.sent, [])
+		self.assertIn("Twilio", frappe.db.get_value("Flow Run", run, "error"))
+		self.assertEqual(runtime.retry_run(run), "Running")  # the operator decides to send it
+		frappe.db.commit()
+		self.assertEqual(runtime.advance_run(run), "Completed")
+		frappe.db.commit()
+		self.assertEqual([m["body"] for m in twilio.sent], [f"cut {run}"])
+
 	def orphan_job(self, run: str, status, *, started=None, enqueued=None):
 		"""The run's RQ job as a worker killed with SIGKILL leaves it: listed, never finished."""
 		queue = get_queue("default")
