@@ -31,9 +31,14 @@ def due_runs(now=None, limit: int = TICK_BATCH) -> list[str]:
 
 
 def stalled_runs(limit: int = 1000) -> list[str]:
-	"""Runs left Pending or Running without a job (a worker died): picked up again."""
+	"""Runs left Pending or Running without a job (a worker died): picked up again.
+
+	Untouched for ``runtime.stall_seconds()`` (site config ``gigafibre_flow_stall_seconds``,
+	default 600 s); one whose job is still queued or held by a live worker is not enqueued
+	twice (the job id is deduplicated).
+	"""
 	run = frappe.qb.DocType("Flow Run")
-	cutoff = frappe.utils.add_to_date(now_datetime(), minutes=-10)
+	cutoff = frappe.utils.add_to_date(now_datetime(), seconds=-runtime.stall_seconds())
 	rows = (
 		frappe.qb.from_(run)
 		.select(run.name)
@@ -44,10 +49,14 @@ def stalled_runs(limit: int = 1000) -> list[str]:
 
 
 def tick(now=None) -> int:
-	"""Scheduler entry: enqueue one advance job per due run. Returns how many were selected."""
-	names = due_runs(now) + stalled_runs()
+	"""Scheduler entry: enqueue one advance job per due run. Returns how many were selected.
+
+	A run whose job RQ still lists but whose worker died (see runtime.dead_job) is enqueued
+	again: a killed worker delays a run by about a lock lifetime, not until RQ cleans up.
+	"""
+	names = list(dict.fromkeys(due_runs(now) + stalled_runs()))
 	for name in names:
-		runtime.enqueue_advance(name)
+		runtime.enqueue_advance(name, recover=True)
 	start_cron_templates(now)
 	return len(names)
 

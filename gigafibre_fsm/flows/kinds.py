@@ -200,18 +200,55 @@ def _external(call: Callable[[], Outcome]) -> Outcome:
 		return Outcome.retry(str(e))
 
 
+REPLAY_SECONDS = 7 * 24 * 3600
+
+
 def send_sms(ctx: StepContext) -> Outcome:
+	"""At most one SMS per step attempt, even if the worker dies around the call.
+
+	Twilio takes no idempotency key, so the attempt leaves two marks in Redis: "in flight"
+	before the call, the message sid after it. A replay of the attempt (the worker died
+	before the run was saved) reuses the sid; one that finds only the in-flight mark cannot
+	know whether Twilio got the message and fails the step visibly instead of sending it
+	again (retrying the run sends it).
+	"""
 	cache_key = f"gigafibre_fsm:flow_sms:{ctx.idempotency_key}"
-	sent_sid = frappe.cache.get_value(cache_key)
+	inflight_key = f"gigafibre_fsm:flow_sms_inflight:{ctx.idempotency_key}"
+	# expires=True: a plain get_value keeps a miss in frappe.local.cache and a replay in this
+	# process would then miss the sid cached since
+	sent_sid = frappe.cache.get_value(cache_key, expires=True)
 	if sent_sid:  # this very attempt already reached Twilio (a crash before the run was saved)
 		return Outcome.done({"sid": sent_sid, "to": ctx.config["to"], "replayed": True})
+	if frappe.cache.get_value(inflight_key, expires=True):
+		return Outcome.fail(
+			_(
+				"The SMS may already have been sent: the previous try stopped during the call to "
+				"Twilio. It was not sent again; retry the run to send it."
+			)
+		)
 
 	def call():
 		sent = twilio.send_sms(get_settings().twilio, ctx.config["to"], ctx.config["body"])
-		frappe.cache.set_value(cache_key, sent.sid, expires_in_sec=7 * 24 * 3600)
+		frappe.cache.set_value(cache_key, sent.sid, expires_in_sec=REPLAY_SECONDS)
 		return Outcome.done(sent.as_dict())
 
-	return _external(call)
+	frappe.cache.set_value(inflight_key, 1, expires_in_sec=REPLAY_SECONDS)
+	try:
+		return _external(call)
+	finally:  # not reached if the process is killed during the call: the mark stays
+		frappe.cache.delete_value(inflight_key)
+
+
+def clear_sms_marks(run: str, step_id: str, attempts: int):
+	"""Forget the in-flight marks of a step's attempts (an operator retries the run)."""
+	from gigafibre_fsm.core.flows.engine import idempotency_key
+
+	frappe.cache.delete_value(
+		[
+			f"gigafibre_fsm:flow_sms_inflight:{idempotency_key(run, step_id, n)}"
+			for n in range(1, max(attempts, 1) + 1)
+		]
+	)
 
 
 def sign_body(secret: str, body: bytes) -> str:
@@ -231,6 +268,10 @@ def webhook(ctx: StepContext) -> Outcome:
 		"Idempotency-Key": ctx.idempotency_key,
 		"X-Gigafibre-Signature": sign_body(secret, body),
 	}
+	cache_key = f"gigafibre_fsm:flow_webhook:{ctx.idempotency_key}"
+	delivered = frappe.cache.get_value(cache_key, expires=True)
+	if delivered:  # this very attempt was already accepted (a crash before the run was saved)
+		return Outcome.done({"status_code": delivered, "replayed": True})
 	try:
 		resp = requests.request(
 			cfg.get("method") or "POST", cfg["url"], data=body, headers=headers, timeout=10
@@ -238,6 +279,7 @@ def webhook(ctx: StepContext) -> Outcome:
 	except requests.RequestException as e:
 		return Outcome.retry(_("The webhook could not be called: {0}").format(e))
 	if 200 <= resp.status_code < 300:
+		frappe.cache.set_value(cache_key, resp.status_code, expires_in_sec=REPLAY_SECONDS)
 		return Outcome.done({"status_code": resp.status_code})
 	if resp.status_code in (408, 425, 429) or resp.status_code >= 500:
 		return Outcome.retry(_("The webhook answered {0}").format(resp.status_code))

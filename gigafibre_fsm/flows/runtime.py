@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import frappe
 from frappe import _
@@ -20,13 +22,30 @@ from frappe.utils import get_datetime, now_datetime
 from gigafibre_fsm.core import conditions, templating
 from gigafibre_fsm.core.flows.engine import StepState, advance, idempotency_key
 from gigafibre_fsm.core.flows.graph import Step
-from gigafibre_fsm.flows.kinds import StepContext, registry
+from gigafibre_fsm.flows.kinds import StepContext, clear_sms_marks, registry
 
 RUN = "Flow Run"
 TEMPLATE = "Flow Template"
 MAX_ATTEMPTS = 3
-LOCK_SECONDS = 300
+LOCK_SECONDS = 60  # the run lock's lifetime; renewed every third of it while its holder lives
+STALL_SECONDS = 600  # a Pending/Running run untouched this long has lost its job
 EVENT = "gigafibre_fsm:flow_run"
+JOB_PREFIX = "gigafibre_fsm:flow_run:"
+
+
+def lock_seconds() -> int:
+	"""The run lock's TTL (site config ``gigafibre_flow_lock_seconds``, default 60 s).
+
+	The holder renews it every third of that while it executes, so a long batch keeps it;
+	a holder that dies (SIGKILL, OOM, power) lets it lapse within this many seconds.
+	"""
+	return max(3, int(frappe.conf.get("gigafibre_flow_lock_seconds") or LOCK_SECONDS))
+
+
+def stall_seconds() -> int:
+	"""How long a Pending/Running run may stay untouched before the tick picks it up again
+	(site config ``gigafibre_flow_stall_seconds``, default 600 s)."""
+	return max(1, int(frappe.conf.get("gigafibre_flow_stall_seconds") or STALL_SECONDS))
 
 
 def as_json(value) -> dict:
@@ -148,32 +167,135 @@ def _json_field(value, default):
 	return json.loads(value)
 
 
-def enqueue_advance(run: str):
-	"""One advance job per run: deduplicated against queued jobs and within this transaction."""
+def queue() -> str:
+	"""The RQ queue of advance jobs (site config ``gigafibre_flow_queue``, default "default")."""
+	return frappe.conf.get("gigafibre_flow_queue") or "default"
+
+
+def job_id(run: str) -> str:
+	return f"{JOB_PREFIX}{run}"
+
+
+def enqueue_advance(run: str, *, recover: bool = False):
+	"""One advance job per run: deduplicated against queued jobs and within this transaction.
+
+	``recover`` (the tick): a job that RQ still shows queued or started but whose worker is
+	gone (the run lock lapsed, the job is in no queue) is dropped first, so the run gets a
+	new job now instead of after RQ's own clean-up (ten minutes or more).
+	"""
 	pending = frappe.local.flags.setdefault("gigafibre_runs_enqueued", set())
 	if run in pending:
 		return
 	pending.add(run)
+	if recover:
+		drop_dead_job(run)
 	frappe.enqueue(
 		"gigafibre_fsm.flows.jobs.advance_run",
-		queue="default",
+		queue=queue(),
 		timeout=600,
-		job_id=f"gigafibre_fsm:flow_run:{run}",
+		job_id=job_id(run),
 		deduplicate=True,
 		enqueue_after_commit=True,
 		run=run,
 	)
 
 
+def _lock(run: str, timeout: int | None = None):
+	# thread_local=False: the heartbeat thread renews the token the executing thread took
+	return frappe.cache.lock(
+		frappe.cache.make_key(f"gigafibre_fsm:flow_run_lock:{run}"),
+		timeout=timeout or lock_seconds(),
+		thread_local=False,
+	)
+
+
+def run_lock_held(run: str) -> bool:
+	"""Someone alive executes the run (its lock is held and renewed)."""
+	return _lock(run).locked()
+
+
+def dead_job(run: str, *, now: datetime | None = None):
+	"""The run's RQ job if RQ thinks it is queued or started but no live worker has it.
+
+	Started: the run lock is free and the job started more than a lock lifetime ago (a
+	live job takes the lock as it starts, or waits for the live holder of it). Queued: the
+	job id is in no queue (the worker popped it and died before marking it started).
+	"""
+	from frappe.utils.background_jobs import get_job
+	from rq.job import JobStatus
+
+	job = get_job(job_id(run))
+	if not job:
+		return None
+	status = job.get_status()
+	now = now or datetime.now(UTC).replace(tzinfo=None)  # RQ keeps naive UTC
+	if status == JobStatus.STARTED:
+		started = job.started_at or job.enqueued_at
+		if run_lock_held(run) or not started:
+			return None
+		if (now - started.replace(tzinfo=None)).total_seconds() < lock_seconds():
+			return None
+		return job
+	if status == JobStatus.QUEUED:
+		queue_key = f"rq:queue:{job.origin}"
+		if job.connection.lpos(queue_key, job.id) is not None:
+			return None
+		enqueued = job.enqueued_at
+		if enqueued and (now - enqueued.replace(tzinfo=None)).total_seconds() < lock_seconds():
+			return None  # being handed to a worker right now
+		return job
+	return None
+
+
+def drop_dead_job(run: str) -> bool:
+	"""Delete the run's job if its worker is gone (see dead_job), so it can be enqueued again."""
+	job = dead_job(run)
+	if not job:
+		return False
+	frappe.logger("gigafibre_fsm").warning(
+		f"flow run {run}: job {job.id} ({job.get_status()}) has no live worker; enqueued again"
+	)
+	job.delete()
+	return True
+
+
+class _Heartbeat(threading.Thread):
+	"""Renews the run lock every third of its lifetime until stopped (or the process dies)."""
+
+	def __init__(self, lock, ttl: int):
+		super().__init__(daemon=True, name="gigafibre-flow-run-lock")
+		self.lock, self.ttl = lock, ttl
+		self.stopped = threading.Event()
+		self.lost = False
+
+	def run(self):
+		while not self.stopped.wait(self.ttl / 3):
+			try:
+				self.lock.reacquire()
+			except Exception:
+				self.lost = True  # expired or taken over: the row lock still guards the run
+				return
+
+	def stop(self):
+		self.stopped.set()
+		self.join(timeout=5)
+
+
 @contextmanager
 def run_lock(run: str, blocking_timeout: float = 30):
-	"""One executor per run across workers and ticks (Redis), plus the run's row lock."""
-	lock = frappe.cache.lock(
-		frappe.cache.make_key(f"gigafibre_fsm:flow_run_lock:{run}"), timeout=LOCK_SECONDS
-	)
+	"""One executor per run across workers and ticks (Redis), plus the run's row lock.
+
+	The Redis lock lives ``lock_seconds()`` and is renewed while its holder runs, so a holder
+	killed mid-batch frees it quickly; the row lock (FOR UPDATE, held until the job commits
+	or its connection drops) is the guard that never lapses.
+	"""
+	ttl = lock_seconds()
+	lock = _lock(run, ttl)
 	if not lock.acquire(blocking_timeout=blocking_timeout):
 		yield False
 		return
+	heartbeat = _Heartbeat(lock, ttl)
+	heartbeat.start()
 	try:
 		# Start a fresh transaction (advance_run is a job entry: what came before is committed):
 		# on MariaDB (REPEATABLE READ) the reads below then see what the previous holder of
@@ -182,6 +304,7 @@ def run_lock(run: str, blocking_timeout: float = 30):
 		frappe.db.get_value(RUN, run, "name", for_update=True)
 		yield True
 	finally:
+		heartbeat.stop()
 		try:
 			lock.release()
 		except Exception:
@@ -333,6 +456,8 @@ def retry_run(run_name: str) -> str:
 			frappe.throw(_("Only a failed run can be retried"))
 		for row in run.steps:
 			if row.status in ("Failed", "Cancelled"):
+				if row.kind == "send_sms":
+					clear_sms_marks(run.name, row.step_id, row.attempts or 0)
 				row.status, row.attempts, row.error, row.wake_at, row.finished_at = (
 					"Pending",
 					0,
