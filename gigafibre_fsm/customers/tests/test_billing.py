@@ -205,10 +205,12 @@ class TestBillingRun(IntegrationTestCase):
 		doc.status = "Actif"
 		doc.save(ignore_permissions=True)  # the referred customer's first active subscription
 		(credit,) = referrals.pending_credits(referrer.name)
-		make_sub(referrer.name, 100, self.first)
+		# the referrer's next invoice: the first billing date after the credit was granted
+		next_first, next_last = add_months(self.first, 1), add_months(self.last, 1)
+		make_sub(referrer.name, 100, next_first)
 		frappe.db.commit()
 
-		result = run([referrer.name], self.last)
+		result = run([referrer.name], next_last)
 		self.assertEqual((result["invoices"], result["failures"]), (1, []))
 		(inv,) = invoices_of(referrer.name)
 		si = frappe.get_doc("Sales Invoice", inv)
@@ -222,7 +224,7 @@ class TestBillingRun(IntegrationTestCase):
 		self.assertEqual(referrals.pending_credits(referrer.name), [])
 
 		# the next month's invoice carries no credit
-		run([referrer.name], add_months(self.last, 1))
+		run([referrer.name], add_months(self.last, 2))
 		later = [n for n in invoices_of(referrer.name) if n != inv]
 		self.assertEqual(len(later), 1)
 		self.assertFalse([d for d in frappe.get_doc("Sales Invoice", later[0]).items if d.gigafibre_referral])
