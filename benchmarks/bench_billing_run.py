@@ -1,9 +1,9 @@
 """A month's billing run over a generated book (default 6,500 customers, about 21,900
 subscriptions: 3.37 per customer), then a re-run that must bill nothing, in a real bench.
 
-Run with the bench's Python from its sites folder, holding the bench lock:
+Run with the bench's Python from its sites folder, while no test run uses the site:
 
-    cd ~/frappe-bench/sites && flock /tmp/bench.lock ../env/bin/python \\
+    cd ~/frappe-bench/sites && ../env/bin/python \\
         /path/to/repo/benchmarks/bench_billing_run.py test_site [N] [WORKERS]
 
 With WORKERS > 1 a second book of N customers is billed by WORKERS processes at once (each its

@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Chaos test of the flow engine: nothing lost, nothing done twice, nothing stuck.
 
-From the bench's sites directory, holding the bench lock, after the app was synced and
-migrated (e.g. by /tmp/benchrun.sh):
+From the bench's sites directory, once the app is installed or migrated on the site
+(scripts/bench-tests.sh does it), while no test run uses the site:
 
-    cd ~/frappe-bench/sites && flock /tmp/bench.lock ../env/bin/python \\
+    cd ~/frappe-bench/sites && ../env/bin/python \\
         /path/to/repo/scripts/chaos-flows.py <site> --runs 1000 --workers 3 --kill-every 2
 
 Starts a counting webhook peer and FakeTwilio (fake peers on loopback), real RQ workers

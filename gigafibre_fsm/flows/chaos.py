@@ -20,7 +20,7 @@ Used by scripts/chaos-flows.py (1,000 runs) and by flows/tests/test_chaos.py (CI
   Idempotency-Key at the hook, or a second SMS for one step) and ``stuck`` (a run not
   finished). The runs, the template and their cache keys are deleted afterwards.
 
-Run it only while holding the bench lock: it starts workers on a shared queue.
+Run it only while nothing else uses the site: it starts workers on the site's queues.
 """
 
 from __future__ import annotations
