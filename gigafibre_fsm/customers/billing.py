@@ -386,25 +386,25 @@ def bill_customer(customer: str, as_of: date, ctx: Context, run: str | None = No
 	return issued
 
 
-def _claim_keys(plan: InvoicePlan, run: str | None) -> None:
-	"""Insert the plan's keys as primary keys: a key that exists means billed already."""
+def _insert_keys(customer: str, keyed: list[tuple[str, str]], link: str, value: str | None) -> None:
+	"""Insert Billing Line Keys ``(key, subscription)`` of ``customer`` with their primary key,
+	``link`` (billing_run or sales_invoice) set to ``value``, in one statement."""
 	table = frappe.qb.DocType(KEY)
 	now, user = now_datetime(), frappe.session.user
 	query = frappe.qb.into(table).columns(
-		"name",
-		"line_key",
-		"subscription",
-		"customer",
-		"billing_run",
-		"owner",
-		"modified_by",
-		"creation",
-		"modified",
+		"name", "line_key", "subscription", "customer", link, "owner", "modified_by", "creation", "modified"
 	)
-	for line in plan.lines:
-		query = query.insert(line.key, line.key, line.subscription, plan.customer, run, user, user, now, now)
+	for key, subscription in keyed:
+		query = query.insert(key, key, subscription, customer, value, user, user, now, now)
+	query.run()
+
+
+def _claim_keys(plan: InvoicePlan, run: str | None) -> None:
+	"""Insert the plan's keys as primary keys: a key that exists means billed already."""
 	try:
-		query.run()
+		_insert_keys(
+			plan.customer, [(line.key, line.subscription) for line in plan.lines], "billing_run", run
+		)
 	except Exception as e:
 		if frappe.db.is_primary_key_violation(e) or frappe.db.is_duplicate_entry(e):
 			raise AlreadyBilled(plan.customer) from e
@@ -486,23 +486,10 @@ def _advance(rows, plans: tuple[InvoicePlan, ...]) -> None:
 def record_prorated_invoice(customer: str, invoice: str, lines) -> None:
 	"""The installation chain's prorated invoice (core/dispatch/chains.py) charged its lines:
 	claim their keys and move ``billed_until``, so the billing run starts the day after."""
-	table = frappe.qb.DocType(KEY)
-	now, user = now_datetime(), frappe.session.user
-	query = frappe.qb.into(table).columns(
-		"name",
-		"line_key",
-		"subscription",
-		"customer",
-		"sales_invoice",
-		"owner",
-		"modified_by",
-		"creation",
-		"modified",
-	)
-	for line in lines:
-		key = line_key(line.subscription, line.period_start, line.period_end)
-		query = query.insert(key, key, line.subscription, customer, invoice, user, user, now, now)
-	query.run()
+	keyed = [
+		(line_key(line.subscription, line.period_start, line.period_end), line.subscription) for line in lines
+	]
+	_insert_keys(customer, keyed, "sales_invoice", invoice)
 	for line in lines:
 		frappe.db.set_value(
 			SUBSCRIPTION, line.subscription, "billed_until", line.period_end, update_modified=False
