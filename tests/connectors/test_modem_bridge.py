@@ -27,10 +27,10 @@ from gigafibre_fsm.connectors.modem_bridge import (
 	DirectEXBackend,
 	ModemBridge,
 	SessionPool,
-	deco_reading,
 	parse_host,
 )
 from gigafibre_fsm.core.diagnostics import Diagnosis, merge
+from gigafibre_fsm.core.diagnostics.tplink import deco_reading
 from gigafibre_fsm.core.settings import ModemBridgeSettings
 from gigafibre_fsm.fakepeers.tplink import FakeTPLinkEX, xx230v_objects
 from gigafibre_fsm.fakepeers.tplink_webui import FakeTPLinkWebUI
