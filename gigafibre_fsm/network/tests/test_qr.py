@@ -15,6 +15,7 @@ from frappe.utils import now_datetime
 from gigafibre_fsm.api import qr as api
 from gigafibre_fsm.core import otp, tokens
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
+from gigafibre_fsm.network import qr
 from gigafibre_fsm.settings import get_settings
 from gigafibre_fsm.test_utils import (
 	chromium_missing,
@@ -136,7 +137,7 @@ class TestCodes(QrCase):
 		locked = api.verify_code(self.mac, code)
 		self.assertEqual(locked, answers[0])
 		# a new request does not lift the lock and sends nothing
-		self.assertEqual(api.request_code(self.mac, self.phone), api._code_sent())
+		self.assertEqual(api.request_code(self.mac, self.phone), qr._code_sent())
 		self.assertEqual(len(self.sms()), 1)
 		self.assertEqual(api.verify_code(self.mac, code), answers[0])
 
@@ -165,16 +166,16 @@ class TestCodes(QrCase):
 		frappe.set_user("Administrator")
 		eqp = make_equipment(customer=make_customer().name, mac_address=random_mac())
 		frappe.set_user("Guest")
-		self.assertEqual(api.request_code(eqp.mac_address, ""), api._code_sent())
-		self.assertEqual(api.request_code(eqp.mac_address, "0000000000"), api._code_sent())
+		self.assertEqual(api.request_code(eqp.mac_address, ""), qr._code_sent())
+		self.assertEqual(api.request_code(eqp.mac_address, "0000000000"), qr._code_sent())
 		self.assertEqual(self.sms(), [])
 
 	def test_three_requests_per_mac_then_silence_and_the_last_code_wins(self):
-		for _ in range(api.REQUESTS_PER_MAC):
-			self.assertEqual(api.request_code(self.mac, self.phone), api._code_sent())
-		self.assertEqual(api.request_code(self.mac, self.phone), api._code_sent())
+		for _ in range(qr.REQUESTS_PER_MAC):
+			self.assertEqual(api.request_code(self.mac, self.phone), qr._code_sent())
+		self.assertEqual(api.request_code(self.mac, self.phone), qr._code_sent())
 		sent = self.sms()
-		self.assertEqual(len(sent), api.REQUESTS_PER_MAC)
+		self.assertEqual(len(sent), qr.REQUESTS_PER_MAC)
 		codes = [self.code_of(m) for m in sent]
 		if codes[0] != codes[-1]:
 			self.assertFalse(api.verify_code(self.mac, codes[0])["ok"])
@@ -352,30 +353,8 @@ class TestDiagnostic(QrCase):
 		):
 			self.assertNotIn(secret, text)
 
-	def test_plain_words_for_weak_none_and_down(self):
-		weak = api.plain_summary({"optical": {"status": "low"}, "device": {"online": True}, "wan": []})
-		self.assertEqual((weak["fibre"], weak["internet"]), ("weak", "up"))
-		none = api.plain_summary(
-			{"optical": {"status": "los"}, "device": {"online": None}, "wan": [{"status": "Down"}]}
-		)
-		self.assertEqual((none["fibre"], none["internet"]), ("none", "down"))
-		offline = api.plain_summary({"device": {"online": False}, "wan": [{"status": "Up"}]})
-		self.assertEqual((offline["fibre"], offline["internet"]), ("unknown", "down"))
-		empty = api.plain_summary({})
-		self.assertEqual(
-			empty,
-			{
-				"checked_at": None,
-				"fibre": "unknown",
-				"internet": "unknown",
-				"wifi": [],
-				"mesh": {"count": 0, "names": []},
-				"devices": {"count": 0, "wifi": 0, "wired": 0, "names": []},
-			},
-		)
-
 	def test_refresh_diagnoses_live_at_most_every_two_minutes(self):
-		self.addCleanup(frappe.cache.delete, api._key("refresh", self.mac))
+		self.addCleanup(frappe.cache.delete, qr._key("refresh", self.mac))
 		before = frappe.db.count("Device Diagnostic", {"equipment": self.eqp.name})
 		first = api.get_diagnostic(self.token(), refresh=True)
 		self.assertEqual(set(first), SUMMARY_KEYS)
@@ -403,7 +382,7 @@ class TestDiagnostic(QrCase):
 		}
 		messages = set()
 		for label, token in bad.items():
-			with self.assertRaises(api.QrSessionError, msg=label) as caught:
+			with self.assertRaises(qr.QrSessionError, msg=label) as caught:
 				api.get_diagnostic(token)
 			messages.add(str(caught.exception))
 		self.assertEqual(len(messages), 1)
