@@ -22,7 +22,9 @@ from frappe.utils import get_datetime, now_datetime
 from gigafibre_fsm.core import conditions, templating
 from gigafibre_fsm.core.flows.engine import StepState, advance, idempotency_key
 from gigafibre_fsm.core.flows.graph import Step
+from gigafibre_fsm.flows.context import build_context
 from gigafibre_fsm.flows.kinds import StepContext, clear_sms_marks, registry
+from gigafibre_fsm.flows.steps import steps_of
 
 RUN = "Flow Run"
 TEMPLATE = "Flow Template"
@@ -48,43 +50,9 @@ def stall_seconds() -> int:
 	return max(1, int(frappe.conf.get("gigafibre_flow_stall_seconds") or STALL_SECONDS))
 
 
-def as_json(value) -> dict:
-	"""A document dict made JSON-safe (dates as ISO strings) for conditions and rendering."""
-	return json.loads(frappe.as_json(value))
-
-
 def trigger_key(template: str, doctype: str, name: str, event: str, occurrence: str | None) -> str:
 	raw = "\x1f".join([template, doctype, name, event, occurrence or ""])
 	return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _linked(doc, doctype: str) -> str | None:
-	if doc.doctype == doctype:
-		return doc.name
-	for df in doc.meta.get_link_fields():
-		if df.options == doctype and doc.get(df.fieldname):
-			return doc.get(df.fieldname)
-	if doctype == "Customer" and doc.get("party_name") and doc.get("quotation_to") == "Customer":
-		return doc.party_name
-	return None
-
-
-def build_context(
-	doc, *, run=None, steps_output: dict | None = None, event: str | None = None, now=None
-) -> dict:
-	"""What conditions and {{paths}} see: doc, customer, address, steps, run, now, event."""
-	context = {"doc": as_json(doc.as_dict(no_default_fields=False))}
-	for root, doctype in (("customer", "Customer"), ("address", "Address")):
-		name = _linked(doc, doctype)
-		if name and frappe.db.exists(doctype, name):
-			context[root] = as_json(frappe.get_cached_doc(doctype, name).as_dict())
-		else:
-			context[root] = {}
-	context["steps"] = steps_output or {}
-	context["run"] = {"name": run.name, "template": run.template} if run else {}
-	context["now"] = get_datetime(now or now_datetime()).isoformat()
-	context["event"] = event or (run.trigger_event if run else None)
-	return context
 
 
 def start_run(
@@ -106,8 +74,6 @@ def start_run(
 	existing = frappe.db.get_value(RUN, {"trigger_key": key}, "name")
 	if existing:
 		return existing
-	from gigafibre_fsm.flows.templates import steps_of
-
 	tpl = frappe.get_cached_doc(TEMPLATE, template)
 	steps = steps_of(tpl)  # the frozen copy this run will execute
 	run = frappe.new_doc(RUN)
@@ -338,7 +304,9 @@ def advance_run(run_name: str, *, now=None) -> str | None:
 			key = idempotency_key(run.name, step.step_id, state.attempts)
 			rows[step.step_id].idempotency_key = key
 			config = templating.render(step.config, ctx)
-			return handlers[step.kind](StepContext(run, step, state, config, ctx, now, key))
+			return handlers[step.kind](
+				StepContext(run, step, state, config, ctx, now, key, start_run=start_run)
+			)
 
 		if run.status == "Pending":
 			run.started_at = now

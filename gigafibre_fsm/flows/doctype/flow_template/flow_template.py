@@ -163,6 +163,6 @@ class FlowTemplate(Document):
 
 def steps_signature(doc) -> str:
 	"""The steps as the engine sees them, to tell a real edit from a no-op save."""
-	from gigafibre_fsm.flows.templates import steps_of
+	from gigafibre_fsm.flows.steps import steps_of
 
 	return json.dumps(steps_of(doc), sort_keys=True)
