@@ -19,16 +19,10 @@ from gigafibre_fsm.connectors.errors import (
 	ConnectorTimeout,
 	ConnectorUnavailable,
 )
-from gigafibre_fsm.connectors.modem_bridge import (
-	CHROMIUM_ARGS,
-	T_AUTH,
-	BrowserBackend,
-	DecoBackend,
-	DirectEXBackend,
-	ModemBridge,
-	SessionPool,
-	parse_host,
-)
+from gigafibre_fsm.connectors.modem_base import parse_host
+from gigafibre_fsm.connectors.modem_bridge import T_AUTH, ModemBridge, SessionPool
+from gigafibre_fsm.connectors.modem_browser import CHROMIUM_ARGS, BrowserBackend
+from gigafibre_fsm.connectors.modem_direct import DecoBackend, DirectEXBackend
 from gigafibre_fsm.core.diagnostics import Diagnosis, merge
 from gigafibre_fsm.core.diagnostics.tplink import deco_reading
 from gigafibre_fsm.core.settings import ModemBridgeSettings

@@ -1,6 +1,7 @@
 """TP-Link modems: the ``DEV2_*`` objects of EX/XX models and Deco answers → a reading → a Diagnosis.
 
-Rules, not transport: connectors/modem_bridge.py fetches the objects; this reads them.
+Rules, not transport: the modem bridge (connectors/modem_direct.py, modem_browser.py) fetches the
+objects; this reads them.
 """
 
 from __future__ import annotations
