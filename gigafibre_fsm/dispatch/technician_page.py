@@ -279,14 +279,8 @@ def _text(value) -> str | None:
 
 
 def act(technician: str, action: dict) -> dict:
-	"""Apply one queued action of the page, once per ``action["id"]``.
-
-	``action``: ``{"id": client UUID, "type": set_status|accept_offer|decline_offer|
-	add_note|add_photo, "job" | "offer", "status" | "reason" | "note" | "photo"
-	(an image data URL), "at": ISO time the technician acted (optional)}``.
-	Returns ``{"id", "type", "result", "replayed"}``; a replay returns the first result
-	with ``replayed`` true.
-	"""
+	"""Apply one queued action of the technician, once per ``action["id"]`` (its shape:
+	gigafibre_fsm.api.technician.act); a replay returns the first result, ``replayed`` true."""
 	if not isinstance(action, dict):
 		frappe.throw(_("The action must be an object"), GigafibreValidationError)
 	action_id = str(action.get("id") or "")

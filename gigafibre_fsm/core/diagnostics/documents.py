@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from gigafibre_fsm.core.diagnostics.model import (
@@ -16,7 +15,7 @@ from gigafibre_fsm.core.diagnostics.model import (
 	optical_reading,
 	parse_time,
 )
-from gigafibre_fsm.core.diagnostics.units import OPTICAL_PLAUSIBLE, _number, to_dbm
+from gigafibre_fsm.core.diagnostics.units import OPTICAL_PLAUSIBLE, _number, _text, to_dbm
 
 # ---------------------------------------------------------------------------
 # reading a GenieACS device document
@@ -51,13 +50,6 @@ def _instances(node) -> list[tuple[int, dict]]:
 	)
 
 
-def _text(value) -> str | None:
-	if value is None:
-		return None
-	text = str(value).strip()
-	return text or None
-
-
 def _int(value) -> int | None:
 	number = _number(value)
 	return None if number is None else int(number)
@@ -69,16 +61,6 @@ def _bool(value) -> bool | None:
 	if isinstance(value, str):
 		return value.strip().lower() in ("1", "true", "yes", "up", "enabled")
 	return bool(value)
-
-
-def _mac(value) -> str | None:
-	text = _text(value)
-	if not text:
-		return None
-	digits = re.sub(r"[\s:.\-]", "", text.lower())
-	if not re.fullmatch(r"[0-9a-f]{12}", digits) or digits == "000000000000":
-		return None
-	return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 def _refs(value) -> list[str]:

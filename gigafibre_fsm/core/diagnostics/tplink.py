@@ -6,12 +6,11 @@ objects; this reads them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from gigafibre_fsm.core.diagnostics.model import DEFAULT_STALE_AFTER, Diagnosis, block, iso, optical_reading
-from gigafibre_fsm.core.diagnostics.units import rcpi_to_dbm, rssi_percent, signal_dbm
+from gigafibre_fsm.core.diagnostics.units import _mac, _text, rcpi_to_dbm, rssi_percent, signal_dbm
 
 SOURCE = "modem"
 
@@ -56,13 +55,6 @@ def _get(item: Mapping, *names: str):
 	return None
 
 
-def _text(value) -> str | None:
-	if value is None:
-		return None
-	text = str(value).strip()
-	return text or None
-
-
 def _int(value) -> int | None:
 	try:
 		return int(float(str(value).strip()))
@@ -76,13 +68,6 @@ def _flag(value) -> bool | None:
 	if isinstance(value, str):
 		return value.strip().lower() in ("1", "true", "yes", "up", "enabled", "online")
 	return bool(value)
-
-
-def _mac(value) -> str | None:
-	digits = re.sub(r"[\s:.\-]", "", str(value or "").lower())
-	if not re.fullmatch(r"[0-9a-f]{12}", digits) or digits == "000000000000":
-		return None
-	return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 def _ip(value) -> str | None:

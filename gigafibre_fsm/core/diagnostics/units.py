@@ -171,3 +171,26 @@ def rssi_percent(dbm: float | None) -> int | None:
 	if dbm is None:
 		return None
 	return max(0, min(100, round(2 * (dbm + 100))))
+
+
+# ---------------------------------------------------------------------------
+# plain values
+
+
+def _text(value) -> str | None:
+	"""A value as stripped text; None when absent or blank."""
+	if value is None:
+		return None
+	text = str(value).strip()
+	return text or None
+
+
+def _mac(value) -> str | None:
+	"""A MAC address as ``aa:bb:cc:dd:ee:ff``; None when it is not one (or all zeros)."""
+	text = _text(value)
+	if not text:
+		return None
+	digits = re.sub(r"[\s:.\-]", "", text.lower())
+	if not re.fullmatch(r"[0-9a-f]{12}", digits) or digits == "000000000000":
+		return None
+	return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
