@@ -83,6 +83,7 @@ scheduler_events = {
 		"* * * * *": ["gigafibre_fsm.flows.jobs.tick", "gigafibre_fsm.dispatch.jobs.poll_positions"],
 		"*/5 * * * *": [
 			"gigafibre_fsm.dispatch.jobs.expire_offers",
+			"gigafibre_fsm.dispatch.notify.requeue_stalled",
 			"gigafibre_fsm.network.jobs.schedule_fleet_refresh",
 		],
 		"*/15 * * * *": ["gigafibre_fsm.network.jobs.schedule_olt_sweep"],
