@@ -58,14 +58,16 @@ class TestOutbox(IntegrationTestCase):
 	def test_a_row_whose_job_was_lost_is_sent_once_by_the_sweeper(self):
 		name = self.queued()
 		self.enqueued.clear()  # the job never reached Redis (killed after the commit)
-		self.assertEqual(notify.requeue_stalled(), 0, "a fresh row still has its job coming")
+		notify.requeue_stalled()
+		self.assertNotIn(name, self.enqueued, "a fresh row still has its job coming")
 		_age(name, notify.STALLED_SECONDS + 30)
-		self.assertEqual(notify.requeue_stalled(), 1)
-		self.assertEqual(self.enqueued, [name])
-		for job in self.enqueued:
-			notify.send(job)
+		notify.requeue_stalled()
+		self.assertEqual(self.enqueued.count(name), 1)
+		self.assertEqual(notify.send(name), "Sent")
+		self.enqueued.clear()
 		_age(name, notify.STALLED_SECONDS + 30)
-		self.assertEqual(notify.requeue_stalled(), 0, "a sent row is never enqueued again")
+		notify.requeue_stalled()
+		self.assertNotIn(name, self.enqueued, "a sent row is never enqueued again")
 		self.assertEqual(self.status(name).status, "Sent")
 		self.assertEqual(len(self.peer.sent), 1)
 
