@@ -166,13 +166,14 @@ def enqueue_advance(run: str, *, recover: bool = False):
 	)
 
 
+def lock_key(run: str) -> str:
+	"""The Redis key of the run lock (it exists while the lock is held)."""
+	return frappe.cache.make_key(f"gigafibre_fsm:flow_run_lock:{run}")
+
+
 def _lock(run: str, timeout: int | None = None):
 	# thread_local=False: the heartbeat thread renews the token the executing thread took
-	return frappe.cache.lock(
-		frappe.cache.make_key(f"gigafibre_fsm:flow_run_lock:{run}"),
-		timeout=timeout or lock_seconds(),
-		thread_local=False,
-	)
+	return frappe.cache.lock(lock_key(run), timeout=timeout or lock_seconds(), thread_local=False)
 
 
 def run_lock_held(run: str) -> bool:
@@ -181,36 +182,42 @@ def run_lock_held(run: str) -> bool:
 
 
 def dead_job(run: str, *, now: datetime | None = None):
-	"""The run's RQ job if RQ thinks it is queued or started but no live worker has it.
-
-	Started: the run lock is free and the job started more than a lock lifetime ago (a
-	live job takes the lock as it starts, or waits for the live holder of it). Queued: the
-	job id is in no queue (the worker popped it and died before marking it started).
-	"""
+	"""The run's RQ job if RQ thinks it is queued or started but no live worker has it
+	(see :func:`job_is_dead`)."""
 	from frappe.utils.background_jobs import get_job
-	from rq.job import JobStatus
 
 	job = get_job(job_id(run))
 	if not job:
 		return None
 	status = job.get_status()
+	in_queue = lock = False
+	if status == "started":
+		lock = run_lock_held(run)
+	elif status == "queued":
+		in_queue = job.connection.lpos(f"rq:queue:{job.origin}", job.id) is not None
+	return job if job_is_dead(job, status, lock_held=lock, in_queue=in_queue, now=now) else None
+
+
+def job_is_dead(job, status: str, *, lock_held: bool, in_queue: bool, now: datetime | None = None) -> bool:
+	"""Whether a run's job that RQ lists as queued or started has no live worker.
+
+	Started: the run lock is free and the job started more than a lock lifetime ago (a
+	live job takes the lock as it starts, or waits for the live holder of it). Queued: the
+	job id is in no queue (the worker popped it and died before marking it started).
+	"""
 	now = now or datetime.now(UTC).replace(tzinfo=None)  # RQ keeps naive UTC
-	if status == JobStatus.STARTED:
+	if status == "started":
 		started = job.started_at or job.enqueued_at
-		if run_lock_held(run) or not started:
-			return None
-		if (now - started.replace(tzinfo=None)).total_seconds() < lock_seconds():
-			return None
-		return job
-	if status == JobStatus.QUEUED:
-		queue_key = f"rq:queue:{job.origin}"
-		if job.connection.lpos(queue_key, job.id) is not None:
-			return None
+		if lock_held or not started:
+			return False
+		return (now - started.replace(tzinfo=None)).total_seconds() >= lock_seconds()
+	if status == "queued":
+		if in_queue:
+			return False
 		enqueued = job.enqueued_at
-		if enqueued and (now - enqueued.replace(tzinfo=None)).total_seconds() < lock_seconds():
-			return None  # being handed to a worker right now
-		return job
-	return None
+		# a job just enqueued may be being handed to a worker right now
+		return not (enqueued and (now - enqueued.replace(tzinfo=None)).total_seconds() < lock_seconds())
+	return False
 
 
 def drop_dead_job(run: str) -> bool:
