@@ -129,6 +129,19 @@ def arrange(method: str, me: str) -> dict:
 		return {"job": make_job(technician=me, status="Assigned").name, "status": "En Route"}
 	if method == "override_installation_gate":
 		return {"job": make_job(job_type="Installation").name, "reason": "Mesure faite au wattmètre"}
+	if method == "retry_notification":
+		failed = frappe.get_doc(
+			{
+				"doctype": "Dispatch Notification",
+				"technician": me,
+				"kind": "Assignment",
+				"body": "Travail demain 9 h",
+				"to_number": "+15145550100",
+				"status": "Failed",
+				"error": "The SMS may already have been sent",
+			}
+		).insert(ignore_permissions=True)
+		return {"notification": failed.name}
 	if method == "get_catalogs":
 		return {"applies_to": "Service Contract"}
 	if method == "validate_template":

@@ -151,7 +151,7 @@ class TestFleet(NetworkCase):
 					row.name,
 					{
 						"acs_device_id": doc["_id"] if row in rows[:3] else None,
-						"last_rx_dbm": None,
+						"last_rx_dbm": 0,
 						"last_optical_status": None,
 						"last_inform": None,
 					},
