@@ -66,7 +66,11 @@ class Redirect:
 
 @dataclass(frozen=True)
 class Dial:
+	"""Ring a queue; Twilio then calls ``params`` (step ``after_dial``) with DialCallStatus. With no
+	number configured for the queue the connector goes straight to ``params``."""
+
 	queue: str  # support | billing | sales: the Frappe layer puts the number from settings
+	params: dict
 	timeout: int = 30
 
 
@@ -193,7 +197,6 @@ TEXT = {
 			"Pour le soutien technique, faites le 1. Pour la facturation, faites le 2. "
 			"Pour les ventes, faites le 3. Pour parler à un agent, faites le 0."
 		),
-		"english": "For English, press 9.",
 		"invalid": "Ce choix n'est pas valide.",
 		"no_account": "Nous n'avons pas trouvé de compte associé à ce numéro.",
 		"outage": "Une panne touche actuellement votre secteur{since}.",
@@ -228,7 +231,6 @@ TEXT = {
 			"For technical support, press 1. For billing, press 2. For sales, press 3. "
 			"To speak with an agent, press 0."
 		),
-		"english": "",
 		"invalid": "That choice is not valid.",
 		"no_account": "We did not find an account for this number.",
 		"outage": "An outage is currently affecting your area{since}.",
@@ -305,25 +307,20 @@ def _params(step: str, lang: str, attempt: int = 1) -> dict:
 
 
 def _main_menu(lang: str, attempt: int, intro: tuple[Say, ...] = ()) -> Decision:
-	prompt = (*intro, *_say(lang, "menu", *(("english",) if lang == "fr" else ())))
+	english = (Say("For English, press 9.", "en"),) if lang == "fr" else ()
+	prompt = (*intro, *_say(lang, "menu"), *english)
 	return Decision(
 		(Gather(prompt, _params("menu", lang, attempt)), Redirect(_params("menu", lang, attempt)))
 	)
 
 
 def _queue(lang: str, queue: str, intro: tuple[Say, ...] = ()) -> Decision:
-	"""The queue; when nobody answers (or none is configured) the voicemail."""
-	return Decision(
-		(
-			*intro,
-			*_say(lang, "queue"),
-			Dial(queue),
-			*_say(lang, "no_agent"),
-			Record(_params("voicemail", lang)),
-			*_say(lang, "thanks"),
-			Hangup(),
-		)
-	)
+	"""The queue; when nobody answers (or none is configured) the voicemail (step after_dial)."""
+	return Decision((*intro, *_say(lang, "queue"), Dial(queue, _params("after_dial", lang))))
+
+
+def _voicemail(lang: str, key: str) -> Decision:
+	return Decision((*_say(lang, key), Record(_params("voicemail", lang)), *_say(lang, "thanks"), Hangup()))
 
 
 def _retry_or_queue(step: str, lang: str, attempt: int, pressed: bool, queue: str, repeat) -> Decision:
@@ -389,8 +386,10 @@ def decide(
 	now: datetime,
 	hours: BusinessHours,
 	holidays: set[date] | frozenset[date] = frozenset(),
+	dial_status: str | None = None,
 ) -> Decision:
-	"""The answer to one webhook call of the menu (see the module docstring)."""
+	"""The answer to one webhook call of the menu (see the module docstring). ``dial_status`` is
+	Twilio's DialCallStatus on the ``after_dial`` step."""
 	lang = _lang(lang)
 	attempt = max(1, min(int(attempt or 1), MAX_ATTEMPTS))
 	digits = (digits or "").strip()[:1] or None
@@ -398,11 +397,14 @@ def decide(
 	if step == "voicemail":  # the recording is done: file it
 		return Decision((*_say(lang, "thanks"), Hangup()), action=VOICEMAIL)
 
+	if step == "after_dial":  # the queue answered and the call ended, or nobody answered
+		if dial_status in ("completed", "answered"):
+			return Decision((Hangup(),))
+		return _voicemail(lang, "no_agent")
+
 	if step == "start":
 		if not is_open(now, hours, holidays):
-			return Decision(
-				(*_say(lang, "closed"), Record(_params("voicemail", lang)), *_say(lang, "thanks"), Hangup())
-			)
+			return _voicemail(lang, "closed")
 		intro = _say(lang, "welcome", *(("found",) if caller.known else ()))
 		return _main_menu(lang, 1, intro)
 
@@ -447,3 +449,6 @@ def decide(
 	return decide(
 		"start", digits=None, attempt=1, lang=lang, caller=caller, now=now, hours=hours, holidays=holidays
 	)
+
+
+STEPS = ("start", "menu", "support", "billing", "after_dial", "voicemail")

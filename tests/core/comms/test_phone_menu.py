@@ -11,7 +11,6 @@ from gigafibre_fsm.core.comms.phone_menu import (
 	Gather,
 	Hangup,
 	Outage,
-	Record,
 	Redirect,
 	Say,
 )
@@ -136,8 +135,35 @@ def test_silence_asks_again_once_then_the_queue():
 	again = decide("menu", None, attempt=1)
 	assert again.verbs[0].params["attempt"] == "2" and "pas valide" not in said(again)
 	queued = decide("menu", None, attempt=2)
-	assert kinds(queued)[:2] == ["Say", "Dial"] and queued.verbs[1].queue == pm.SUPPORT_QUEUE
-	assert any(isinstance(v, Record) for v in queued.verbs)  # nobody answers: voicemail
+	assert kinds(queued) == ["Say", "Dial"] and queued.verbs[1].queue == pm.SUPPORT_QUEUE
+	assert queued.verbs[1].params["step"] == "after_dial"
+
+
+def test_after_the_queue_a_finished_call_hangs_up_and_no_answer_is_voicemail():
+	assert kinds(
+		pm.decide(
+			"after_dial",
+			digits=None,
+			attempt=1,
+			lang="fr",
+			caller=KNOWN,
+			now=OPEN,
+			hours=HOURS,
+			dial_status="completed",
+		)
+	) == ["Hangup"]
+	for status in ("no-answer", "busy", "failed", None):
+		d = pm.decide(
+			"after_dial",
+			digits=None,
+			attempt=1,
+			lang="en",
+			caller=KNOWN,
+			now=OPEN,
+			hours=HOURS,
+			dial_status=status,
+		)
+		assert kinds(d) == ["Say", "Record", "Say", "Hangup"] and "No agent" in said(d)
 
 
 def test_a_wrong_key_says_so():
