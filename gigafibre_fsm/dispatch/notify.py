@@ -51,7 +51,11 @@ def send(notification: str):
 	if doc.status != "Queued":
 		return doc.status
 	try:
-		sent = twilio.send_sms(get_settings().twilio, doc.to_number, doc.body)
+		from gigafibre_fsm.gigafibre_integrations.sms import status_callback_url
+
+		sent = twilio.send_sms(
+			get_settings().twilio, doc.to_number, doc.body, status_callback=status_callback_url()
+		)
 	except ConnectorError as e:
 		doc.db_set({"status": "Failed", "error": str(e)})
 		return doc.status

@@ -96,3 +96,39 @@ REPLIES = {
 		"For help, call us or reply to this text. Reply STOP to unsubscribe."
 	),
 }
+
+
+# Twilio's message statuses in the order they happen; a late callback never moves a message back.
+STATUS_ORDER = {
+	"accepted": 1,
+	"scheduled": 1,
+	"queued": 2,
+	"sending": 3,
+	"sent": 4,
+	"delivered": 5,
+	"undelivered": 5,
+	"failed": 5,
+	"read": 6,
+	"canceled": 6,
+}
+# Communication.delivery_status for each (Frappe's options have no "Delivered": Sent stays, the
+# exact status is kept beside it).
+DELIVERY_STATUS = {
+	"accepted": "Sending",
+	"scheduled": "Scheduled",
+	"queued": "Sending",
+	"sending": "Sending",
+	"sent": "Sent",
+	"delivered": "Sent",
+	"read": "Read",
+	"undelivered": "Bounced",
+	"failed": "Error",
+	"canceled": "Rejected",
+}
+
+
+def advances(old: str | None, new: str) -> bool:
+	"""Whether status ``new`` may replace ``old`` (unknown statuses never do)."""
+	if new not in STATUS_ORDER:
+		return False
+	return STATUS_ORDER[new] >= STATUS_ORDER.get(old or "", 0)

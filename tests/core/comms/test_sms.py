@@ -64,3 +64,10 @@ def test_every_keyword_has_a_bilingual_reply():
 	for word in (sms.STOP, sms.START, sms.HELP):
 		reply = sms.REPLIES[word]
 		assert "/" in reply and len(reply) < 320
+
+
+def test_status_callbacks_never_move_a_message_back():
+	assert sms.advances(None, "queued") and sms.advances("sent", "delivered")
+	assert not sms.advances("delivered", "sent")  # a late "sent" after "delivered"
+	assert sms.advances("sent", "undelivered") and not sms.advances("sent", "bogus")
+	assert set(sms.DELIVERY_STATUS) == set(sms.STATUS_ORDER)
