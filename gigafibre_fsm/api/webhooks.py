@@ -18,6 +18,7 @@ from __future__ import annotations
 import frappe
 from frappe import _
 from frappe.rate_limiter import rate_limit
+from werkzeug.wrappers import Response
 
 from gigafibre_fsm.connectors import docuseal as ds
 from gigafibre_fsm.settings import get_settings
@@ -126,15 +127,14 @@ def _twilio_form():
 	return form
 
 
-def _xml(twiml: str):
-	from werkzeug.wrappers import Response
-
+def _xml(twiml: str) -> Response:
+	"""TwiML as the answer (Frappe passes a Response through as it is)."""
 	return Response(twiml, mimetype="text/xml")
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 @rate_limit(limit=1200, seconds=60)
-def twilio_sms():
+def twilio_sms() -> Response:
 	"""Twilio's inbound SMS webhook: the message on the sender's timeline, once per MessageSid;
 	STOP / START change the number's SMS consent. Answers TwiML (empty, or a keyword reply)."""
 	from gigafibre_fsm.connectors import twilio
@@ -156,7 +156,7 @@ def twilio_status() -> dict:
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 @rate_limit(limit=1200, seconds=60)
-def twilio_voice():
+def twilio_voice() -> Response:
 	"""Twilio's voice webhook: the phone menu's TwiML for every request of a call (the first one
 	and the follow-ups, told apart by the ``step`` query parameter of the previous answer)."""
 	from gigafibre_fsm.gigafibre_integrations import phone
