@@ -10,6 +10,8 @@ customer with an open Issue adds a Communication to that Issue.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import frappe
 from frappe import _
 from frappe.utils import now_datetime
@@ -24,7 +26,7 @@ EVENT = "gigafibre_fsm:call"
 
 def desk_url(customer: str) -> str:
 	base = get_settings().comms.public_base_url or frappe.utils.get_url()
-	return f"{base}/app/customer/{frappe.utils.quote(customer)}"
+	return f"{base}/app/customer/{quote(customer)}"
 
 
 def lookup(number: str) -> dict:

@@ -3,6 +3,8 @@ first, paged by time (``before``: the ``next_before`` of the previous page)."""
 
 from __future__ import annotations
 
+from html import unescape
+
 import frappe
 from frappe.query_builder import Order
 from frappe.utils import get_datetime, strip_html
@@ -60,7 +62,7 @@ def _communications(customer: str, before, limit: int) -> list[dict]:
 			"medium": r.communication_medium,
 			"direction": r.sent_or_received,
 			"subject": r.subject,
-			"content": strip_html(r.content or "")[:CONTENT_CHARS],
+			"content": unescape(strip_html((r.content or "").replace("<br>", "\n")))[:CONTENT_CHARS],
 			"phone": r.phone_no,
 			"sender": r.sender,
 			"status": r.delivery_status,
