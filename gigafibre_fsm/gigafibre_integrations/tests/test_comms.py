@@ -189,7 +189,12 @@ class TestInboundSms(CommsCase):
 			{
 				"doctype": "Contact",
 				"first_name": unique("Marie"),
-				"phone_nos": [{"phone": number.replace("+1", "1-"), "is_primary_mobile_no": 1}],
+				"phone_nos": [
+					{
+						"phone": f"1-{national(number)[1:4]}-{number[5:8]}-{number[8:]}",
+						"is_primary_mobile_no": 1,
+					}
+				],
 				"links": [{"link_doctype": "Customer", "link_name": customer.name}],
 			}
 		).insert(ignore_permissions=True)
@@ -367,10 +372,31 @@ class TestPhoneMenu(CommsCase):
 		except ImportError:
 			self.skipTest("gigafibre_fsm.network.outages is not on this branch (core tests cover the words)")
 		number, customer = self.known_online()
-		if not hasattr(outages, "start_outage_for_test"):
-			self.skipTest("no way to open an outage for one customer on this branch yet")
-		outages.start_outage_for_test(customer.name, expected_end=frappe.utils.add_to_date(None, hours=2))
-		self.assertIn("Une panne touche actuellement votre secteur", self.answer(number, "menu", "1"))
+		olt = frappe.get_doc(
+			{
+				"doctype": "Network Element",
+				"element_name": unique("OLT"),
+				"vendor_profile": "zte_c300",
+				"host": "192.0.2.10",
+				"snmp_community": "public",
+			}
+		).insert(ignore_permissions=True)
+		eqp = frappe.get_all("Service Equipment", {"customer": customer.name}, pluck="name")[0]
+		frappe.db.set_value("Service Equipment", eqp, {"olt": olt.name, "pon_port": "1/1/1"})
+		now = frappe.utils.now_datetime()
+		outages.open_outage(
+			key=unique("test"),
+			title="Panne de test",
+			source="Manual",
+			started=now - timedelta(hours=1),
+			network_element=olt.name,
+			pon_port="1/1/1",
+			expected_end=now + timedelta(hours=2),
+		)
+		support = self.answer(number, "menu", "1", now=datetime.now(UTC))
+		self.assertIn("Une panne touche actuellement votre secteur", support)
+		self.assertIn("Le retour du service est prévu vers", support)
+		self.assertNotIn("Votre service est en ligne", support)
 
 	def test_an_unknown_caller(self):
 		number = random_phone("367")
