@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import frappe
 from frappe import _
+from frappe.query_builder import Order
 from frappe.query_builder.functions import Min, Sum
 from frappe.utils import escape_html, now_datetime
 
@@ -55,13 +56,14 @@ def _aware(value) -> datetime | None:
 
 
 def line_of(customer: str) -> str | None:
-	rows = frappe.get_all(
-		"Service Equipment",
-		filters={"customer": customer, "status": "Active", "last_inform": ["is", "set"]},
-		fields=["last_online", "last_rx_dbm"],
-		order_by="last_inform desc",
-		limit=1,
-	)
+	eqp = frappe.qb.DocType("Service Equipment")
+	rows = (
+		frappe.qb.from_(eqp)
+		.select(eqp.last_online, eqp.last_rx_dbm)
+		.where((eqp.customer == customer) & (eqp.status == "Active") & eqp.last_inform.isnotnull())
+		.orderby(eqp.last_inform, order=Order.desc)
+		.limit(1)
+	).run(as_dict=True)
 	if not rows:
 		return None
 	return pm.line_state(bool(rows[0].last_online), rows[0].last_rx_dbm)
