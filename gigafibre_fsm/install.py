@@ -24,6 +24,7 @@ CUSTOM_FIELDS = {
 			"label": "Cell Phone",
 			"insert_after": "gigafibre_section",
 			"in_standard_filter": 1,
+			"search_index": 1,  # inbound SMS and calls are matched by it
 		},
 		{
 			"fieldname": "email_billing",
@@ -143,6 +144,17 @@ CUSTOM_FIELDS = {
 			"label": "Upload (Mbit/s)",
 			"insert_after": "gigafibre_plan_col",
 			"non_negative": 1,
+		},
+	],
+	# SMS on the timeline (gigafibre_integrations/sms.py): Twilio's own status of a sent message
+	# (Frappe's delivery_status has no "Delivered").
+	"Communication": [
+		{
+			"fieldname": "gigafibre_sms_status",
+			"fieldtype": "Data",
+			"label": "SMS Status (Twilio)",
+			"insert_after": "delivery_status",
+			"read_only": 1,
 		},
 	],
 	# What a quotation becomes as a Service Contract (gigafibre_fsm.customers.contracts).

@@ -206,3 +206,60 @@ def accept_contract(
 		lang=lang,
 		text_sha256=str(text_sha256) if text_sha256 else None,
 	)
+
+
+# -- communications: the timeline, SMS from the desk ---------------------------------------
+
+TIMELINE_STAFF = (CUSTOMER_SERVICE, FSM_MANAGER, DISPATCHER)
+SMS_THREADS = ("Customer", "Issue", "Communication")
+
+
+def _existing(doctype: str, name) -> str:
+	name = str(name or "").strip()
+	if not name or len(name) > 140 or not frappe.db.exists(doctype, name):
+		frappe.throw(_("{0} {1} not found").format(_(doctype), name), frappe.DoesNotExistError)
+	return name
+
+
+@fsm_api(roles=TIMELINE_STAFF)
+def get_timeline(customer: str, before: str | None = None, limit: int = 50) -> dict:
+	"""A customer's communications, newest first: Communications (SMS both ways, calls, e-mail,
+	on the customer or their Issues) and Call Logs (3CX). ``limit`` 1–200; the next page is asked
+	with ``before`` = the answer's ``next_before`` (None on the last page).
+	Returns ``{"customer", "items": [{"kind", "name", "date", ...}], "next_before"}``."""
+	from gigafibre_fsm.gigafibre_integrations import timeline
+
+	name = _existing("Customer", customer)
+	cursor = None
+	if before not in (None, ""):
+		try:
+			cursor = frappe.utils.get_datetime(str(before)[:40])
+		except Exception:
+			cursor = None
+		if cursor is None:
+			frappe.throw(
+				_("before must be a date and time, such as 2026-12-03 14:05:00"), GigafibreValidationError
+			)
+	if isinstance(limit, bool) or not 1 <= int(limit) <= timeline.MAX_LIMIT:
+		frappe.throw(
+			_("limit must be between 1 and {0}").format(timeline.MAX_LIMIT), GigafibreValidationError
+		)
+	return timeline.timeline(name, cursor, int(limit))
+
+
+@fsm_api(roles=(CUSTOMER_SERVICE, FSM_MANAGER), write=True)
+def send_sms(reference_doctype: str, reference_name: str, body: str) -> dict:
+	"""Text the customer from the desk on a thread: a Customer, an Issue, or a received SMS
+	(Communication: the reply goes to its number, on its Issue or customer). Queued as an outgoing
+	Communication and sent through Twilio after commit (a reply is a service message: it goes even
+	to a number that sent STOP). Returns ``{"communication", "to", "status"}``."""
+	from gigafibre_fsm.gigafibre_integrations import sms
+
+	if reference_doctype not in SMS_THREADS:
+		frappe.throw(_("An SMS goes on a Customer, an Issue or a Communication"), GigafibreValidationError)
+	name = _existing(reference_doctype, reference_name)
+	if not isinstance(body, str) or not body.strip() or len(body) > sms.MAX_BODY:
+		frappe.throw(
+			_("The message must be 1 to {0} characters").format(sms.MAX_BODY), GigafibreValidationError
+		)
+	return sms.queue_reply(reference_doctype, name, body, ignore_permissions=True)

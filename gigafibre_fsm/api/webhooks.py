@@ -18,6 +18,7 @@ from __future__ import annotations
 import frappe
 from frappe import _
 from frappe.rate_limiter import rate_limit
+from werkzeug.wrappers import Response
 
 from gigafibre_fsm.connectors import docuseal as ds
 from gigafibre_fsm.settings import get_settings
@@ -91,3 +92,132 @@ def _evidence(event: ds.WebhookEvent) -> dict:
 		"signed_ip": str(signer.get("ip") or "")[:140] or None,
 		"signed_user_agent": str(signer.get("ua") or "")[:1000] or None,
 	}
+
+
+# -- Twilio: SMS, delivery status, the phone menu --------------------------------------------
+#
+# Twilio signs each request (X-Twilio-Signature) with the account's auth token over the exact URL
+# it called: behind a proxy that is Gigafibre Settings' Public Site URL + the path and query.
+# The signature is checked first; any failure is the same 401 whatever the number, so nothing
+# tells whether a customer exists. Answers are TwiML (text/xml).
+
+
+def _public_url() -> str:
+	request = frappe.request
+	base = get_settings().comms.public_base_url
+	if not base:
+		return request.url
+	query = request.query_string.decode("latin-1") if request.query_string else ""
+	return f"{base}{request.path}" + (f"?{query}" if query else "")
+
+
+def _twilio_form():
+	"""The request's POST fields once the Twilio signature is valid, else a 401."""
+	from gigafibre_fsm.connectors import twilio
+
+	request = frappe.request
+	form = request.form if request is not None else {}
+	signature = request.headers.get(twilio.SIGNATURE_HEADER) if request is not None else None
+	url = _public_url() if request is not None else ""
+	if not twilio.signature_valid(get_settings().twilio.auth_token, url, form, signature):
+		frappe.logger(LOG).warning(
+			{"event": "twilio_refused", "path": getattr(request, "path", None), "ip": frappe.local.request_ip}
+		)
+		frappe.throw(_("Not authorised"), frappe.AuthenticationError)
+	return form
+
+
+def _xml(twiml: str) -> Response:
+	"""TwiML as the answer (Frappe passes a Response through as it is)."""
+	return Response(twiml, mimetype="text/xml")
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@rate_limit(limit=1200, seconds=60)
+def twilio_sms() -> Response:
+	"""Twilio's inbound SMS webhook: the message on the sender's timeline, once per MessageSid;
+	STOP / START change the number's SMS consent. Answers TwiML (empty, or a keyword reply)."""
+	from gigafibre_fsm.connectors import twilio
+	from gigafibre_fsm.gigafibre_integrations import sms
+
+	form = _twilio_form()
+	sms.receive(form)
+	return _xml(twilio.messaging_twiml(sms.keyword_reply(form)))
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@rate_limit(limit=1200, seconds=60)
+def twilio_status() -> dict:
+	"""Twilio's status callback of an outgoing SMS: its delivery status (never moved back)."""
+	from gigafibre_fsm.gigafibre_integrations import sms
+
+	return sms.update_status(_twilio_form())
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@rate_limit(limit=1200, seconds=60)
+def twilio_voice() -> Response:
+	"""Twilio's voice webhook: the phone menu's TwiML for every request of a call (the first one
+	and the follow-ups, told apart by the ``step`` query parameter of the previous answer)."""
+	from gigafibre_fsm.gigafibre_integrations import phone
+
+	form = _twilio_form()
+	return _xml(phone.answer(form, frappe.request.args, _public_url()))
+
+
+# -- 3CX: contact lookup and call journal ---------------------------------------------------
+#
+# 3CX's CRM template sends the token of Gigafibre Settings' 3CX Token as "Authorization: Bearer
+# <token>" (or X-3CX-Token); it is compared in constant time, and a missing or wrong one is 401.
+
+THREECX_HEADER = "X-3CX-Token"
+MAX_NUMBER = 40
+
+
+def _threecx_verified() -> None:
+	import hmac
+
+	request = frappe.request
+	expected = get_settings().webhooks.threecx
+	header = request.headers.get("Authorization", "") if request is not None else ""
+	token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+	if not token and request is not None:
+		token = request.headers.get(THREECX_HEADER, "")
+	if not expected or not hmac.compare_digest(token.encode()[:512], expected.encode()):
+		frappe.logger(LOG).warning({"event": "threecx_refused", "ip": frappe.local.request_ip})
+		frappe.throw(_("Not authorised"), frappe.AuthenticationError)
+
+
+@frappe.whitelist(allow_guest=True, methods=["GET", "POST"])
+@rate_limit(limit=1200, seconds=60)
+def threecx_lookup(number: str | None = None) -> dict:
+	"""3CX's contact lookup: the customer a number belongs to (id, name, desk URL) or
+	``{"contact": null}``; only for the authenticated 3CX server."""
+	from gigafibre_fsm.gigafibre_integrations import threecx
+
+	_threecx_verified()
+	if not isinstance(number, str) or len(number) > MAX_NUMBER:
+		frappe.throw(
+			_("The number must be text of at most {0} characters").format(MAX_NUMBER), WebhookBadRequest
+		)
+	return threecx.lookup(number)
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@rate_limit(limit=1200, seconds=60)
+def threecx_call() -> dict:
+	"""3CX's call journal entry (JSON): stored once as a Call Log linked to the customer; a missed
+	call from a customer with an open Issue is added to that Issue."""
+	from gigafibre_fsm.core.comms.threecx import JournalError
+	from gigafibre_fsm.gigafibre_integrations import threecx
+
+	_threecx_verified()
+	request = frappe.request
+	entry = request.get_json(silent=True) if request is not None else None
+	if entry is None and request is not None and request.form:
+		entry = request.form.to_dict()
+	try:
+		return threecx.journal(entry)
+	except JournalError as e:
+		frappe.logger(LOG).warning({"event": "threecx_malformed", "error": str(e)})
+		frappe.throw(_("This is not a 3CX call journal entry: {0}").format(str(e)), WebhookBadRequest)

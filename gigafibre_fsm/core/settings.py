@@ -117,6 +117,36 @@ class VisionSettings:
 
 
 @dataclass(frozen=True)
+class CommsSettings:
+	"""SMS, the phone menu and 3CX (times as Gigafibre Settings holds them: ``"08:00:00"``)."""
+
+	public_base_url: str = ""  # what Twilio signs and 3CX opens; empty: the request's own URL
+	keyword_replies: bool = False
+	pay_link_url: str = ""
+	support_queue: str = ""
+	billing_queue: str = ""
+	sales_queue: str = ""
+	weekday_open: str = "08:00:00"
+	weekday_close: str = "20:00:00"
+	saturday_open: str = ""  # empty: closed
+	saturday_close: str = ""
+	holiday_list: str = ""
+
+	def __post_init__(self):
+		object.__setattr__(self, "public_base_url", _url(self.public_base_url))
+
+	@property
+	def queues(self) -> dict[str, str]:
+		"""Queue name → number to dial (billing and sales fall back to support)."""
+		support = self.support_queue
+		return {
+			"support": support,
+			"billing": self.billing_queue or support,
+			"sales": self.sales_queue or support,
+		}
+
+
+@dataclass(frozen=True)
 class WebhookSecrets:
 	stripe: str = field(default="", repr=False)
 	uptime_kuma: str = field(default="", repr=False)
@@ -137,6 +167,7 @@ class AppSettings:
 	vision: VisionSettings = field(default_factory=VisionSettings)
 	webhooks: WebhookSecrets = field(default_factory=WebhookSecrets)
 	token_secret: str = field(default="", repr=False)
+	comms: CommsSettings = field(default_factory=CommsSettings)
 
 
 # Which field of "Gigafibre Settings" feeds which attribute. One table, so the
@@ -187,6 +218,19 @@ FIELD_MAP: dict[str, dict[str, str]] = {
 		"uptime_kuma": "uptime_kuma_token",
 		"threecx": "threecx_token",
 		"docuseal": "docuseal_webhook_secret",
+	},
+	"comms": {
+		"public_base_url": "public_base_url",
+		"keyword_replies": "sms_keyword_replies",
+		"pay_link_url": "pay_link_url",
+		"support_queue": "support_queue_number",
+		"billing_queue": "billing_queue_number",
+		"sales_queue": "sales_queue_number",
+		"weekday_open": "phone_weekday_open",
+		"weekday_close": "phone_weekday_close",
+		"saturday_open": "phone_saturday_open",
+		"saturday_close": "phone_saturday_close",
+		"holiday_list": "phone_holiday_list",
 	},
 }
 TOKEN_SECRET_FIELD = "token_signing_secret"

@@ -97,7 +97,11 @@ def send(notification: str):
 		return doc.status
 	frappe.cache.set_value(inflight_key, 1, expires_in_sec=MARK_SECONDS)
 	try:
-		sent = twilio.send_sms(get_settings().twilio, doc.to_number, doc.body)
+		from gigafibre_fsm.gigafibre_integrations.sms import status_callback_url
+
+		sent = twilio.send_sms(
+			get_settings().twilio, doc.to_number, doc.body, status_callback=status_callback_url()
+		)
 	except ConnectorError as e:
 		frappe.cache.delete_value(inflight_key)
 		doc.db_set({"status": "Failed", "error": str(e)})

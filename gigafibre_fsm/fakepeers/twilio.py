@@ -7,15 +7,26 @@ api.v2010.account.message JSON; Basic auth with the account SID and token, else
 401 with Twilio's error body (code 20003); a "To" that is not E.164 → 400 with
 code 21211; GET of one message → 200. Every accepted message is kept in
 ``messages``.
+
+It also plays Twilio's side of the webhooks it calls on our site, signed as Twilio's
+"Webhooks security" page documents (X-Twilio-Signature: base64 of HMAC-SHA1, keyed with the
+auth token, over the full URL followed by every POST field name and value sorted by name),
+computed here independently of the SDK's validator: ``deliver_sms`` (an inbound message, the
+fields of Twilio's messaging webhook), ``deliver_status`` (a status callback), ``call`` (a voice
+webhook request with the call's fields).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 import threading
-from base64 import b64decode
+from base64 import b64decode, b64encode
 from email.utils import formatdate
+
+import requests
 
 from gigafibre_fsm.fakepeers.http import FakePeer, Response
 
@@ -117,3 +128,81 @@ class FakeTwilio(FakePeer):
 	def sent(self) -> list[dict]:
 		with self._msg_lock:
 			return list(self.messages.values())
+
+	# -- Twilio calling our webhooks ---------------------------------------------------------
+
+	def sign(self, url: str, params: dict[str, str]) -> str:
+		data = url + "".join(f"{k}{params[k]}" for k in sorted(params))
+		return b64encode(hmac.new(self.auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+	def post_signed(
+		self, url: str, params: dict[str, str], *, signature: str | None = None, signed_url: str | None = None
+	) -> requests.Response:
+		"""POST ``params`` form-encoded to ``url`` with the signature of ``signed_url`` (default
+		``url``: the public URL when the site sits behind a proxy); ``signature`` overrides it
+		(forgeries; "" sends none)."""
+		sig = self.sign(signed_url or url, params) if signature is None else signature
+		headers = {"X-Twilio-Signature": sig} if sig else {}
+		headers["User-Agent"] = "TwilioProxy/1.1"
+		return requests.post(url, data=params, headers=headers, timeout=60)
+
+	def sms_params(self, from_: str, body: str, *, to: str = "+14505550100", sid: str | None = None) -> dict:
+		return {
+			"ToCountry": "CA",
+			"ToState": "QC",
+			"SmsMessageSid": sid or "SM" + secrets.token_hex(16),
+			"NumMedia": "0",
+			"ToCity": "",
+			"FromZip": "",
+			"SmsSid": sid or "",
+			"FromState": "QC",
+			"SmsStatus": "received",
+			"FromCity": "MONTREAL",
+			"Body": body,
+			"FromCountry": "CA",
+			"To": to,
+			"ToZip": "",
+			"NumSegments": "1",
+			"MessageSid": sid or "",
+			"AccountSid": self.account_sid,
+			"From": from_,
+			"ApiVersion": "2010-04-01",
+		}
+
+	def deliver_sms(
+		self, url: str, from_: str, body: str, *, sid: str | None = None, **kw
+	) -> requests.Response:
+		params = self.sms_params(from_, body, sid=sid)
+		params["SmsSid"] = params["MessageSid"] = params["SmsMessageSid"]
+		return self.post_signed(url, params, **kw)
+
+	def deliver_status(self, url: str, sid: str, status: str, *, error_code: str | None = None, **kw):
+		message = self.messages.get(sid, {})
+		params = {
+			"MessageSid": sid,
+			"SmsSid": sid,
+			"MessageStatus": status,
+			"SmsStatus": status,
+			"AccountSid": self.account_sid,
+			"From": message.get("from") or "+14505550100",
+			"To": message.get("to") or "",
+			"ApiVersion": "2010-04-01",
+		}
+		if error_code:
+			params["ErrorCode"] = error_code
+		return self.post_signed(url, params, **kw)
+
+	def call(self, url: str, from_: str, *, call_sid: str | None = None, extra: dict | None = None, **kw):
+		"""One request of a voice call to ``url`` (the first, or a gather's / record's action)."""
+		params = {
+			"CallSid": call_sid or "CA" + secrets.token_hex(16),
+			"AccountSid": self.account_sid,
+			"From": from_,
+			"To": "+14505550100",
+			"CallStatus": "in-progress",
+			"ApiVersion": "2010-04-01",
+			"Direction": "inbound",
+			"CallerCountry": "CA",
+			**(extra or {}),
+		}
+		return self.post_signed(url, params, **kw)

@@ -214,6 +214,10 @@ def send_sms(ctx: StepContext) -> Outcome:
 	know whether Twilio got the message and fails the step visibly instead of sending it
 	again (retrying the run sends it).
 	"""
+	from gigafibre_fsm.gigafibre_integrations.sms import opted_out
+
+	if opted_out(ctx.config["to"]):  # an agent-flow SMS: the number sent STOP (CASL)
+		return Outcome.done({"to": ctx.config["to"], "sent": False, "reason": "opted_out"})
 	cache_key = f"gigafibre_fsm:flow_sms:{ctx.idempotency_key}"
 	inflight_key = f"gigafibre_fsm:flow_sms_inflight:{ctx.idempotency_key}"
 	# expires=True: a plain get_value keeps a miss in frappe.local.cache and a replay in this

@@ -77,3 +77,20 @@ def test_browser_start_timeout_is_a_default_of_its_own():
 	assert "browser_start_timeout" not in FIELD_MAP["modem"]
 	s = build_settings({"modem_timeout": "3", "modem_bridge_enabled": 1}, {"modem_admin_password": "pw"})
 	assert s.modem.timeout == 3.0 and s.modem.browser_start_timeout == 60.0
+
+
+def test_comms_settings_queues_fall_back_to_support_and_urls_are_trimmed():
+	s = build_settings(
+		{
+			"public_base_url": " https://erp.example.com/ ",
+			"support_queue_number": "+14505550199",
+			"sales_queue_number": "+14505550198",
+			"sms_keyword_replies": 1,
+			"phone_weekday_open": "07:30:00",
+		},
+		{},
+	)
+	assert s.comms.public_base_url == "https://erp.example.com"
+	assert s.comms.queues == {"support": "+14505550199", "billing": "+14505550199", "sales": "+14505550198"}
+	assert s.comms.keyword_replies is True and s.comms.weekday_open == "07:30:00"
+	assert build_settings({}, {}).comms.saturday_open == ""  # closed unless set

@@ -46,6 +46,7 @@ APP_EVENTS = (
 	"on_optical_alarm",
 	"on_cpe_offline",
 	"on_payment_overdue",
+	"on_sms_received",
 )
 TRIGGER_EVENTS = ("manual", *DOC_EVENTS, *APP_EVENTS, "cron")
 
@@ -158,7 +159,7 @@ BUILTIN_KINDS: dict[str, StepKind] = {
 			"send_sms",
 			"Send SMS",
 			_obj({"to": _S, "body": _S}, ("to", "body")),
-			"Sends an SMS through Twilio; the message sid is kept in the step output.",
+			"Sends an SMS through Twilio (nothing to a number that sent STOP); the message sid is kept in the step output.",
 			side_effect=True,
 			config_example={"to": "{{customer.cell_phone}}", "body": "Bon de commande reçu"},
 		),

@@ -195,6 +195,11 @@ def arrange(method: str, me: str) -> dict:
 		return {"contract": make_contract().name, "date": str(getdate()), "reason": "Déménagement"}
 	if method == "get_referral_summary":
 		return {"customer": make_customer().name}
+	if method == "get_timeline":
+		return {"customer": make_customer().name, "limit": 10}
+	if method == "send_sms":
+		customer = make_customer(cell_phone="+15145550126")
+		return {"reference_doctype": "Customer", "reference_name": customer.name, "body": "Bonjour"}
 	raise AssertionError(f"no arrangement for {method}: add one (README lists every endpoint)")
 
 

@@ -14,6 +14,7 @@ class DispatchNotification(Document):
 		from frappe.types import DF
 
 		body: DF.SmallText | None
+		delivery_status: DF.Data | None
 		error: DF.SmallText | None
 		kind: DF.Literal["Assignment", "Unassignment", "Plan", "Offer", "Link"]
 		reference_doctype: DF.Link | None

@@ -63,6 +63,7 @@ class FlowTemplate(Document):
 			"on_optical_alarm",
 			"on_cpe_offline",
 			"on_payment_overdue",
+			"on_sms_received",
 			"cron",
 		]
 		version: DF.Int

@@ -15,6 +15,8 @@ URL_FIELDS = (
 	"twilio_api_base",
 	"docuseal_url",
 	"vision_api_base",
+	"public_base_url",
+	"pay_link_url",
 )
 
 
@@ -30,6 +32,7 @@ class GigafibreSettings(Document):
 		billing_as_drafts: DF.Check
 		billing_enabled: DF.Check
 		billing_from: DF.Date | None
+		billing_queue_number: DF.Data | None
 		chromium_path: DF.Data | None
 		docuseal_api_key: DF.Password | None
 		docuseal_url: DF.Data | None
@@ -44,9 +47,19 @@ class GigafibreSettings(Document):
 		modem_session_idle_seconds: DF.Int
 		modem_timeout: DF.Float
 		olt_max_inflight: DF.Int
+		pay_link_url: DF.Data | None
+		phone_holiday_list: DF.Link | None
+		phone_saturday_close: DF.Time | None
+		phone_saturday_open: DF.Time | None
+		phone_weekday_close: DF.Time | None
+		phone_weekday_open: DF.Time | None
+		public_base_url: DF.Data | None
+		sales_queue_number: DF.Data | None
+		sms_keyword_replies: DF.Check
 		snmp_retries: DF.Int
 		snmp_timeout: DF.Float
 		stripe_webhook_secret: DF.Password | None
+		support_queue_number: DF.Data | None
 		threecx_token: DF.Password | None
 		token_signing_secret: DF.Password | None
 		traccar_timeout: DF.Float
