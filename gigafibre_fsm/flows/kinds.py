@@ -214,7 +214,7 @@ def send_sms(ctx: StepContext) -> Outcome:
 	know whether Twilio got the message and fails the step visibly instead of sending it
 	again (retrying the run sends it).
 	"""
-	from gigafibre_fsm.gigafibre_integrations.sms import opted_out
+	from gigafibre_fsm.gigafibre_integrations.consent import opted_out
 
 	if opted_out(ctx.config["to"]):  # an agent-flow SMS: the number sent STOP (CASL)
 		return Outcome.done({"to": ctx.config["to"], "sent": False, "reason": "opted_out"})
