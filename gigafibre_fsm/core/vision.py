@@ -163,7 +163,9 @@ def validate_label(answer: str | bytes | dict) -> LabelScan:
 		raise InvalidInput("The vision model's answer does not follow the label schema")
 	if len(barcodes_raw) > MAX_BARCODES:
 		raise InvalidInput(
-			"The vision model returned {0} barcodes; at most {1} are expected", len(barcodes_raw), MAX_BARCODES
+			"The vision model returned {0} barcodes; at most {1} are expected",
+			len(barcodes_raw),
+			MAX_BARCODES,
 		)
 	unknown = sorted(set(fields_raw) - set(LABEL_FIELDS))
 	if unknown:
@@ -198,7 +200,9 @@ def resolve_match(found: Iterable[tuple[str, str, str | None]]) -> tuple[str | N
 	to and what matched it. Values that point to different equipment are a Conflict (the
 	label is ambiguous: a technician decides, not the app)."""
 	hits = [
-		{"kind": kind, "value": value, "equipment": equipment} for kind, value, equipment in found if equipment
+		{"kind": kind, "value": value, "equipment": equipment}
+		for kind, value, equipment in found
+		if equipment
 	]
 	names = list(dict.fromkeys(h["equipment"] for h in hits))
 	if len(names) > 1:

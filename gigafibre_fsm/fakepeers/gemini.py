@@ -37,7 +37,9 @@ def _error(status: int, state: str, message: str, reason: str | None = None) -> 
 		if reason
 		else []
 	)
-	return Response.json({"error": {"code": status, "message": message, "status": state, "details": details}}, status=status)
+	return Response.json(
+		{"error": {"code": status, "message": message, "status": state, "details": details}}, status=status
+	)
 
 
 class FakeGemini(FakePeer):
@@ -60,7 +62,12 @@ class FakeGemini(FakePeer):
 			if not key:
 				return _error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.")
 			if key != self.api_key:
-				return _error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.", "API_KEY_INVALID")
+				return _error(
+					400,
+					"INVALID_ARGUMENT",
+					"API key not valid. Please pass a valid API key.",
+					"API_KEY_INVALID",
+				)
 			if self.fail_next:
 				return self.fail_next.pop(0)
 			try:
@@ -75,7 +82,9 @@ class FakeGemini(FakePeer):
 			except (ValueError, KeyError, TypeError, StopIteration, IndexError):
 				return _error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")
 			if config.get("responseSchema") and config.get("responseMimeType") != "application/json":
-				return _error(400, "INVALID_ARGUMENT", "responseSchema requires responseMimeType application/json")
+				return _error(
+					400, "INVALID_ARGUMENT", "responseSchema requires responseMimeType application/json"
+				)
 			with self._calls_lock:
 				self.calls.append(body)
 			answer = self.labels.get(hashlib.sha256(image).hexdigest(), EMPTY_LABEL)

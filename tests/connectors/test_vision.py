@@ -22,7 +22,10 @@ from gigafibre_fsm.fakepeers.http import Response
 
 PHOTO = b"\xff\xd8\xff\xe0" + b"label photo of an XX230v" * 20
 LABEL = {
-	"barcodes": [{"format": "CODE128", "value": "2235ABCD0042"}, {"format": "QR_CODE", "value": "WIFI:S:Gigafibre;"}],
+	"barcodes": [
+		{"format": "CODE128", "value": "2235ABCD0042"},
+		{"format": "QR_CODE", "value": "WIFI:S:Gigafibre;"},
+	],
 	"fields": {
 		"serial": "2235abcd0042",
 		"mac": "A0-B1-C2-D3-E4-F5",

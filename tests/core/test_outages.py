@@ -23,7 +23,13 @@ DOWN_BODY = {
 		"timezoneOffset": "-05:00",
 		"localDateTime": "2026-03-02 09:05:30",
 	},
-	"monitor": {"id": 29, "name": "OLT Sainte-Clotilde", "url": "https://", "hostname": "10.0.0.2", "type": "ping"},
+	"monitor": {
+		"id": 29,
+		"name": "OLT Sainte-Clotilde",
+		"url": "https://",
+		"hostname": "10.0.0.2",
+		"type": "ping",
+	},
 	"msg": "[OLT Sainte-Clotilde] [🔴 Down] timeout of 48000ms exceeded",
 }
 
