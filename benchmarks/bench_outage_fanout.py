@@ -70,7 +70,14 @@ def main(site: str, n: int, sms: bool) -> None:
 		settings.append("uptime_kuma_monitors", {"monitor": monitor_id, "network_element": olt})
 		settings.save()
 		frappe.get_doc(
-			{"doctype": "Network Element", "element_name": olt, "vendor_profile": "zte_c300", "enabled": 0}
+			{
+				"doctype": "Network Element",
+				"element_name": olt,
+				"vendor_profile": "zte_c300",
+				"enabled": 0,
+				"host": "127.0.0.1",
+				"snmp_community": "public",
+			}
 		).insert()
 		started = time.perf_counter()
 		generate(frappe, tag, olt, n, now_datetime())

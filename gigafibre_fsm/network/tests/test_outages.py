@@ -53,6 +53,7 @@ def make_olt() -> str:
 				"element_name": unique("OLT"),
 				"vendor_profile": "zte_c300",
 				"host": "127.0.0.1",
+				"snmp_community": "public",
 				"enabled": 0,  # not swept by other tests
 			}
 		)
@@ -166,7 +167,10 @@ class OutageCase(IntegrationTestCase):
 		return names
 
 	def kuma(self, status: int, at: datetime, token: str | None = None, msg: str = "timeout") -> dict:
-		with as_request(kuma_body(self.monitor_id, "OLT Ste-Clotilde", status, at, msg), token or self.token):
+		with as_request(
+			kuma_body(self.monitor_id, "OLT Ste-Clotilde", status, at, msg),
+			self.token if token is None else token,
+		):
 			return webhooks.uptime_kuma()
 
 	def advance_all(self, event: str, customers: list[str]) -> list[str]:
