@@ -18,6 +18,7 @@ from frappe.utils import add_to_date, now_datetime
 
 from gigafibre_fsm.connectors.genieacs import GenieACSClient
 from gigafibre_fsm.core.diagnostics import normalise_genieacs
+from gigafibre_fsm.network import outages
 from gigafibre_fsm.network.diagnose import equipment_values, update_equipment
 from gigafibre_fsm.settings import get_settings
 
@@ -204,6 +205,7 @@ def sweep_olts() -> dict:
 		if not result.ok:
 			values["last_error"] = (result.error or {}).get("message")
 		frappe.db.set_value("Network Element", name, values, update_modified=False)
+		in_alarm = []
 		for reading in result.onts or []:
 			row = equipment[name].get((reading.location.pon, reading.ont))
 			if not row:
@@ -213,6 +215,12 @@ def sweep_olts() -> dict:
 			updated += 1
 			status = (data.get("optical") or {}).get("status")
 			if status in ("low", "los", "high"):
+				in_alarm.append((row, status))
+		# many ONTs of one PON port in alarm at once: one outage for the port, not an Issue each
+		known = Counter(pon for pon, _ont in equipment[name])
+		covered = outages.apply_sweep(name, in_alarm, known, ok=result.ok)
+		for row, status in in_alarm:
+			if row.name not in covered:
 				alarms += raise_alarm(
 					row, "on_optical_alarm", _("Optical signal {0} at the OLT").format(status)
 				)

@@ -28,12 +28,13 @@ AGENT_KINDS = {
 	"payment_reminder": "Overdue payment reminder",
 	"sla_escalation": "SLA escalation",
 	"network_alarm": "Network alarm handling",
+	"outage_notice": "Outage notice to affected customers",
 	"other_agent": "Other agent",
 }
 
 # The one list of doctypes a flow can apply to. Service Subscription is the ISP's
 # own subscription doctype (ERPNext's Subscription is not used for services).
-APPLIES_TO = ("Customer", "Quotation", "Service Contract", "Issue", "Service Subscription")
+APPLIES_TO = ("Customer", "Quotation", "Service Contract", "Issue", "Service Subscription", "Outage")
 
 # Document events a template can trigger on (doc_events of the applies_to doctypes).
 DOC_EVENTS = ("on_insert", "on_update", "on_submit", "on_cancel")
@@ -47,6 +48,9 @@ APP_EVENTS = (
 	"on_cpe_offline",
 	"on_payment_overdue",
 	"on_sms_received",
+	# fired on the Outage, then on each affected Customer (occurrence: the outage)
+	"on_outage_started",
+	"on_outage_resolved",
 )
 TRIGGER_EVENTS = ("manual", *DOC_EVENTS, *APP_EVENTS, "cron")
 

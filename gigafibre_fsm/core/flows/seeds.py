@@ -331,4 +331,48 @@ SEEDS = [
 			),
 		],
 	},
+	# Outages (gigafibre_fsm.network.outages): fired on each affected Customer, once per outage
+	# (the outage is the event's occurrence); opted-out numbers are skipped by send_sms.
+	{
+		"seed_key": "outage_started_sms",
+		"title": "Avis de panne aux clients touchés (SMS)",
+		"category": "Agent",
+		"kind": "outage_notice",
+		"applies_to": "Customer",
+		"trigger_event": "on_outage_started",
+		"description": "Une panne touche le secteur du client : un SMS au début de la panne.",
+		"steps": [
+			step(
+				"s1",
+				"SMS de début de panne",
+				"send_sms",
+				{
+					"to": "{{customer.cell_phone}}",
+					"body": "Gigafibre : une panne touche présentement le service dans votre secteur. Nos équipes y travaillent ; nous vous écrirons dès le retour du service. Inutile de nous appeler.",
+				},
+				condition=HAS_CELL,
+			),
+		],
+	},
+	{
+		"seed_key": "outage_resolved_sms",
+		"title": "Fin de panne aux clients touchés (SMS)",
+		"category": "Agent",
+		"kind": "outage_notice",
+		"applies_to": "Customer",
+		"trigger_event": "on_outage_resolved",
+		"description": "La panne est réglée : un SMS de retour du service aux clients avisés au début.",
+		"steps": [
+			step(
+				"s1",
+				"SMS de fin de panne",
+				"send_sms",
+				{
+					"to": "{{customer.cell_phone}}",
+					"body": "Gigafibre : le service est rétabli dans votre secteur. Merci de votre patience ! Si votre connexion ne revient pas, redémarrez votre modem ou répondez à ce message.",
+				},
+				condition=HAS_CELL,
+			),
+		],
+	},
 ]

@@ -70,6 +70,31 @@ def fresh_diagnostic(eqp: str) -> None:
 	).insert(ignore_permissions=True)
 
 
+_GEMINI: list = []
+
+
+def label_photo() -> str:
+	"""A photo the fake Gemini peer (started once for the process) reads as the label of new
+	equipment; Gigafibre Settings' vision model points at that peer."""
+	import base64
+
+	from gigafibre_fsm.fakepeers.gemini import FakeGemini
+	from gigafibre_fsm.test_utils import settings_for_update
+
+	if not _GEMINI:
+		_GEMINI.append(FakeGemini(api_key="roles-gemini-key").start())
+	peer = _GEMINI[0]
+	settings = settings_for_update()
+	if settings.vision_api_base != peer.url:
+		settings.vision_api_base = peer.url
+		settings.vision_api_key = peer.api_key
+		settings.vision_timeout = 30
+		settings.save()
+	image = b"\xff\xd8\xff\xe0" + unique("photo").encode()
+	peer.add_label(image, {"barcodes": [], "fields": {"serial": equipment().serial_no}})
+	return base64.b64encode(image).decode()
+
+
 def preset():
 	return frappe.get_doc(
 		{
@@ -170,6 +195,8 @@ def arrange(method: str, me: str) -> dict:
 		eqp = equipment()
 		fresh_diagnostic(eqp.name)
 		return {"equipment": eqp.name}
+	if method == "scan_label":
+		return {"image": label_photo()}
 	if method == "get_device_page":
 		return {"serial": equipment().serial_no}
 	if method == "check_address":

@@ -23,7 +23,9 @@ class FlowTemplate(Document):
 		from frappe.types import DF
 		from gigafibre_fsm.flows.doctype.flow_step.flow_step import FlowStep
 
-		applies_to: DF.Literal["Customer", "Quotation", "Service Contract", "Issue", "Service Subscription"]
+		applies_to: DF.Literal[
+			"Customer", "Quotation", "Service Contract", "Issue", "Service Subscription", "Outage"
+		]
 		category: DF.Literal["Project", "Agent"]
 		cron: DF.Data | None
 		description: DF.SmallText | None
@@ -42,6 +44,7 @@ class FlowTemplate(Document):
 			"payment_reminder",
 			"sla_escalation",
 			"network_alarm",
+			"outage_notice",
 			"other_agent",
 		]
 		last_cron_run: DF.Datetime | None
@@ -64,6 +67,8 @@ class FlowTemplate(Document):
 			"on_cpe_offline",
 			"on_payment_overdue",
 			"on_sms_received",
+			"on_outage_started",
+			"on_outage_resolved",
 			"cron",
 		]
 		version: DF.Int
