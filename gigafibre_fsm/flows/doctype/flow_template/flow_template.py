@@ -23,7 +23,9 @@ class FlowTemplate(Document):
 		from frappe.types import DF
 		from gigafibre_fsm.flows.doctype.flow_step.flow_step import FlowStep
 
-		applies_to: DF.Literal["Customer", "Quotation", "Service Contract", "Issue", "Service Subscription"]
+		applies_to: DF.Literal[
+			"Customer", "Quotation", "Service Contract", "Issue", "Service Subscription", "Sales Invoice"
+		]
 		category: DF.Literal["Project", "Agent"]
 		cron: DF.Data | None
 		description: DF.SmallText | None
@@ -63,6 +65,7 @@ class FlowTemplate(Document):
 			"on_optical_alarm",
 			"on_cpe_offline",
 			"on_payment_overdue",
+			"on_payment_failed",
 			"cron",
 		]
 		version: DF.Int
