@@ -607,7 +607,7 @@ def verify_event(
 		if "tolerance" in str(e):
 			raise WebhookStale("Stale Stripe webhook", reason=str(e)) from e
 		raise WebhookForged("Bad Stripe webhook signature", reason=str(e)) from e
-	except (ValueError, UnicodeDecodeError) as e:  # signed, but not JSON / not an event
+	except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as e:  # signed, not an event object
 		raise WebhookMalformed(f"Not a Stripe event: {e}") from e
 	if now is not None and tolerance and timestamp < now - tolerance:
 		raise WebhookStale("Stale Stripe webhook", reason=f"signed at {timestamp}, now {int(now)}")
