@@ -22,6 +22,7 @@ from gigafibre_fsm.customers import account, payments
 from gigafibre_fsm.fakepeers.stripe import FakeStripe
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.test_utils import (
+	ensure_outgoing_email,
 	make_customer,
 	make_plan_item,
 	make_template,
@@ -155,6 +156,7 @@ class StripeCase(IntegrationTestCase):
 		self.twilio = FakeTwilio().start()
 		self.addCleanup(self.twilio.stop)
 		use_fake_twilio(self.twilio)
+		ensure_outgoing_email()
 		self.customer = make_customer(
 			cell_phone=f"+1450555{int(time.time() * 1000) % 10000:04d}",
 			email_billing=f"{unique('pay').lower()}@example.com",
