@@ -31,6 +31,8 @@ core/billing/payments.py and core/billing/autopay.py decide).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -142,8 +144,28 @@ def _savepoint_insert(doc, name: str) -> bool:
 	return True
 
 
+@contextmanager
+def as_system_user() -> Iterator[None]:
+	"""The verified webhook acts with the books' authority: ERPNext checks the session user's
+	permissions deep inside Payment Entry (accounts, party), and a webhook's caller is Guest. For
+	the call only, the session's user becomes Administrator (the Stripe Event row says where the
+	change came from)."""
+	session = frappe.local.session
+	previous = session.user
+	session.user = "Administrator"
+	try:
+		yield
+	finally:
+		session.user = previous
+
+
 def handle_event(event: sp.StripeEvent) -> dict:
 	"""Act on one verified event, once per event id."""
+	with as_system_user():
+		return _handle_event(event)
+
+
+def _handle_event(event: sp.StripeEvent) -> dict:
 	if frappe.db.exists(STRIPE_EVENT, event.id):
 		return {"ok": True, "duplicate": True}
 	log = frappe.get_doc(

@@ -103,7 +103,7 @@ def make_invoice(customer: str, amount: float = 45.94, due=None) -> str:
 			"currency": "CAD",
 			"conversion_rate": 1,
 			"debit_to": values.default_receivable_account,
-			"posting_date": getdate(),
+			"posting_date": due or getdate(),
 			"set_posting_time": 1,
 			"due_date": due or getdate(),
 			"disable_rounded_total": 1,
@@ -170,8 +170,18 @@ class StripeCase(IntegrationTestCase):
 		settings.save()
 		frappe.db.commit()
 
-	def deliver(self, base: str, event_id: str, **kw) -> int:
-		return self.stripe.deliver(event_id, base + WEBHOOK, timeout=120, **kw)
+	def deliver(self, base: str, event_id: str) -> int:
+		"""POST the event as Stripe does (signed now); a refusal fails with the server's answer."""
+		body, signature = self.stripe.signed(event_id)
+		r = requests.post(
+			base + WEBHOOK,
+			data=body,
+			headers={"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": signature},
+			timeout=120,
+		)
+		if r.status_code != 200:
+			print(f"\nwebhook {event_id}: {r.status_code} {r.text[:2000]}")
+		return r.status_code
 
 	def paid_checkout(self, invoice: str) -> tuple[str, list[str]]:
 		"""The invoice paid through its Checkout Session: (PaymentIntent, [its two event ids])."""
@@ -399,7 +409,7 @@ class TestAccountLinkAndPage(StripeCase):
 		self.assertEqual(account.send_link("pas un identifiant"), unknown)
 		answers = [account.send_link(phone.replace("+1", "")) for _ in range(4)]
 		self.assertEqual(answers, [unknown] * 4)
-		sent = [m for m in self.twilio.sent() if m["to"] == phone]
+		sent = [m for m in self.twilio.sent if m["to"] == phone]
 		self.assertEqual(len(sent), 3)  # the 4th request within 15 minutes sends nothing
 		token = sent[0]["body"].split("/compte/", 1)[1].split()[0]
 		self.assertEqual(account.customer_for(token), self.customer)
@@ -448,41 +458,6 @@ class TestAccountLinkAndPage(StripeCase):
 		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", mine, "outstanding_amount"), 2), 0)
 		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", theirs, "outstanding_amount"), 2), 99.99)
 
-
-class TestOverdueReminder(StripeCase):
-	def test_the_seeded_reminder_texts_the_pay_link_and_the_link_opens_checkout(self):
-		template = frappe.db.get_value(
-			"Flow Template", {"seed_key": "payment_reminder"}, ["name", "enabled"], as_dict=True
-		)
-		self.assertTrue(template and template.enabled)
-		invoice = make_invoice(self.customer, 45.94, due=add_days(getdate(), -6))
-		self.assertGreaterEqual(payments.fire_overdue(), 1)
-		from gigafibre_fsm.flows import runtime
-
-		(run,) = frappe.get_all(
-			"Flow Run", {"reference_name": invoice, "template": template.name}, pluck="name"
-		)
-		runtime.advance_run(run)
-		doc = frappe.get_doc("Flow Run", run)
-		states = {r.step_id: r.status for r in doc.steps}
-		self.assertEqual((states["s1"], states["s2"], states["s4"]), ("Completed", "Completed", "Waiting"))
-		phone = frappe.db.get_value("Customer", self.customer, "cell_phone")
-		(sms,) = [m for m in self.twilio.sent() if m["to"] == phone]
-		self.assertIn(invoice, sms["body"])
-		pay = sms["body"].split("Pay online : ", 1)[1].split()[0]
-		self.assertIn("/payer/", pay)
-		payments.fire_overdue()  # the next day's job: the same invoice starts nothing new
-		self.assertEqual(
-			frappe.db.count("Flow Run", {"reference_name": invoice, "template": template.name}), 1
-		)
-		frappe.db.commit()
-		with serve_site(frappe.local.site) as base:
-			r = requests.get(base + urlparse(pay).path, allow_redirects=False, timeout=120)
-			self.assertEqual(r.status_code, 302, r.text[:300])
-			self.assertTrue(r.headers["Location"].startswith(self.stripe.url + "/c/pay/cs_"))
-			r = requests.get(base + "/payer/forged.token", allow_redirects=False, timeout=120)
-			self.assertIn('data-testid="invalid"', r.text)
-
 	def test_in_chromium_the_customer_sees_their_invoice_and_pays_it(self):
 		from gigafibre_fsm.test_utils import chromium_missing, launch_chromium
 
@@ -501,7 +476,7 @@ class TestOverdueReminder(StripeCase):
 				page = browser.new_context(locale="fr-CA", viewport={"width": 390, "height": 844}).new_page()
 				errors = []
 				page.on("pageerror", lambda e: errors.append(str(e)))
-				page.goto(f"{base}/compte/{token}")
+				page.goto(f"{base}/compte/{token}?lang=fr")
 				expect(page.locator("h1")).to_have_text("Mon compte Gigafibre")
 				rows = page.locator("[data-testid=invoices] .row")
 				expect(rows).to_have_count(1)
@@ -522,3 +497,38 @@ class TestOverdueReminder(StripeCase):
 		frappe.db.rollback()
 		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", mine, "outstanding_amount"), 2), 0)
 		self.assertEqual(len(frappe.get_all("Stripe Payment", {"invoice": mine})), 1)
+
+
+class TestOverdueReminder(StripeCase):
+	def test_the_seeded_reminder_texts_the_pay_link_and_the_link_opens_checkout(self):
+		template = frappe.db.get_value(
+			"Flow Template", {"seed_key": "payment_reminder"}, ["name", "enabled"], as_dict=True
+		)
+		self.assertTrue(template and template.enabled)
+		invoice = make_invoice(self.customer, 45.94, due=add_days(getdate(), -6))
+		self.assertGreaterEqual(payments.fire_overdue(), 1)
+		from gigafibre_fsm.flows import runtime
+
+		(run,) = frappe.get_all(
+			"Flow Run", {"reference_name": invoice, "template": template.name}, pluck="name"
+		)
+		runtime.advance_run(run)
+		doc = frappe.get_doc("Flow Run", run)
+		states = {r.step_id: r.status for r in doc.steps}
+		self.assertEqual((states["s1"], states["s2"], states["s4"]), ("Completed", "Completed", "Waiting"))
+		phone = frappe.db.get_value("Customer", self.customer, "cell_phone")
+		(sms,) = [m for m in self.twilio.sent if m["to"] == phone]
+		self.assertIn(invoice, sms["body"])
+		pay = sms["body"].split("Pay online : ", 1)[1].split()[0]
+		self.assertIn("/payer/", pay)
+		payments.fire_overdue()  # the next day's job: the same invoice starts nothing new
+		self.assertEqual(
+			frappe.db.count("Flow Run", {"reference_name": invoice, "template": template.name}), 1
+		)
+		frappe.db.commit()
+		with serve_site(frappe.local.site) as base:
+			r = requests.get(base + urlparse(pay).path, allow_redirects=False, timeout=120)
+			self.assertEqual(r.status_code, 302, r.text[:300])
+			self.assertTrue(r.headers["Location"].startswith(self.stripe.url + "/c/pay/cs_"))
+			r = requests.get(base + "/payer/forged.token", allow_redirects=False, timeout=120)
+			self.assertIn('data-testid="invalid"', r.text)
