@@ -288,24 +288,61 @@ def _account(company: str) -> str | None:
 
 
 def _receipt(invoice: str, split: rules.Allocation, payment_intent: str):
-	"""A submitted *Receive* Payment Entry: the whole amount, ``split.allocated`` to the invoice."""
+	"""A submitted *Receive* Payment Entry of the whole amount, ``split.allocated`` of it allocated
+	to the invoice.
+
+	Booked in two ERPNext steps: the entry is submitted unallocated (an advance of the customer),
+	then allocated to the invoice by ``reconcile_against_document``, what ERPNext's Payment
+	Reconciliation does. The one-step way (a reference row before submit) runs two queries in
+	Payment Entry's validation that PostgreSQL refuses on ERPNext 15.99 (and develop as of this
+	writing): ``validate_allocated_amount_with_latest_data`` (HAVING on an output alias, no GROUP
+	BY) and ``get_matched_payment_request_of_references`` (a column not grouped by). The result is
+	the same entry, reference row and Payment Ledger on MariaDB and PostgreSQL.
+	"""
 	from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
+	from erpnext.accounts.utils import reconcile_against_document
 
 	company = frappe.db.get_value(INVOICE, invoice, "company")
 	pe = get_payment_entry(INVOICE, invoice, bank_account=_account(company), ignore_permissions=True)
 	pe.paid_amount = pe.received_amount = float(split.paid)
-	pe.base_paid_amount = pe.base_received_amount = float(split.paid)
-	if split.allocated > 0:
-		for ref in pe.references:
-			ref.allocated_amount = float(split.allocated)
-	else:
-		pe.set("references", [])
+	pe.set("references", [])
 	pe.reference_no = payment_intent
 	pe.reference_date = nowdate()
 	pe.remarks = _("Card payment {0} (Stripe) for invoice {1}").format(payment_intent, invoice)
 	pe.flags.ignore_permissions = True
 	pe.insert()
 	pe.submit()
+	if split.allocated > 0:
+		grand_total, outstanding = frappe.db.get_value(
+			INVOICE, invoice, ["grand_total", "outstanding_amount"]
+		)
+		reconcile_against_document(
+			[
+				frappe._dict(
+					{
+						"voucher_type": "Payment Entry",
+						"voucher_no": pe.name,
+						"voucher_detail_no": None,
+						"against_voucher_type": INVOICE,
+						"against_voucher": invoice,
+						"account": pe.paid_from,
+						"exchange_rate": 1,
+						"party_type": "Customer",
+						"party": pe.party,
+						"is_advance": 0,
+						"dr_or_cr": "credit_in_account_currency",
+						"unreconciled_amount": float(split.paid),
+						"unadjusted_amount": float(split.paid),
+						"allocated_amount": float(split.allocated),
+						"difference_amount": 0,
+						"grand_total": grand_total,
+						"outstanding_amount": outstanding,
+						"cost_center": pe.cost_center,
+					}
+				)
+			]
+		)
+		pe.reload()
 	return pe
 
 

@@ -157,6 +157,11 @@ class StripeCase(IntegrationTestCase):
 		self.addCleanup(self.twilio.stop)
 		use_fake_twilio(self.twilio)
 		ensure_outgoing_email()
+		# committed, and the cached copy dropped after the commit: the served site's threads and the
+		# bench's workers read the settings too, and one that cached them before our commit would
+		# keep the old ones
+		frappe.db.commit()
+		frappe.clear_document_cache("Gigafibre Settings", "Gigafibre Settings")
 		self.customer = make_customer(
 			cell_phone=f"+1450555{int(time.time() * 1000) % 10000:04d}",
 			email_billing=f"{unique('pay').lower()}@example.com",
@@ -169,6 +174,7 @@ class StripeCase(IntegrationTestCase):
 		settings.stripe_timeout = before.get("stripe_timeout") or 10
 		settings.save()
 		frappe.db.commit()
+		frappe.clear_document_cache("Gigafibre Settings", "Gigafibre Settings")
 
 	def deliver(self, base: str, event_id: str) -> int:
 		"""POST the event as Stripe does (signed now); a refusal fails with the server's answer."""
