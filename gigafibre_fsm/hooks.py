@@ -40,7 +40,10 @@ fixtures = [
 # Flows
 # -----
 # Step kinds other modules add: dotted paths of functions returning {name: (StepKind, handler)}.
-gigafibre_flow_step_kinds = ["gigafibre_fsm.dispatch.flow_kinds.kinds"]
+gigafibre_flow_step_kinds = [
+	"gigafibre_fsm.dispatch.flow_kinds.kinds",
+	"gigafibre_fsm.customers.flow_kinds.kinds",
+]
 
 # Thin triggers: one cached lookup, nothing more when no template listens.
 _flow_events = {
@@ -61,7 +64,7 @@ for _event in ("on_submit", "on_cancel"):
 	doc_events["Quotation"][_event] = [f"{_referrals}.on_quotation_{_event[3:]}", _flow_events[_event]]
 doc_events["Sales Invoice"] = {
 	"validate": f"{_referrals}.check_invoice_credits",
-	"on_submit": f"{_referrals}.on_invoice_change",
+	"on_submit": [f"{_referrals}.on_invoice_change", "gigafibre_fsm.customers.payments.on_invoice_submit"],
 	"on_cancel": f"{_referrals}.on_invoice_change",
 }
 
@@ -92,6 +95,7 @@ scheduler_events = {
 		"gigafibre_fsm.network.jobs.purge_diagnostics",
 		"gigafibre_fsm.dispatch.jobs.generate_recurring_jobs",
 		"gigafibre_fsm.customers.billing.daily",
+		"gigafibre_fsm.customers.payments.fire_overdue",
 	],
 }
 
@@ -110,4 +114,6 @@ website_route_rules = [
 	{"from_route": "/t/<token>", "to_route": "t"},
 	{"from_route": "/q/<mac>", "to_route": "q"},
 	{"from_route": "/c/<token>", "to_route": "c"},
+	{"from_route": "/compte/<token>", "to_route": "compte"},
+	{"from_route": "/payer/<token>", "to_route": "payer"},
 ]

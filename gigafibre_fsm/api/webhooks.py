@@ -240,6 +240,16 @@ def _kuma_token(request) -> str:
 	return (request.headers.get(KUMA_TOKEN_HEADER) or request.args.get("token") or "").strip()
 
 
+# -- Stripe ------------------------------------------------------------------------------------
+# ``stripe``: Stripe POSTs its events signed with the endpoint's secret (Gigafibre Settings'
+# Stripe Webhook Secret): ``Stripe-Signature: t=<ts>,v1=<HMAC-SHA256>``, checked with the SDK
+# (``stripe.Webhook.construct_event``, 300 s tolerance) by connectors/stripe_payments.py. No
+# header, a signature that does not match, or one older than the tolerance (a replay) → 401,
+# nothing written; no secret configured → 401; a signed body that is not an event → 400. An event
+# is acted on once (its id is the primary key of a Stripe Event row written in the same
+# transaction as its effects): see gigafibre_fsm.customers.payments.
+
+
 @frappe.whitelist(allow_guest=True, methods=["POST"])
 @rate_limit(limit=600, seconds=60)
 def uptime_kuma() -> dict:
@@ -276,3 +286,27 @@ def uptime_kuma() -> dict:
 	if not event.is_test:
 		frappe.db.after_commit.add(lambda: frappe.cache.set(seen, 1, ex=EVENT_TTL))
 	return {**answer, "duplicate": False}
+
+
+def stripe() -> dict:
+	from gigafibre_fsm.connectors import stripe_payments as sp
+	from gigafibre_fsm.customers import payments
+
+	request = frappe.request
+	body = request.get_data(cache=True) if request is not None else b""
+	header = request.headers.get(sp.SIGNATURE_HEADER) if request is not None else None
+	try:
+		event = sp.verify_event(body, header, payments.stripe_settings().webhook_secret)
+	except (sp.WebhookRejected, sp.StripeUnavailable) as e:
+		frappe.logger(LOG).warning(
+			{
+				"event": "stripe_refused",
+				"reason": getattr(e, "reason", str(e)),
+				"ip": getattr(frappe.local, "request_ip", None),
+			}
+		)
+		frappe.throw(_("Not authorised"), frappe.AuthenticationError)
+	except sp.WebhookMalformed as e:
+		frappe.logger(LOG).warning({"event": "stripe_malformed", "error": str(e)})
+		frappe.throw(_("This is not a Stripe event"), WebhookBadRequest)
+	return payments.handle_event(event)

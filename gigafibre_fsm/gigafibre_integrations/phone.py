@@ -32,11 +32,9 @@ LOG = "gigafibre_fsm.phone"
 
 
 def active_outage(customer: str) -> pm.Outage | None:
-	"""The known outage on the customer's service, if the outages module is installed."""
-	try:
-		from gigafibre_fsm.network.outages import active_outage_for_customer
-	except ImportError:
-		return None
+	"""The known outage on the customer's service (gigafibre_fsm.network.outages), or None."""
+	from gigafibre_fsm.network.outages import active_outage_for_customer
+
 	found = active_outage_for_customer(customer)
 	if not found:
 		return None

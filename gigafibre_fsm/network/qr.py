@@ -32,10 +32,11 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import frappe
 from frappe import _
-from frappe.utils import get_system_timezone
+from frappe.utils import get_datetime, get_system_timezone
 
 from gigafibre_fsm.connectors.errors import ConnectorError
 from gigafibre_fsm.core import otp, tokens
@@ -158,7 +159,38 @@ def diagnostic(token: str, refresh: bool = False) -> dict:
 	except (ConnectorError, frappe.ValidationError, OSError):
 		frappe.log_error(title="QR diagnostic failed", reference_doctype="Service Equipment")
 		frappe.throw(_("The diagnostic is not available right now. Try again in a few minutes."))
-	return plain_summary(data.get("result") or {}, data.get("diagnosed_at"), tz=get_system_timezone())
+	summary = plain_summary(data.get("result") or {}, data.get("diagnosed_at"), tz=get_system_timezone())
+	summary["outage"] = outage_notice(equipment)
+	return summary
+
+
+def outage_notice(equipment: str) -> dict | None:
+	"""The known outage on this device's service, as the customer may see it (its message and
+	times; never the OLT, the port or the outage's id), or None."""
+	from gigafibre_fsm.network.outages import active_outage_for_customer, active_outage_for_location
+
+	row = frappe.db.get_value("Service Equipment", equipment, ["service_location", "customer"], as_dict=True)
+	found = None
+	if row and row.service_location:
+		found = active_outage_for_location(row.service_location)
+	if not found and row and row.customer:
+		found = active_outage_for_customer(row.customer)
+	if not found:
+		return None
+	return {
+		"message": found.get("message"),
+		"started": _iso(found.get("started")),
+		"expected_end": _iso(found.get("expected_end")),
+	}
+
+
+def _iso(value) -> str | None:
+	if not value:
+		return None
+	when = get_datetime(value)
+	if when.tzinfo is None:
+		when = when.replace(tzinfo=ZoneInfo(get_system_timezone()))
+	return when.isoformat(timespec="minutes")
 
 
 # -- background job -----------------------------------------------------------------

@@ -33,8 +33,17 @@ AGENT_KINDS = {
 }
 
 # The one list of doctypes a flow can apply to. Service Subscription is the ISP's
-# own subscription doctype (ERPNext's Subscription is not used for services).
-APPLIES_TO = ("Customer", "Quotation", "Service Contract", "Issue", "Service Subscription", "Outage")
+# own subscription doctype (ERPNext's Subscription is not used for services). Sales Invoice
+# flows start on the app events on_payment_failed / on_payment_overdue (no doc_events hook).
+APPLIES_TO = (
+	"Customer",
+	"Quotation",
+	"Service Contract",
+	"Issue",
+	"Service Subscription",
+	"Outage",
+	"Sales Invoice",
+)
 
 # Document events a template can trigger on (doc_events of the applies_to doctypes).
 DOC_EVENTS = ("on_insert", "on_update", "on_submit", "on_cancel")
@@ -51,6 +60,7 @@ APP_EVENTS = (
 	# fired on the Outage, then on each affected Customer (occurrence: the outage)
 	"on_outage_started",
 	"on_outage_resolved",
+	"on_payment_failed",
 )
 TRIGGER_EVENTS = ("manual", *DOC_EVENTS, *APP_EVENTS, "cron")
 
@@ -270,4 +280,16 @@ CREATE_DISPATCH_JOB = StepKind(
 		"subject": "Installation {{doc.name}}",
 		"duration_minutes": 120,
 	},
+)
+
+
+# Declared here so templates validate anywhere; the Customers module registers its handler
+# through the gigafibre_flow_step_kinds hook.
+PAYMENT_LINK = StepKind(
+	"payment_link",
+	"Payment link",
+	_obj({}),
+	"On a Sales Invoice: a link that opens its card payment (valid 45 days), in the step output as "
+	"url, with the amount due as outstanding.",
+	config_example={},
 )

@@ -227,6 +227,13 @@ def arrange(method: str, me: str) -> dict:
 	if method == "send_sms":
 		customer = make_customer(cell_phone="+15145550126")
 		return {"reference_doctype": "Customer", "reference_name": customer.name, "body": "Bonjour"}
+	if method == "get_payment_link":
+		from gigafibre_fsm.customers.tests.test_payments import make_invoice, use_fake_stripe
+
+		use_fake_stripe()
+		return {"invoice": make_invoice(make_customer().name)}
+	if method == "get_account_summary":
+		return {"customer": make_customer().name}
 	raise AssertionError(f"no arrangement for {method}: add one (README lists every endpoint)")
 
 

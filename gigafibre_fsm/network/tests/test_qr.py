@@ -28,7 +28,7 @@ from gigafibre_fsm.test_utils import (
 from gigafibre_fsm.testing import IntegrationTestCase
 
 TWILIO_FIELDS = ("twilio_account_sid", "twilio_from_number", "twilio_api_base")
-SUMMARY_KEYS = {"checked_at", "fibre", "internet", "wifi", "mesh", "devices"}
+SUMMARY_KEYS = {"checked_at", "fibre", "internet", "wifi", "mesh", "devices", "outage"}
 
 
 def random_mac() -> str:
@@ -313,6 +313,55 @@ class TestDiagnostic(QrCase):
 				"result": json.dumps(result),
 			}
 		).insert(ignore_permissions=True)
+
+	def test_a_known_outage_on_the_devices_port_is_told_without_internal_names(self):
+		frappe.set_user("Administrator")
+		olt = frappe.get_doc(
+			{
+				"doctype": "Network Element",
+				"element_name": unique("OLT-QR"),
+				"vendor_profile": "zte_c300",
+				"host": "127.0.0.1",
+				"snmp_community": "public",
+				"enabled": 0,
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.set_value("Service Equipment", self.eqp.name, {"olt": olt.name, "pon_port": "1/2/7"})
+		self.add_diagnostic(self.eqp, RESULT)
+		token = self.token()
+		self.assertIsNone(api.get_diagnostic(token)["outage"])
+		elsewhere = frappe.get_doc(
+			{
+				"doctype": "Outage",
+				"title": unique("Panne port voisin"),
+				"status": "Open",
+				"source": "Manual",
+				"started": now_datetime(),
+				"network_element": olt.name,
+				"pon_port": "1/2/8",
+			}
+		).insert(ignore_permissions=True)
+		self.assertIsNone(api.get_diagnostic(token)["outage"], "another port's outage is not this device's")
+		frappe.get_doc(
+			{
+				"doctype": "Outage",
+				"title": unique("Panne PON"),
+				"status": "Open",
+				"source": "Manual",
+				"started": now_datetime(),
+				"network_element": olt.name,
+				"pon_port": "1/2/7",
+				"customer_message": "Bris de fibre rue Principale, retour prévu vers 15 h.",
+			}
+		).insert(ignore_permissions=True)
+		frappe.set_user("Guest")
+		notice = api.get_diagnostic(token)["outage"]
+		self.assertEqual(notice["message"], "Bris de fibre rue Principale, retour prévu vers 15 h.")
+		self.assertRegex(notice["started"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d[+-]\d\d:\d\d$")
+		self.assertEqual(set(notice), {"message", "started", "expected_end"})
+		text = json.dumps(notice)
+		for internal in (olt.name, "1/2/7", elsewhere.name):
+			self.assertNotIn(internal, text)
 
 	def test_the_full_flow_ends_on_a_plain_summary_with_nothing_internal(self):
 		frappe.set_user("Administrator")

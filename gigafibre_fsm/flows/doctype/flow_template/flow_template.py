@@ -24,7 +24,13 @@ class FlowTemplate(Document):
 		from gigafibre_fsm.flows.doctype.flow_step.flow_step import FlowStep
 
 		applies_to: DF.Literal[
-			"Customer", "Quotation", "Service Contract", "Issue", "Service Subscription", "Outage"
+			"Customer",
+			"Quotation",
+			"Service Contract",
+			"Issue",
+			"Service Subscription",
+			"Outage",
+			"Sales Invoice",
 		]
 		category: DF.Literal["Project", "Agent"]
 		cron: DF.Data | None
@@ -69,6 +75,7 @@ class FlowTemplate(Document):
 			"on_sms_received",
 			"on_outage_started",
 			"on_outage_resolved",
+			"on_payment_failed",
 			"cron",
 		]
 		version: DF.Int
