@@ -15,6 +15,7 @@ URL_FIELDS = (
 	"twilio_api_base",
 	"docuseal_url",
 	"vision_api_base",
+	"pay_url",
 )
 
 
