@@ -51,7 +51,7 @@ TAX_KINDS = (("tps", ("TPS", "GST")), ("tvq", ("TVQ", "QST")))
 def document_language(doc) -> str:
 	"""``fr`` or ``en``: the customer's language, else the document's, else French."""
 	customer = doc.get("customer") or (
-		doc.get("party_name") if doc.get("quotation_to", "Customer") == "Customer" else None
+		doc.get("party_name") if (doc.get("quotation_to") or "Customer") == "Customer" else None
 	)
 	code = frappe.db.get_value("Customer", customer, "language") if customer else None
 	return language(code or doc.get("language") or "fr")
@@ -290,9 +290,16 @@ def _ledger_statement(doc):
 
 
 def _total(doc) -> float:
+	"""What the document asks for: its rounded total when ERPNext rounds it, else the grand total."""
 	if not cint(doc.get("disable_rounded_total")) and flt(doc.get("rounded_total")):
 		return flt(doc.rounded_total)
 	return flt(doc.grand_total)
+
+
+def _rounding(doc, lang: str, sign: int = 1) -> str | None:
+	"""The rounding adjustment between the grand total and the total asked for, if any."""
+	adjustment = money(_total(doc)) - money(flt(doc.grand_total))
+	return _money(sign * adjustment, lang) if adjustment else None
 
 
 def gigafibre_invoice_view(doc) -> dict:
@@ -329,6 +336,7 @@ def gigafibre_invoice_view(doc) -> dict:
 		"groups": groups,
 		"net_total": _money(sign * flt(doc.net_total), lang),
 		"taxes": _taxes(doc, lang, sign),
+		"rounding": _rounding(doc, lang, sign),
 		"total": _money(sign * _total(doc), lang),
 		"statement": {
 			"previous_balance": _money(st.previous_balance, lang),
@@ -337,8 +345,9 @@ def gigafibre_invoice_view(doc) -> dict:
 			"this_document": _money(st.this_document, lang),
 			"amount_due": _money(max(due, Decimal(0)), lang),
 			"credit_balance": _money(-due, lang) if due < 0 else None,
-			"values": st.as_dict(),
+			"raw": st.as_dict(),
 		},
+		"payable": due > 0 and not credit,
 		"pay": {"url": url, "qr": qr_data_uri(url)} if url else None,
 		"draft": doc.docstatus == 0,
 		"cancelled": doc.docstatus == 2,
@@ -356,6 +365,7 @@ def invoice_labels(lang: str, credit: bool = False) -> dict:
 		"amount": _("Amount", lang=lang),
 		"subtotal": _("Subtotal", lang=lang),
 		"net_total": _("Total before taxes", lang=lang),
+		"rounding": _("Rounding adjustment", lang=lang),
 		"total": _("Total credited", lang=lang) if credit else _("Total of this invoice", lang=lang),
 		"summary": _("Account summary", lang=lang),
 		"previous_balance": _("Previous balance", lang=lang),
@@ -428,6 +438,7 @@ def gigafibre_quotation_view(doc) -> dict:
 		"amount": _("Amount", lang=lang),
 		"subtotal": _("Subtotal", lang=lang),
 		"net_total": _("Total before taxes", lang=lang),
+		"rounding": _("Rounding adjustment", lang=lang),
 		"total": _("Total", lang=lang),
 		"term": _("Term", lang=lang),
 		"draft": _("Draft", lang=lang),
@@ -456,6 +467,7 @@ def gigafibre_quotation_view(doc) -> dict:
 		"once_subtotal": _money(sum(flt(r["value"]) for r in once), lang),
 		"net_total": _money(doc.net_total, lang),
 		"taxes": _taxes(doc, lang),
+		"rounding": _rounding(doc, lang),
 		"total": _money(_total(doc), lang),
 		"draft": doc.docstatus == 0,
 	}

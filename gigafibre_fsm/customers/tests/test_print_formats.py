@@ -264,7 +264,8 @@ class TestQuotationPrint(PrintCase):
 		self.assertEqual(self.amount_on(text, "Total avant taxes"), money(quote.net_total))
 		for tax, label in zip(quote.taxes, ("TPS (5 %)", "TVQ (9,975 %)"), strict=True):
 			self.assertEqual(self.amount_on(text, label), money(tax.tax_amount))
-		self.assertEqual(self.amount_on(text, "Total"), money(quote.grand_total))
+		asked = quote.grand_total if quote.disable_rounded_total else quote.rounded_total or quote.grand_total
+		self.assertEqual(self.amount_on(text, "Total"), money(asked))
 
 
 class TestSignedContractPdf(PrintCase):
