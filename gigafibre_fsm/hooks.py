@@ -81,8 +81,9 @@ doc_events["Selling Settings"] = {"on_update": f"{_footprint}.on_selling_setting
 # Print formats (customers/print_format/): the views their templates lay out.
 jinja = {
 	"methods": [
-		f"gigafibre_fsm.customers.print_formats.{_view}"
-		for _view in ("gigafibre_invoice_view", "gigafibre_quotation_view", "gigafibre_contract_view")
+		"gigafibre_fsm.customers.print_formats.gigafibre_invoice_view",
+		"gigafibre_fsm.customers.print_formats.gigafibre_quotation_view",
+		"gigafibre_fsm.customers.contract_pdf.gigafibre_contract_view",
 	]
 }
 

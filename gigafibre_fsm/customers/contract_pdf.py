@@ -1,4 +1,5 @@
-"""The signed contract as a PDF attached to its Service Contract (a private File), once.
+"""The signed contract as a PDF attached to its Service Contract (a private File), once; and
+:func:`gigafibre_contract_view`, what the "Gigafibre Service Contract" print format lays out.
 
 ``signing.mark_signed`` queues :func:`attach_signed_contract` after its commit (a failure to
 render never undoes a signature); in tests it runs at once. The PDF is Frappe's print of the
@@ -10,6 +11,11 @@ fixed file name make a second call, or a second signature event, attach nothing 
 from __future__ import annotations
 
 import frappe
+from frappe import _
+from frappe.utils import get_datetime
+
+from gigafibre_fsm.core.billing.statement import format_date
+from gigafibre_fsm.customers.print_formats import customer_block, document_language, isp
 
 CONTRACT = "Service Contract"
 PRINT_FORMAT = "Gigafibre Service Contract"
@@ -82,3 +88,78 @@ def attach_signed_contract(contract: str) -> str | None:
 	doc.flags.ignore_permissions = True
 	doc.insert()
 	return doc.name
+
+
+# -- the print format's view ------------------------------------------------------------
+
+
+def _blocks(lines: list[dict]) -> list[dict]:
+	"""The signing page's lines as blocks: headings, paragraphs, and list items gathered."""
+	out: list[dict] = []
+	for line in lines:
+		if line["kind"] == "li":
+			if not out or out[-1]["kind"] != "ul":
+				out.append({"kind": "ul", "items": []})
+			out[-1]["items"].append(line["text"])
+		else:
+			out.append({"kind": line["kind"], "text": line["text"]})
+	return out
+
+
+def gigafibre_contract_view(doc) -> dict:
+	"""Everything "Gigafibre Service Contract" prints: the terms as the signing page showed them
+	(``signing.contract_text``, in the language whose fingerprint matches the recorded one) and
+	the signature's evidence."""
+	from gigafibre_fsm.customers import signing
+
+	preferred = document_language(doc)
+	content = signing.contract_text(doc, preferred)
+	if doc.signed_text_sha256 and content["sha256"] != doc.signed_text_sha256:
+		other = signing.contract_text(doc, "en" if preferred == "fr" else "fr")
+		if other["sha256"] == doc.signed_text_sha256:
+			content = other
+	lang = content["lang"]
+	signed = bool(doc.signed_on)
+	matches = bool(doc.signed_text_sha256) and content["sha256"] == doc.signed_text_sha256
+	evidence = []
+
+	def add(label: str, value) -> None:
+		if value:
+			evidence.append({"label": label, "value": str(value)})
+
+	if signed:
+		add(_("Signed by (typed name)", lang=lang), doc.signed_by_name)
+		when = get_datetime(doc.signed_on)
+		add(
+			_("Signed on", lang=lang),
+			f"{format_date(when.date(), lang)} {when:%H:%M:%S} ({frappe.utils.get_system_timezone()})",
+		)
+		add(_("Signature", lang=lang), _(doc.signature_source, lang=lang) if doc.signature_source else None)
+		add(_("DocuSeal submission", lang=lang), doc.docuseal_submission)
+		add(_("From IP address", lang=lang), doc.signed_ip)
+		add(_("Browser", lang=lang), doc.signed_user_agent)
+		add(_("SHA-256 of the accepted text", lang=lang), doc.signed_text_sha256)
+	return {
+		"lang": lang,
+		"isp": isp(doc, lang),
+		"customer": customer_block(doc, doc.customer, lang),
+		"number": doc.name,
+		"blocks": _blocks(content["lines"]),
+		"sha256": content["sha256"],
+		"signed": signed,
+		"evidence": evidence,
+		"t": {
+			"title": _("Service contract", lang=lang),
+			"number": _("Contract no.", lang=lang),
+			"signature": _("Electronic signature", lang=lang),
+			"unsigned": _("Not signed yet", lang=lang),
+			"fingerprint": _("SHA-256 of the text above", lang=lang),
+			"matches": (
+				_("The text above is exactly the text the customer accepted.", lang=lang)
+				if matches
+				else _("The text above differs from the text recorded at signature.", lang=lang)
+				if doc.signed_text_sha256
+				else None
+			),
+		},
+	}

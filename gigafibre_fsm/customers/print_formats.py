@@ -4,7 +4,7 @@ The templates (``customers/print_format/*/*.html``) only lay out what these func
 
 - :func:`gigafibre_invoice_view` for "Gigafibre Invoice" (Sales Invoice, a credit note too);
 - :func:`gigafibre_quotation_view` for "Gigafibre Quotation";
-- :func:`gigafibre_contract_view` for "Gigafibre Service Contract".
+- ``contract_pdf.gigafibre_contract_view`` for "Gigafibre Service Contract".
 
 Each speaks the customer's language (Customer ``language``, else the document's, else French):
 labels and explanations go through ``_(…, lang=…)``, money and dates are written by
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import quote
@@ -43,6 +44,7 @@ LOCATION = "Service Location"
 SUBSCRIPTION = "Service Subscription"
 LOGO_MAX_BYTES = 512 * 1024
 TAX_KINDS = (("tps", ("TPS", "GST")), ("tvq", ("TVQ", "QST")))
+BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.IGNORECASE)
 
 
 # -- shared pieces ------------------------------------------------------------------------
@@ -122,11 +124,11 @@ def _date(value, lang: str) -> str:
 	return format_date(getdate(value), lang) if value else ""
 
 
-def _customer(doc, customer: str | None, lang: str) -> dict:
+def customer_block(doc, customer: str | None, lang: str) -> dict:
 	name = doc.get("customer_name") or (
 		frappe.db.get_value("Customer", customer, "customer_name") if customer else None
 	)
-	address = strip_html((doc.get("address_display") or "").replace("<br>", "\n"))
+	address = strip_html(BREAK.sub("\n", doc.get("address_display") or ""))
 	return {
 		"id": customer or "",
 		"name": name or customer or "",
@@ -228,7 +230,7 @@ def _invoice_lines(doc, lang: str, sign: int) -> tuple[list[dict], tuple[date, d
 		if parts:
 			details = _line_explanation(parts, subs.get(parts.subscription), billing_day, lang)
 		else:
-			text = strip_html((row.description or "").replace("<br>", "\n")).strip()
+			text = strip_html(BREAK.sub("\n", row.description or "")).strip()
 			details = [t for t in text.splitlines() if t.strip() and t.strip() != row.item_name]
 		amount = sign * flt(row.amount)
 		label = row.item_name or row.item_code
@@ -323,7 +325,7 @@ def gigafibre_invoice_view(doc) -> dict:
 		"credit_note": credit,
 		"t": labels,
 		"isp": isp(doc, lang),
-		"customer": _customer(doc, doc.customer, lang),
+		"customer": customer_block(doc, doc.customer, lang),
 		"number": doc.name,
 		"date": _date(doc.posting_date, lang),
 		"due_date": _date(doc.due_date, lang),
@@ -451,7 +453,7 @@ def gigafibre_quotation_view(doc) -> dict:
 		"lang": lang,
 		"t": t,
 		"isp": isp(doc, lang),
-		"customer": _customer(doc, customer, lang),
+		"customer": customer_block(doc, customer, lang),
 		"number": doc.name,
 		"date": _date(doc.transaction_date, lang),
 		"valid_till": _date(doc.valid_till, lang),
@@ -470,79 +472,4 @@ def gigafibre_quotation_view(doc) -> dict:
 		"rounding": _rounding(doc, lang),
 		"total": _money(_total(doc), lang),
 		"draft": doc.docstatus == 0,
-	}
-
-
-# -- Service Contract ------------------------------------------------------------------------
-
-
-def _blocks(lines: list[dict]) -> list[dict]:
-	"""The signing page's lines as blocks: headings, paragraphs, and list items gathered."""
-	out: list[dict] = []
-	for line in lines:
-		if line["kind"] == "li":
-			if not out or out[-1]["kind"] != "ul":
-				out.append({"kind": "ul", "items": []})
-			out[-1]["items"].append(line["text"])
-		else:
-			out.append({"kind": line["kind"], "text": line["text"]})
-	return out
-
-
-def gigafibre_contract_view(doc) -> dict:
-	"""Everything "Gigafibre Service Contract" prints: the terms as the signing page showed them
-	(``signing.contract_text``, in the language whose fingerprint matches the recorded one) and
-	the signature's evidence."""
-	from gigafibre_fsm.customers import signing
-
-	preferred = document_language(doc)
-	content = signing.contract_text(doc, preferred)
-	if doc.signed_text_sha256 and content["sha256"] != doc.signed_text_sha256:
-		other = signing.contract_text(doc, "en" if preferred == "fr" else "fr")
-		if other["sha256"] == doc.signed_text_sha256:
-			content = other
-	lang = content["lang"]
-	signed = bool(doc.signed_on)
-	matches = bool(doc.signed_text_sha256) and content["sha256"] == doc.signed_text_sha256
-	evidence = []
-
-	def add(label: str, value) -> None:
-		if value:
-			evidence.append({"label": label, "value": str(value)})
-
-	if signed:
-		add(_("Signed by (typed name)", lang=lang), doc.signed_by_name)
-		when = get_datetime(doc.signed_on)
-		add(
-			_("Signed on", lang=lang),
-			f"{format_date(when.date(), lang)} {when:%H:%M:%S} ({frappe.utils.get_system_timezone()})",
-		)
-		add(_("Signature", lang=lang), _(doc.signature_source, lang=lang) if doc.signature_source else None)
-		add(_("DocuSeal submission", lang=lang), doc.docuseal_submission)
-		add(_("From IP address", lang=lang), doc.signed_ip)
-		add(_("Browser", lang=lang), doc.signed_user_agent)
-		add(_("SHA-256 of the accepted text", lang=lang), doc.signed_text_sha256)
-	return {
-		"lang": lang,
-		"isp": isp(doc, lang),
-		"customer": _customer(doc, doc.customer, lang),
-		"number": doc.name,
-		"blocks": _blocks(content["lines"]),
-		"sha256": content["sha256"],
-		"signed": signed,
-		"evidence": evidence,
-		"t": {
-			"title": _("Service contract", lang=lang),
-			"number": _("Contract no.", lang=lang),
-			"signature": _("Electronic signature", lang=lang),
-			"unsigned": _("Not signed yet", lang=lang),
-			"fingerprint": _("SHA-256 of the text above", lang=lang),
-			"matches": (
-				_("The text above is exactly the text the customer accepted.", lang=lang)
-				if matches
-				else _("The text above differs from the text recorded at signature.", lang=lang)
-				if doc.signed_text_sha256
-				else None
-			),
-		},
 	}
