@@ -87,12 +87,49 @@ def pdf_text(pdf: bytes, name: str) -> str:
 	return layout + "\n" + FLOW + flow
 
 
+class StaticFiles:
+	"""The bench's ``/assets/...`` over HTTP on loopback, as the web server serves them in
+	production: wkhtmltopdf fetches the print stylesheet Frappe links from the page, at the site's
+	URL (``host_name``), which a test site's name does not resolve to. Nothing else is served."""
+
+	def __init__(self):
+		import functools
+		import threading
+		from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+		class Quiet(SimpleHTTPRequestHandler):
+			def log_message(self, *args):
+				pass
+
+			def send_head(self):
+				if not self.path.startswith("/assets/") or ".." in self.path:
+					self.send_error(404)
+					return None
+				return super().send_head()
+
+		handler = functools.partial(Quiet, directory=os.path.abspath(frappe.local.sites_path))
+		self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+		self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+		self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+		self.thread.start()
+
+	def stop(self):
+		self.server.shutdown()
+		self.server.server_close()
+		self.thread.join(10)
+
+
 class PrintCase(IntegrationTestCase):
 	def setUp(self):
 		missing = tools_missing()
 		if missing:
 			self.skipTest(f"{missing} is not installed (scripts/test.sh installs it)")
 		frappe.set_user("Administrator")
+		static = StaticFiles()
+		self.addCleanup(static.stop)
+		host = frappe.local.conf.get("host_name")
+		frappe.local.conf.host_name = static.url
+		self.addCleanup(frappe.local.conf.__setitem__, "host_name", host)
 		settings = settings_for_update()
 		before = {f: settings.get(f) for f in PRINT_FIELDS + BILLING_FIELDS}
 		self.addCleanup(self.restore, before)
