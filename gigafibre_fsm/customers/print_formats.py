@@ -350,6 +350,7 @@ def gigafibre_invoice_view(doc) -> dict:
 			"raw": st.as_dict(),
 		},
 		"payable": due > 0 and not credit,
+		"nothing_due": due <= 0 and not credit,
 		"pay": {"url": url, "qr": qr_data_uri(url)} if url else None,
 		"draft": doc.docstatus == 0,
 		"cancelled": doc.docstatus == 2,
@@ -374,7 +375,9 @@ def invoice_labels(lang: str, credit: bool = False) -> dict:
 		"payments": _("Payments received since the last invoice", lang=lang),
 		"adjustments": _("Other invoices and credits", lang=lang),
 		"this_document": _("This credit note", lang=lang) if credit else _("This invoice", lang=lang),
-		"amount_due": _("Amount due", lang=lang),
+		"amount_due": _("Balance after this credit note", lang=lang)
+		if credit
+		else _("Amount due", lang=lang),
 		"credit_balance": _("Credit balance in your favour", lang=lang),
 		"nothing_due": _("Nothing to pay: the credit will be applied to your next invoice", lang=lang),
 		"pay_title": _("How to pay", lang=lang),

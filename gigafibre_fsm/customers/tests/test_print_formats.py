@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -84,7 +85,8 @@ def pdf_text(pdf: bytes, name: str) -> str:
 		run("pdftoppm", "-png", "-r", "70", str(path), str(folder / name))
 	else:
 		shutil.rmtree(folder, ignore_errors=True)
-	return layout + "\n" + FLOW + flow
+	# NFKC: pdftotext keeps the font's ligatures ("ﬁ" for "fi")
+	return unicodedata.normalize("NFKC", layout + "\n" + FLOW + flow)
 
 
 class StaticFiles:
@@ -284,12 +286,17 @@ class TestQuotationPrint(PrintCase):
 		plan = make_item(down=500, up=100, name="FIBRE")
 		modem = make_item(stock=True, name="MODEM")
 		install = make_item(name="INSTALL")
+		from erpnext.controllers.accounts_controller import get_taxes_and_charges
+
+		template = billing.ensure_tax_template()
 		quote = make_quotation(
 			customer.name,
 			[(plan, 64.95, 59.95), (modem, 300, 0), (install, 99, 99)],
-			taxes_and_charges=billing.ensure_tax_template(),
+			taxes_and_charges=template,
+			taxes=get_taxes_and_charges("Sales Taxes and Charges Template", template),
 			gigafibre_service_location=location.name,
 		)
+		self.assertEqual(len(quote.taxes), 2)
 		text = self.print_pdf("Quotation", quote.name, "Gigafibre Quotation")
 		self.assertIn("Soumission", text)
 		self.assertIn("Services mensuels", text)
@@ -415,4 +422,15 @@ class TestTerminationCredit(PrintCase):
 		self.assertIn(f"Credit for {days - 10} of {days} days not served", text)
 		self.assertEqual(self.amount_on(text, "Total before taxes"), credit)
 		self.assertEqual(self.amount_on(text, "Total credited"), credit + tps + tvq)
+		balance = money(
+			sum(
+				flt(i.grand_total)
+				for i in frappe.get_all(
+					"Sales Invoice", {"customer": customer.name, "docstatus": 1}, ["grand_total"]
+				)
+			)
+		)
+		self.assertEqual(self.amount_on(text, "This credit note"), -(credit + tps + tvq))
+		self.assertEqual(self.amount_on(text, "Balance after this credit note"), balance)
+		self.assertNotIn("Nothing to pay", text)
 		self.assertNotIn("pay.example.test", text)
