@@ -35,7 +35,7 @@ from gigafibre_fsm.test_utils import (
 )
 from gigafibre_fsm.testing import IntegrationTestCase
 
-PRINT_FIELDS = ("isp_name", "isp_address", "isp_phone", "tps_number", "tvq_number", "pay_url")
+PRINT_FIELDS = ("isp_name", "isp_address", "isp_phone", "isp_logo", "tps_number", "tvq_number", "pay_url")
 BILLING_FIELDS = ("billing_as_drafts", "billing_from")
 PAY = "https://pay.example.test/compte?facture={invoice}"
 FLOW = "--flow--"
@@ -143,6 +143,7 @@ class PrintCase(IntegrationTestCase):
 				"tps_number": "123456789 RT0001",
 				"tvq_number": "1234567890 TQ0001",
 				"pay_url": PAY,
+				"isp_logo": None,
 				"billing_as_drafts": 0,
 				"billing_from": None,
 			}
@@ -159,7 +160,32 @@ class PrintCase(IntegrationTestCase):
 	def print_pdf(self, doctype: str, name: str, print_format: str) -> str:
 		pdf = frappe.get_print(doctype, name, print_format=print_format, as_pdf=True)
 		self.assertTrue(pdf.startswith(b"%PDF"))
+		with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+			fh.write(pdf)
+			fh.flush()
+			listed = subprocess.run(
+				["pdfimages", "-list", fh.name], check=True, capture_output=True, timeout=120
+			).stdout.decode()
+		self.images = len(listed.splitlines()) - 2  # two header lines
 		return pdf_text(pdf, f"{print_format.replace(' ', '_')}-{name}")
+
+	def logo(self) -> str:
+		"""A small PNG uploaded as a public File; its URL."""
+		import io
+
+		import segno
+
+		buf = io.BytesIO()
+		segno.make_qr("Gigafibre").save(buf, kind="png", scale=3)
+		doc = frappe.get_doc(
+			{
+				"doctype": "File",
+				"file_name": f"{unique('logo')}.png",
+				"is_private": 0,
+				"content": buf.getvalue(),
+			}
+		).insert(ignore_permissions=True)
+		return doc.file_url
 
 	def amount_on(self, text: str, label: str, *, last: bool = False) -> Decimal:
 		"""The amount right after ``label`` on the first line that has one there (``last``: the
@@ -220,7 +246,11 @@ class TestInvoicePrint(PrintCase):
 		(issued,) = billing.bill_customer(customer.name, self.first, self.ctx)
 		si = frappe.get_doc("Sales Invoice", issued["invoice"])
 		self.assertEqual(si.docstatus, 1)
+		settings = settings_for_update()
+		settings.isp_logo = self.logo()
+		settings.save(ignore_permissions=True)
 		text = self.print_pdf("Sales Invoice", si.name, "Gigafibre Invoice")
+		self.assertEqual(self.images, 2)  # the logo and the pay link's QR code
 
 		self.assertIn("Invoice", text)
 		self.assertIn(si.name, text)
@@ -277,6 +307,7 @@ class TestInvoicePrint(PrintCase):
 		self.assertIn("68,97 $", text.replace("\u202f", " ").replace("\u00a0", " "))
 		self.assertNotIn("Comment payer", text)
 		self.assertNotIn("pay.example.test", text)
+		self.assertEqual(self.images, 0)  # no logo, no QR code
 
 
 class TestQuotationPrint(PrintCase):
