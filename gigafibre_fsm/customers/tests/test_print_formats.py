@@ -169,6 +169,38 @@ class PrintCase(IntegrationTestCase):
 		self.images = len(listed.splitlines()) - 2  # two header lines
 		return pdf_text(pdf, f"{print_format.replace(' ', '_')}-{name}")
 
+	def pay(self, invoice: str, amount: float, on) -> str:
+		"""A submitted Journal Entry receiving ``amount`` in cash against ``invoice``."""
+		si = frappe.get_doc("Sales Invoice", invoice)
+		cash = frappe.get_cached_value("Company", si.company, "default_cash_account") or frappe.db.get_value(
+			"Account", {"company": si.company, "account_type": "Cash", "is_group": 0}, "name"
+		)
+		je = frappe.get_doc(
+			{
+				"doctype": "Journal Entry",
+				"company": si.company,
+				"posting_date": on,
+				"voucher_type": "Cash Entry",
+				"accounts": [
+					{
+						"account": cash,
+						"debit_in_account_currency": amount,
+						"cost_center": si.items[0].cost_center,
+					},
+					{
+						"account": si.debit_to,
+						"party_type": "Customer",
+						"party": si.customer,
+						"credit_in_account_currency": amount,
+						"reference_type": "Sales Invoice",
+						"reference_name": si.name,
+					},
+				],
+			}
+		).insert(ignore_permissions=True)
+		je.submit()
+		return je.name
+
 	def logo(self) -> str:
 		"""A small PNG uploaded as a public File; its URL."""
 		import io
@@ -232,16 +264,9 @@ class TestInvoicePrint(PrintCase):
 			customer.name, 39.95, started, cottage.name, plan=make_item(down=100, name="Fibre 100")
 		)
 		(previous,) = billing.bill_customer(customer.name, started, self.ctx)
-		# a partial payment of the previous invoice
-		from erpnext.accounts.doctype.payment_entry.payment_entry import get_payment_entry
-
-		pe = get_payment_entry("Sales Invoice", previous["invoice"])
-		pe.posting_date = last_month + timedelta(days=20)
-		pe.paid_amount = pe.received_amount = 50
-		pe.references[0].allocated_amount = 50
-		pe.reference_no, pe.reference_date = unique("PAY"), pe.posting_date
-		pe.insert(ignore_permissions=True)
-		pe.submit()
+		# a partial payment of the previous invoice (a Journal Entry: ERPNext 15's Payment Entry
+		# outstanding query fails on PostgreSQL)
+		self.pay(previous["invoice"], 50, last_month + timedelta(days=20))
 
 		(issued,) = billing.bill_customer(customer.name, self.first, self.ctx)
 		si = frappe.get_doc("Sales Invoice", issued["invoice"])
