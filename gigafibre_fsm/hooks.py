@@ -81,6 +81,15 @@ doc_events["Item Price"] = {
 }
 doc_events["Selling Settings"] = {"on_update": f"{_footprint}.on_selling_settings_change"}
 
+# Print formats (customers/print_format/): the views their templates lay out.
+jinja = {
+	"methods": [
+		"gigafibre_fsm.customers.print_formats.gigafibre_invoice_view",
+		"gigafibre_fsm.customers.print_formats.gigafibre_quotation_view",
+		"gigafibre_fsm.customers.contract_pdf.gigafibre_contract_view",
+	]
+}
+
 scheduler_events = {
 	"cron": {
 		"* * * * *": ["gigafibre_fsm.flows.jobs.tick", "gigafibre_fsm.dispatch.jobs.poll_positions"],

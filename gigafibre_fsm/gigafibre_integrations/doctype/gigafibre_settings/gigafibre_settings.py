@@ -17,6 +17,7 @@ URL_FIELDS = (
 	"vision_api_base",
 	"public_base_url",
 	"pay_link_url",
+	"pay_url",
 )
 
 
