@@ -99,14 +99,21 @@ def isp(doc, lang: str) -> dict:
 
 def pay_url(doc) -> str | None:
 	"""Where the customer pays ``doc`` (a Sales Invoice): Gigafibre Settings "Pay URL", with
-	``{invoice}`` and ``{customer}`` replaced; None when not set (the print leaves the block out).
-	The one place to change when the payment provider gives a better link."""
+	``{invoice}`` and ``{customer}`` replaced; else, when Stripe is set up, the invoice's signed
+	pay link (gigafibre_fsm.customers.account.pay_url); None otherwise (the print leaves the
+	block out)."""
 	template = (_settings().get("pay_url") or "").strip()
-	if not template.lower().startswith(("https://", "http://")):
-		return None
-	return template.replace("{invoice}", quote(doc.name or "", safe="")).replace(
-		"{customer}", quote(doc.get("customer") or "", safe="")
-	)
+	if template.lower().startswith(("https://", "http://")):
+		return template.replace("{invoice}", quote(doc.name or "", safe="")).replace(
+			"{customer}", quote(doc.get("customer") or "", safe="")
+		)
+	from gigafibre_fsm.settings import get_settings
+
+	if doc.get("docstatus") == 1 and doc.name and get_settings().stripe.configured:
+		from gigafibre_fsm.customers.account import pay_url as checkout_link
+
+		return checkout_link(doc.name)
+	return None
 
 
 def qr_data_uri(url: str) -> str:
