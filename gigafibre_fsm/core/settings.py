@@ -285,7 +285,11 @@ def build_settings(values: dict, secrets: dict) -> AppSettings:
 			raw = merged.get(fieldname)
 			if raw in (None, ""):
 				continue
-			kwargs[attr] = _coerce(raw, defaults[attr])
+			value = _coerce(raw, defaults[attr])
+			if attr.endswith("timeout") and value <= 0:
+				# a field added to the Single after the site was made reads 0, not its default
+				continue
+			kwargs[attr] = value
 		groups[group] = cls(**kwargs)
 	return AppSettings(**groups, token_secret=str(merged.get(TOKEN_SECRET_FIELD) or ""))
 
