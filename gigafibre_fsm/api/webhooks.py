@@ -288,6 +288,8 @@ def uptime_kuma() -> dict:
 	return {**answer, "duplicate": False}
 
 
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@rate_limit(limit=600, seconds=60)
 def stripe() -> dict:
 	from gigafibre_fsm.connectors import stripe_payments as sp
 	from gigafibre_fsm.customers import payments

@@ -171,11 +171,11 @@ def deliver_link(customer: str, channel: str, to: str) -> None:
 	"""Send the link (a background job). A failure is logged without the link."""
 	url = link_for(customer)
 	if channel == "phone":
-		from gigafibre_fsm.api.qr import _e164
 		from gigafibre_fsm.connectors.errors import ConnectorError
 		from gigafibre_fsm.connectors.twilio import send_sms
+		from gigafibre_fsm.core.comms.phones import to_e164
 
-		number = _e164(to)
+		number = to_e164(to)
 		if not number:
 			return
 		try:

@@ -40,6 +40,7 @@ from frappe.utils import get_datetime, get_system_timezone
 
 from gigafibre_fsm.connectors.errors import ConnectorError
 from gigafibre_fsm.core import otp, tokens
+from gigafibre_fsm.core.comms.phones import to_e164
 from gigafibre_fsm.core.equipment import normalise_mac
 from gigafibre_fsm.core.errors import InvalidInput
 from gigafibre_fsm.core.qr_summary import plain_summary
@@ -98,7 +99,7 @@ def request_code(mac: str, phone: str) -> dict:
 	key = _identifier(mac, subject)
 	within_limit = _count_request(key) <= REQUESTS_PER_MAC
 	on_file = _phone_on_file(subject)
-	to = _e164(on_file)
+	to = to_e164(on_file)
 	matches = otp.phones_match(phone, on_file) and bool(to)
 	secret = get_settings().token_secret
 	code = otp.generate_code()
@@ -259,20 +260,6 @@ def _phone_on_file(subject: str) -> str | None:
 	)
 	customer = (row or {}).get("customer") or NO_SUBJECT
 	return frappe.db.get_value("Customer", customer, "cell_phone")
-
-
-def _e164(value: str | None) -> str | None:
-	import phonenumbers
-
-	if not value:
-		return None
-	try:
-		number = phonenumbers.parse(value, "CA")
-	except phonenumbers.NumberParseException:
-		return None
-	if not phonenumbers.is_possible_number(number):
-		return None
-	return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 @contextmanager
