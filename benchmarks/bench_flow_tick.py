@@ -7,7 +7,8 @@ Run with the bench's Python from its sites folder:
 It bulk-inserts N Flow Runs in Waiting whose next_wake_at is past, then times
 ``gigafibre_fsm.flows.jobs.due_runs`` (the indexed selection) and ``tick`` plus
 the commit that actually pushes the jobs to Redis (enqueue_after_commit), then
-a second tick (every job already queued: deduplicated). It prints the plan of the
+a second tick (every job already queued: deduplicated), then the same runs enqueued one
+at a time (``runtime.enqueue_advance``, the tick's path before its batch). It prints the plan of the
 selection query and removes its runs and their queued jobs afterwards.
 """
 
@@ -20,11 +21,22 @@ import frappe
 from frappe.utils import add_to_date, now_datetime
 
 
+def _delete_jobs(rows) -> None:
+	from frappe.utils.background_jobs import create_job_id, get_queue
+	from rq.job import Job
+
+	conn = get_queue("default").connection
+	for name, *_ in rows:
+		try:
+			Job.fetch(create_job_id(f"gigafibre_fsm:flow_run:{name}"), connection=conn).delete()
+		except Exception:
+			pass
+
+
 def main(site: str, n: int) -> None:
 	frappe.init(site=site)
 	frappe.connect()
-	from frappe.utils.background_jobs import create_job_id, get_queue
-	from rq.job import Job
+	from frappe.utils.background_jobs import get_queue
 
 	from gigafibre_fsm.flows import jobs
 
@@ -95,13 +107,23 @@ def main(site: str, n: int) -> None:
 		print(f"due_runs selected {len(selected)} runs in {select_s * 1000:.0f} ms")
 		print(f"tick + commit enqueued {enqueued} jobs in {tick_s:.2f} s ({enqueued / tick_s:,.0f} jobs/s)")
 		print(f"second tick: {again} new jobs (deduplicated) in {again_s:.2f} s")
+
+		# the same runs through the one-run-at-a-time path (what the tick did before its batch)
+		_delete_jobs(rows)
+		frappe.local.flags.pop("gigafibre_runs_enqueued", None)
+		from gigafibre_fsm.flows import runtime
+
+		started = time.perf_counter()
+		for name in selected:
+			runtime.enqueue_advance(name, recover=True)
+		frappe.db.commit()
+		single_s = time.perf_counter() - started
+		print(
+			f"one run at a time (enqueue_advance): {len(selected)} jobs in {single_s:.2f} s; "
+			f"the batch takes {tick_s / single_s:.2f}x that"
+		)
 	finally:
-		conn = get_queue("default").connection
-		for name, *_ in rows:
-			try:
-				Job.fetch(create_job_id(f"gigafibre_fsm:flow_run:{name}"), connection=conn).delete()
-			except Exception:
-				pass
+		_delete_jobs(rows)
 		frappe.db.delete("Flow Run", {"name": ("like", f"{prefix}-%")})
 		frappe.db.commit()
 		frappe.destroy()

@@ -40,7 +40,10 @@ fixtures = [
 # Flows
 # -----
 # Step kinds other modules add: dotted paths of functions returning {name: (StepKind, handler)}.
-gigafibre_flow_step_kinds = ["gigafibre_fsm.dispatch.flow_kinds.kinds"]
+gigafibre_flow_step_kinds = [
+	"gigafibre_fsm.dispatch.flow_kinds.kinds",
+	"gigafibre_fsm.customers.flow_kinds.kinds",
+]
 
 # Thin triggers: one cached lookup, nothing more when no template listens.
 _flow_events = {
@@ -61,7 +64,7 @@ for _event in ("on_submit", "on_cancel"):
 	doc_events["Quotation"][_event] = [f"{_referrals}.on_quotation_{_event[3:]}", _flow_events[_event]]
 doc_events["Sales Invoice"] = {
 	"validate": f"{_referrals}.check_invoice_credits",
-	"on_submit": f"{_referrals}.on_invoice_change",
+	"on_submit": [f"{_referrals}.on_invoice_change", "gigafibre_fsm.customers.payments.on_invoice_submit"],
 	"on_cancel": f"{_referrals}.on_invoice_change",
 }
 
@@ -78,11 +81,21 @@ doc_events["Item Price"] = {
 }
 doc_events["Selling Settings"] = {"on_update": f"{_footprint}.on_selling_settings_change"}
 
+# Print formats (customers/print_format/): the views their templates lay out.
+jinja = {
+	"methods": [
+		"gigafibre_fsm.customers.print_formats.gigafibre_invoice_view",
+		"gigafibre_fsm.customers.print_formats.gigafibre_quotation_view",
+		"gigafibre_fsm.customers.contract_pdf.gigafibre_contract_view",
+	]
+}
+
 scheduler_events = {
 	"cron": {
 		"* * * * *": ["gigafibre_fsm.flows.jobs.tick", "gigafibre_fsm.dispatch.jobs.poll_positions"],
 		"*/5 * * * *": [
 			"gigafibre_fsm.dispatch.jobs.expire_offers",
+			"gigafibre_fsm.dispatch.notify.requeue_stalled",
 			"gigafibre_fsm.network.jobs.schedule_fleet_refresh",
 		],
 		"*/15 * * * *": ["gigafibre_fsm.network.jobs.schedule_olt_sweep"],
@@ -91,6 +104,7 @@ scheduler_events = {
 		"gigafibre_fsm.network.jobs.purge_diagnostics",
 		"gigafibre_fsm.dispatch.jobs.generate_recurring_jobs",
 		"gigafibre_fsm.customers.billing.daily",
+		"gigafibre_fsm.customers.payments.fire_overdue",
 	],
 }
 
@@ -109,4 +123,6 @@ website_route_rules = [
 	{"from_route": "/t/<token>", "to_route": "t"},
 	{"from_route": "/q/<mac>", "to_route": "q"},
 	{"from_route": "/c/<token>", "to_route": "c"},
+	{"from_route": "/compte/<token>", "to_route": "compte"},
+	{"from_route": "/payer/<token>", "to_route": "payer"},
 ]

@@ -75,6 +75,41 @@ CUSTOM_FIELDS = {
 			"insert_after": "gigafibre_referral_code",
 			"no_copy": 1,
 		},
+		# Stripe (gigafibre_fsm.customers.payments): the saved card for autopay, and the account
+		# page's link counter (bumping it revokes every /compte/<token> link issued before).
+		{
+			"fieldname": "gigafibre_autopay",
+			"fieldtype": "Check",
+			"label": "Autopay",
+			"insert_after": "gigafibre_referral_disabled",
+			"no_copy": 1,
+			"description": "Charge each new invoice to the saved card",
+		},
+		{
+			"fieldname": "gigafibre_stripe_customer",
+			"fieldtype": "Data",
+			"label": "Stripe Customer",
+			"insert_after": "gigafibre_autopay",
+			"read_only": 1,
+			"no_copy": 1,
+		},
+		{
+			"fieldname": "gigafibre_payment_method",
+			"fieldtype": "Data",
+			"label": "Saved Card (Stripe)",
+			"insert_after": "gigafibre_stripe_customer",
+			"read_only": 1,
+			"no_copy": 1,
+		},
+		{
+			"fieldname": "gigafibre_account_link_version",
+			"fieldtype": "Int",
+			"label": "Account Link Version",
+			"insert_after": "gigafibre_payment_method",
+			"read_only": 1,
+			"no_copy": 1,
+			"hidden": 1,
+		},
 	],
 	# The billing run (gigafibre_fsm.customers.billing): each line's exactly-once key.
 	"Sales Invoice": [
@@ -84,6 +119,15 @@ CUSTOM_FIELDS = {
 			"options": "Billing Run",
 			"label": "Billing Run",
 			"insert_after": "customer",
+			"read_only": 1,
+			"no_copy": 1,
+		},
+		# The open Stripe Checkout Session of the invoice (reused while open: get_payment_link).
+		{
+			"fieldname": "gigafibre_checkout_session",
+			"fieldtype": "Data",
+			"label": "Stripe Checkout Session",
+			"insert_after": "gigafibre_billing_run",
 			"read_only": 1,
 			"no_copy": 1,
 		},

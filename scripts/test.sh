@@ -18,11 +18,13 @@ VENV=${GIGAFIBRE_VENV:-$ROOT/.venv}
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "System packages the tests use (Debian): Chromium for the browser tests, snmpd for the OLT agent"
+step "System packages the tests use (Debian): Chromium for the browser tests, snmpd for the OLT agent, wkhtmltopdf and poppler-utils for the print formats' PDFs"
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v snmpd >/dev/null 2>&1 || need+=(snmpd)
 command -v snmpbulkwalk >/dev/null 2>&1 || need+=(snmp)
+command -v wkhtmltopdf >/dev/null 2>&1 || need+=(wkhtmltopdf)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ "${#need[@]}" -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "installing: ${need[*]}"

@@ -36,7 +36,7 @@ def tree_copy(tmp_path):
 def test_contracts_hold_on_the_tree(tree_copy):
 	result = _lint(tree_copy)
 	assert result.returncode == 0, result.stdout + result.stderr
-	assert "3 kept, 0 broken" in result.stdout
+	assert "4 kept, 0 broken" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -47,6 +47,8 @@ def test_contracts_hold_on_the_tree(tree_copy):
 		("core/__init__.py", "import gigafibre_fsm.connectors", "core is pure"),
 		("connectors/__init__.py", "from frappe.utils import now", "connectors use core at most"),
 		("connectors/__init__.py", "import gigafibre_fsm.network", "connectors use core at most"),
+		("flows/kinds.py", "from gigafibre_fsm.flows import runtime", "flows: the editor over the runtime"),
+		("flows/context.py", "from gigafibre_fsm.flows import kinds", "flows: the editor over the runtime"),
 	],
 )
 def test_a_forbidden_import_breaks_the_build(tree_copy, module, line, contract):

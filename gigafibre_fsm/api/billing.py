@@ -1,13 +1,16 @@
-"""Billing endpoints for staff (/api/method/gigafibre_fsm.api.billing.<name>)."""
+"""Billing endpoints (/api/method/gigafibre_fsm.api.billing.<name>): the billing run and card
+payments for staff; the account link and the account page's methods for customers (guest, each
+proved by its signed link)."""
 
 from __future__ import annotations
 
 import frappe
 from frappe import _
+from frappe.rate_limiter import rate_limit
 from frappe.utils import getdate
 
 from gigafibre_fsm.exceptions import GigafibreValidationError
-from gigafibre_fsm.permissions import ACCOUNTS_MANAGER, FSM_MANAGER, fsm_api
+from gigafibre_fsm.permissions import ACCOUNTS_MANAGER, CUSTOMER_SERVICE, FSM_MANAGER, fsm_api, text_arguments
 
 # A billing run issues submitted Sales Invoices for the whole book: FSM Managers, and ERPNext's
 # Accounts Manager (who owns the books); not Accounts User, who only keys in single documents.
@@ -48,3 +51,96 @@ def run_billing(as_of: str | None = None, dry_run: bool | int | str = False) -> 
 		return billing.dry_run(day)
 	name = billing.enqueue_run(day, frappe.session.user)
 	return {"run": name, "status": "Queued", "as_of": day.isoformat()}
+
+
+# -- card payments and the customer's account (gigafibre_fsm.customers.payments / .account) -----
+
+# Who may open a card payment or read a customer's account for them: the CSRs and the books.
+PAYMENT_ROLES = (CUSTOMER_SERVICE, FSM_MANAGER, ACCOUNTS_MANAGER)
+
+
+@fsm_api(roles=PAYMENT_ROLES, write=True)
+def get_payment_link(invoice: str) -> dict:
+	"""A Stripe Checkout Session for the invoice's outstanding amount in CAD (``{"url", "session",
+	"amount", "reused", "paid"}``), reused while it is open; ``paid`` and no URL when nothing is due."""
+	from gigafibre_fsm.customers import payments
+
+	return payments.payment_link(invoice)
+
+
+@fsm_api(roles=PAYMENT_ROLES)
+def get_account_summary(customer: str) -> dict:
+	"""What the customer's account page shows: balance, invoices, payments, active services, card."""
+	from gigafibre_fsm.customers import account
+
+	if not frappe.db.exists("Customer", customer):
+		frappe.throw(_("Customer {0} not found").format(customer), frappe.DoesNotExistError)
+	return account.summary(customer)
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@text_arguments("identifier", max_length=320)
+@rate_limit(limit=10, seconds=15 * 60)
+def send_account_link(identifier: str) -> dict:
+	"""Send a 24-hour link to the account page to the e-mail or cell phone on file.
+
+	Always answers ``{"sent": true, "message": ...}``, whether or not a customer has it, and sends
+	at most 3 links per identifier per 15 minutes."""
+	from gigafibre_fsm.customers import account
+
+	return account.send_link(identifier)
+
+
+# The account page's own methods: the link token (scope "account") proves the customer.
+
+
+@frappe.whitelist(allow_guest=True, methods=["GET", "POST"])
+@text_arguments("token", max_length=512)
+@rate_limit(limit=120, seconds=60)
+def account_summary(token: str) -> dict:
+	from gigafibre_fsm.customers import account
+
+	return account.summary(account.customer_for(token))
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@text_arguments("token", "invoice", max_length=512)
+@rate_limit(limit=30, seconds=60)
+def account_pay(token: str, invoice: str) -> dict:
+	"""The Checkout Session of one of the link's customer's invoices."""
+	from gigafibre_fsm.customers import account, payments
+
+	customer = account.customer_for(token)
+	link = payments.payment_link(account.owned_invoice(customer, invoice))
+	return {"url": link.get("url"), "paid": link.get("paid"), "amount": link.get("amount")}
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@text_arguments("token", max_length=512)
+@rate_limit(limit=10, seconds=60)
+def account_save_card(token: str) -> dict:
+	"""A SetupIntent to save a card for autopay (``client_secret`` for Stripe.js)."""
+	from gigafibre_fsm.customers import account, payments
+
+	return payments.setup_card(account.customer_for(token))
+
+
+@frappe.whitelist(allow_guest=True, methods=["GET"])
+@text_arguments("token", "invoice", max_length=512)
+@rate_limit(limit=30, seconds=60)
+def account_invoice_pdf(token: str, invoice: str) -> None:
+	"""The PDF of one of the link's customer's invoices (print format "Gigafibre Invoice" when it
+	exists)."""
+	from gigafibre_fsm.customers import account
+
+	name = account.owned_invoice(account.customer_for(token), invoice)
+	fmt = "Gigafibre Invoice" if frappe.db.exists("Print Format", "Gigafibre Invoice") else None
+	user = frappe.session.user
+	frappe.set_user("Administrator")  # the link proved the customer owns it; printing checks desk rights
+	try:
+		pdf = frappe.get_print("Sales Invoice", name, print_format=fmt, as_pdf=True)
+	finally:
+		frappe.set_user(user)
+	frappe.local.response.filename = f"{name}.pdf"
+	frappe.local.response.filecontent = pdf
+	frappe.local.response.type = "pdf"

@@ -133,3 +133,12 @@ def override_installation_gate(job: str, reason: str) -> dict:
 	doc.gate_override_reason = f"{frappe.session.user}: {reason.strip()}"
 	doc.save()
 	return {"job": doc.name, "gate_override_reason": doc.gate_override_reason}
+
+
+@fsm_api(roles=PLANNERS, write=True)
+def retry_notification(notification: str) -> dict:
+	"""Send a Failed technician SMS again (a person decided to: it may have gone out before)."""
+	from gigafibre_fsm.dispatch import notify
+
+	get_doc_for("Dispatch Notification", notification, "read")
+	return {"notification": notification, "status": notify.retry(notification)}

@@ -10,6 +10,7 @@ from frappe import _
 from gigafibre_fsm.core.flows import catalog, graph
 from gigafibre_fsm.exceptions import GigafibreValidationError, core_errors
 from gigafibre_fsm.flows import runtime, templates
+from gigafibre_fsm.flows.steps import steps_of
 from gigafibre_fsm.permissions import (
 	CUSTOMER_SERVICE,
 	DISPATCHER,
@@ -78,7 +79,7 @@ def reorder_steps(steps: list[dict], step_id: str, to_index: int) -> list:
 	except (TypeError, ValueError, OverflowError):
 		frappe.throw(_("to_index must be a whole number"), GigafibreValidationError)
 	with core_errors():
-		new = graph.reorder(templates.steps_of({"steps": steps}), str(step_id), to_index)
+		new = graph.reorder(steps_of({"steps": steps}), str(step_id), to_index)
 	labels = graph.depends_on_labels(new)
 	return [s.as_dict() | {"depends_on_labels": labels[s.step_id]} for s in new]
 

@@ -145,3 +145,25 @@ def get_device_page(serial: str) -> dict:
 		"olt": olt,
 		"latest_diagnostic": diag.latest(eqp.name, max_age=7 * 24 * 3600),
 	}
+
+
+@fsm_api(roles=READERS, write=True)
+def scan_label(image: str, job: str | None = None) -> dict:
+	"""Read an equipment label photo (base64 or a data URL) with the vision model, match it to
+	Service Equipment (serial, then barcode, then MAC); with ``job``, add it to the job's
+	equipment (a planner's job, or the technician's own)."""
+	from gigafibre_fsm.network import scan
+	from gigafibre_fsm.permissions import has_any_role
+
+	technician = None
+	if job:
+		if has_any_role((DISPATCHER, FSM_MANAGER, CUSTOMER_SERVICE)):
+			get_doc_for("Dispatch Job", job, "write")
+		else:
+			from gigafibre_fsm.api.dispatch import current_technician
+
+			technician = current_technician()
+			assigned = frappe.db.get_value("Dispatch Job", job, "technician")
+			if assigned != technician:
+				frappe.throw(_("Job {0} is not assigned to you").format(job), frappe.PermissionError)
+	return scan.scan_label(image, job, technician=technician)

@@ -221,3 +221,92 @@ def threecx_call() -> dict:
 	except JournalError as e:
 		frappe.logger(LOG).warning({"event": "threecx_malformed", "error": str(e)})
 		frappe.throw(_("This is not a 3CX call journal entry: {0}").format(str(e)), WebhookBadRequest)
+
+
+# -- Uptime-Kuma --------------------------------------------------------------------------
+
+KUMA_TOKEN_HEADER = "X-Gigafibre-Token"
+
+
+def _kuma_token(request) -> str:
+	"""The token Uptime-Kuma sends: ``Authorization: Bearer <token>`` or the
+	``X-Gigafibre-Token`` header (its webhook's "Additional Headers"), else ``?token=`` in
+	the webhook URL."""
+	if request is None:
+		return ""
+	auth = request.headers.get("Authorization") or ""
+	if auth[:7].lower() == "bearer ":
+		return auth[7:].strip()
+	return (request.headers.get(KUMA_TOKEN_HEADER) or request.args.get("token") or "").strip()
+
+
+# -- Stripe ------------------------------------------------------------------------------------
+# ``stripe``: Stripe POSTs its events signed with the endpoint's secret (Gigafibre Settings'
+# Stripe Webhook Secret): ``Stripe-Signature: t=<ts>,v1=<HMAC-SHA256>``, checked with the SDK
+# (``stripe.Webhook.construct_event``, 300 s tolerance) by connectors/stripe_payments.py. No
+# header, a signature that does not match, or one older than the tolerance (a replay) → 401,
+# nothing written; no secret configured → 401; a signed body that is not an event → 400. An event
+# is acted on once (its id is the primary key of a Stripe Event row written in the same
+# transaction as its effects): see gigafibre_fsm.customers.payments.
+
+
+@frappe.whitelist(allow_guest=True, methods=["POST"])
+@rate_limit(limit=600, seconds=60)
+def uptime_kuma() -> dict:
+	"""Uptime-Kuma's webhook notification (JSON, or form-data with a ``data`` field). The
+	token from Gigafibre Settings (Uptime-Kuma Token) is compared in constant time: none
+	configured or a wrong one → 401, nothing read. DOWN opens one outage per monitor however
+	many alerts arrive, UP closes it; a retried delivery does nothing. The customers are
+	listed and told in a background job."""
+	import hmac
+
+	from gigafibre_fsm.core import outages as rules
+	from gigafibre_fsm.core.errors import InvalidInput
+	from gigafibre_fsm.network import outages
+
+	request = frappe.request
+	expected = get_settings().webhooks.uptime_kuma
+	given = _kuma_token(request)
+	if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+		frappe.logger(LOG).warning(
+			{"event": "uptime_kuma_refused", "ip": getattr(frappe.local, "request_ip", None)}
+		)
+		frappe.throw(_("Not authorised"), frappe.AuthenticationError)
+	try:
+		body = request.get_data(cache=True) if request is not None else b""
+		form = request.form if request is not None and request.form else None
+		event = rules.parse_kuma(rules.load_body(body, form))
+	except InvalidInput as e:
+		frappe.logger(LOG).warning({"event": "uptime_kuma_malformed", "error": str(e)})
+		frappe.throw(_("This is not an Uptime-Kuma notification"), WebhookBadRequest)
+	seen = _seen_key(event.event_key)
+	if not event.is_test and frappe.cache.get(seen):
+		return {"ok": True, "duplicate": True}
+	answer = outages.handle_kuma(event)
+	if not event.is_test:
+		frappe.db.after_commit.add(lambda: frappe.cache.set(seen, 1, ex=EVENT_TTL))
+	return {**answer, "duplicate": False}
+
+
+def stripe() -> dict:
+	from gigafibre_fsm.connectors import stripe_payments as sp
+	from gigafibre_fsm.customers import payments
+
+	request = frappe.request
+	body = request.get_data(cache=True) if request is not None else b""
+	header = request.headers.get(sp.SIGNATURE_HEADER) if request is not None else None
+	try:
+		event = sp.verify_event(body, header, payments.stripe_settings().webhook_secret)
+	except (sp.WebhookRejected, sp.StripeUnavailable) as e:
+		frappe.logger(LOG).warning(
+			{
+				"event": "stripe_refused",
+				"reason": getattr(e, "reason", str(e)),
+				"ip": getattr(frappe.local, "request_ip", None),
+			}
+		)
+		frappe.throw(_("Not authorised"), frappe.AuthenticationError)
+	except sp.WebhookMalformed as e:
+		frappe.logger(LOG).warning({"event": "stripe_malformed", "error": str(e)})
+		frappe.throw(_("This is not a Stripe event"), WebhookBadRequest)
+	return payments.handle_event(event)

@@ -22,7 +22,8 @@ What this client does (Stripe API reference, https://docs.stripe.com/api):
   :class:`StripeEvent`. Stripe may deliver an event more than once: the event ``id`` is the key
   to process it once.
 
-The API base is ``StripeSettings.api_base`` (``base_addresses={"api": ...}``), so tests point it at
+The API base is ``StripeSettings.api_base`` (gigafibre_fsm.core.settings: Gigafibre Settings' Stripe
+section) (``base_addresses={"api": ...}``), so tests point it at
 a fake Stripe on loopback (gigafibre_fsm.fakepeers.stripe). Requests time out after
 ``timeout`` seconds; the SDK retries ``max_network_retries`` times on network errors and 409/429/5xx,
 with its own idempotency key on POSTs (0 in tests).
@@ -55,28 +56,13 @@ from gigafibre_fsm.connectors.errors import (
 )
 from gigafibre_fsm.core.billing.autopay import to_cents
 from gigafibre_fsm.core.errors import InvalidInput
+from gigafibre_fsm.core.settings import StripeSettings
 
 SOURCE = "stripe"
 DEFAULT_API_BASE = "https://api.stripe.com"
 CURRENCY = "cad"
 TOLERANCE = 300  # seconds, Stripe's default
 SIGNATURE_HEADER = "Stripe-Signature"
-
-
-@dataclass(frozen=True)
-class StripeSettings:
-	api_key: str = field(default="", repr=False)  # sk_live_... / sk_test_... / rk_...
-	api_base: str = DEFAULT_API_BASE
-	timeout: float = 10.0
-	max_network_retries: int = 2
-	webhook_secret: str = field(default="", repr=False)  # whsec_...
-
-	def __post_init__(self):
-		object.__setattr__(self, "api_base", (self.api_base or "").strip().rstrip("/") or DEFAULT_API_BASE)
-
-	@property
-	def configured(self) -> bool:
-		return bool(self.api_key)
 
 
 # -- errors
@@ -621,7 +607,7 @@ def verify_event(
 		if "tolerance" in str(e):
 			raise WebhookStale("Stale Stripe webhook", reason=str(e)) from e
 		raise WebhookForged("Bad Stripe webhook signature", reason=str(e)) from e
-	except (ValueError, UnicodeDecodeError) as e:  # signed, but not JSON / not an event
+	except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as e:  # signed, not an event object
 		raise WebhookMalformed(f"Not a Stripe event: {e}") from e
 	if now is not None and tolerance and timestamp < now - tolerance:
 		raise WebhookStale("Stale Stripe webhook", reason=f"signed at {timestamp}, now {int(now)}")

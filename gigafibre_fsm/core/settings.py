@@ -147,6 +147,26 @@ class CommsSettings:
 
 
 @dataclass(frozen=True)
+class StripeSettings:
+	"""Stripe (gigafibre_fsm.connectors.stripe_payments takes this as is)."""
+
+	api_key: str = field(default="", repr=False)  # sk_live_... / sk_test_... / rk_...
+	api_base: str = "https://api.stripe.com"
+	timeout: float = 10.0
+	max_network_retries: int = 2
+	webhook_secret: str = field(default="", repr=False)  # whsec_...
+	publishable_key: str = ""  # pk_...: the account page's Stripe.js (save a card)
+	account: str = ""  # the ERPNext Account (Bank/Cash) Stripe payments are received in
+
+	def __post_init__(self):
+		object.__setattr__(self, "api_base", _url(self.api_base) or "https://api.stripe.com")
+
+	@property
+	def configured(self) -> bool:
+		return bool(self.api_key)
+
+
+@dataclass(frozen=True)
 class WebhookSecrets:
 	stripe: str = field(default="", repr=False)
 	uptime_kuma: str = field(default="", repr=False)
@@ -165,6 +185,7 @@ class AppSettings:
 	twilio: TwilioSettings = field(default_factory=TwilioSettings)
 	docuseal: DocuSealSettings = field(default_factory=DocuSealSettings)
 	vision: VisionSettings = field(default_factory=VisionSettings)
+	stripe: StripeSettings = field(default_factory=StripeSettings)
 	webhooks: WebhookSecrets = field(default_factory=WebhookSecrets)
 	token_secret: str = field(default="", repr=False)
 	comms: CommsSettings = field(default_factory=CommsSettings)
@@ -213,6 +234,14 @@ FIELD_MAP: dict[str, dict[str, str]] = {
 		"model": "vision_model",
 		"timeout": "vision_timeout",
 	},
+	"stripe": {
+		"api_key": "stripe_secret_key",
+		"api_base": "stripe_api_base",
+		"timeout": "stripe_timeout",
+		"webhook_secret": "stripe_webhook_secret",
+		"publishable_key": "stripe_publishable_key",
+		"account": "stripe_account",
+	},
 	"webhooks": {
 		"stripe": "stripe_webhook_secret",
 		"uptime_kuma": "uptime_kuma_token",
@@ -256,7 +285,11 @@ def build_settings(values: dict, secrets: dict) -> AppSettings:
 			raw = merged.get(fieldname)
 			if raw in (None, ""):
 				continue
-			kwargs[attr] = _coerce(raw, defaults[attr])
+			value = _coerce(raw, defaults[attr])
+			if attr.endswith("timeout") and value <= 0:
+				# a field added to the Single after the site was made reads 0, not its default
+				continue
+			kwargs[attr] = value
 		groups[group] = cls(**kwargs)
 	return AppSettings(**groups, token_secret=str(merged.get(TOKEN_SECRET_FIELD) or ""))
 

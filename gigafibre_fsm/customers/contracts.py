@@ -24,10 +24,9 @@
   commercial ones). A contract never signed, or whose service has not started, has no fee.
   Terminating locks the contract's row and writes everything under one savepoint, undone whole
   on any error: status Résilié, every subscription of the contract Annulé with its cancellation
-  date (never deleted), one submitted Sales Invoice for the fee (none when the fee is 0), the
+  date (never deleted), one submitted Sales Invoice for the fee (none when the fee is 0), a
+  credit note for the days invoiced after the termination date (``termination_credit``), the
   equipment to return listed, then the ``on_contract_terminated`` flows (once per contract).
-  Periods paid in advance and not served are not credited here (the billing module knows what
-  was invoiced).
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ from gigafibre_fsm.core.termination import (
 	device_rebates_of,
 	termination_fee,
 )
+from gigafibre_fsm.customers import termination_credit
 from gigafibre_fsm.exceptions import ConflictError, GigafibreValidationError, core_errors
 from gigafibre_fsm.flows import fire
 
@@ -527,6 +527,7 @@ def terminate_contract(contract: str, on: date, reason: str) -> dict:
 		result, start, monthly = compute_fee(doc, on, lock=True)
 		cancelled = _cancel_subscriptions(doc.name, on, reason)
 		invoice, submitted = _fee_invoice(doc, on, reason, result) if result.fee > 0 else (None, False)
+		credit_notes = termination_credit.credit_prepaid(doc, on, cancelled, reason)
 		doc.status = TERMINATED
 		doc.terminated_on = on
 		doc.termination_reason = reason
@@ -549,6 +550,7 @@ def terminate_contract(contract: str, on: date, reason: str) -> dict:
 		"terminated_on": on.isoformat(),
 		"invoice": invoice,
 		"invoice_submitted": submitted,
+		"credit_notes": credit_notes,
 		"cancelled_subscriptions": cancelled,
 		"equipment_to_return": equipment,
 		"flow_runs": runs,

@@ -11,7 +11,8 @@
   :func:`mark_signed`.
 
 :func:`mark_signed` holds the contract's row lock and signs it at most once: the
-``on_contract_signed`` flows start once, the realtime event is published after commit.
+``on_contract_signed`` flows start once, the realtime event is published after commit, and the
+signed contract is attached as a PDF once (``customers.contract_pdf``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from gigafibre_fsm.connectors.errors import ConnectorError
 from gigafibre_fsm.core import contract_tokens
 from gigafibre_fsm.core.contracts import money
 from gigafibre_fsm.core.termination import CONSUMER_FLAT_CAP, CONSUMER_PERCENT
+from gigafibre_fsm.customers import contract_pdf
 from gigafibre_fsm.exceptions import ExternalServiceError, ForbiddenError, GigafibreValidationError
 from gigafibre_fsm.flows import fire
 from gigafibre_fsm.settings import get_settings
@@ -414,6 +416,7 @@ def mark_signed(contract, source: str, evidence: dict | None = None, expected_jt
 	doc.flags.ignore_permissions = True
 	doc.save()
 	runs = fire("on_contract_signed", doc)
+	contract_pdf.queue(doc.name)  # the signed contract as a PDF on the contract, once
 	frappe.publish_realtime(
 		REALTIME_EVENT,
 		{"contract": doc.name, "customer": doc.customer, "source": source, "status": doc.status},

@@ -34,6 +34,10 @@ Imitates Stripe as its API reference describes it (https://docs.stripe.com/api: 
   ``payment_intent.succeeded`` when :meth:`FakeStripe.mark_paid` pays a session (or, for an intent
   left unpaid, ``payment_intent.succeeded`` alone),
   ``checkout.session.expired``, ``setup_intent.succeeded`` (:meth:`FakeStripe.complete_setup`).
+- ``charge.refunded`` (:meth:`FakeStripe.refund`, cumulative ``amount_refunded``) and
+  ``charge.dispute.created`` (:meth:`FakeStripe.dispute`) for a paid PaymentIntent.
+- The hosted Checkout page at the session's ``url`` (``/c/pay/{id}``): one Pay button; paying
+  redirects to the session's ``success_url`` (a browser test can click through).
 - Webhooks: :meth:`FakeStripe.deliver` POSTs an event to a URL as Stripe does: ``Content-Type:
   application/json; charset=utf-8``, ``User-Agent: Stripe/1.0 (+https://stripe.com/docs/webhooks)``,
   ``Stripe-Signature: t=<unix ts>,v1=<hex HMAC-SHA256(endpoint secret, "<t>.<body>")>``;
@@ -228,6 +232,70 @@ class FakeStripe(FakePeer):
 			)
 			self._event("payment_intent.succeeded", intent)
 			return intent
+
+	def refund(self, payment_intent_id: str, amount: int | None = None) -> dict:
+		"""Refund ``amount`` cents (default: what is left) of a paid PaymentIntent's charge:
+		``charge.refunded`` with the charge's cumulative ``amount_refunded``, as Stripe sends it."""
+		with self._data_lock:
+			intent = self.objects[payment_intent_id]
+			charge_id = intent.get("latest_charge")
+			if intent["status"] != "succeeded" or not charge_id:
+				raise ValueError(f"payment intent {payment_intent_id} has no charge to refund")
+			charge = self.objects.get(charge_id) or {
+				"id": charge_id,
+				"object": "charge",
+				"created": int(time.time()),
+				"livemode": False,
+				"amount": intent["amount_received"],
+				"amount_refunded": 0,
+				"currency": intent["currency"],
+				"customer": intent.get("customer"),
+				"metadata": dict(intent.get("metadata") or {}),
+				"paid": True,
+				"payment_intent": intent["id"],
+				"refunded": False,
+				"refunds": {"object": "list", "data": [], "has_more": False},
+				"status": "succeeded",
+			}
+			self.objects[charge_id] = charge
+			left = charge["amount"] - charge["amount_refunded"]
+			amount = left if amount is None else int(amount)
+			if amount <= 0 or amount > left:
+				raise ValueError(f"cannot refund {amount} of {left} cents left")
+			refund = self._new(
+				"re",
+				"refund",
+				amount=amount,
+				charge=charge_id,
+				currency=charge["currency"],
+				payment_intent=intent["id"],
+				status="succeeded",
+				metadata={},
+			)
+			charge["amount_refunded"] += amount
+			charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+			charge["refunds"]["data"].insert(0, refund)
+			self._event("charge.refunded", charge)
+			return charge
+
+	def dispute(self, payment_intent_id: str, reason: str = "fraudulent") -> dict:
+		"""The customer's bank disputes a paid PaymentIntent's charge: ``charge.dispute.created``."""
+		with self._data_lock:
+			intent = self.objects[payment_intent_id]
+			dispute = self._new(
+				"dp",
+				"dispute",
+				amount=intent["amount_received"],
+				charge=intent.get("latest_charge"),
+				currency=intent["currency"],
+				payment_intent=intent["id"],
+				reason=reason,
+				status="needs_response",
+				metadata={},
+				is_charge_refundable=False,
+			)
+			self._event("charge.dispute.created", dispute)
+			return dispute
 
 	def mark_paid(self, object_id: str) -> dict:
 		"""Pay a Checkout Session (``cs_...``) or a PaymentIntent (``pi_...``)."""
@@ -464,6 +532,29 @@ class FakeStripe(FakePeer):
 		def get_payment_intent(request, params, id):
 			found = self._get("payment_intent", id, "intent")
 			return found if isinstance(found, Response) else Response.json(found)
+
+		# Stripe's hosted Checkout page, reduced to one button: POST pays the session (as
+		# pay_checkout) and sends the browser to the session's success_url.
+		@route("GET", r"/c/pay/(?P<id>[^/]+)")
+		def checkout_page(request, id):
+			session = self.objects.get(id)
+			if not session or session["object"] != "checkout.session" or session["status"] != "open":
+				return Response.text("This Checkout Session is no longer available.", status=404)
+			amount = f"{session['amount_total'] / 100:.2f} {session['currency'].upper()}"
+			return Response.text(
+				"<!DOCTYPE html><html><head><title>Fake Stripe Checkout</title></head><body>"
+				f"<h1 data-testid='amount'>{amount}</h1><form method='post'>"
+				"<button type='submit' data-testid='pay'>Pay</button></form></body></html>",
+				content_type="text/html; charset=utf-8",
+			)
+
+		@route("POST", r"/c/pay/(?P<id>[^/]+)")
+		def checkout_pay(request, id):
+			session = self.objects.get(id)
+			if not session or session["object"] != "checkout.session" or session["status"] != "open":
+				return Response.text("This Checkout Session is no longer available.", status=404)
+			self.pay_checkout(id)
+			return Response(303, b"", {"Location": session["success_url"] or "/"})
 
 		for method in ("GET", "POST", "DELETE"):
 

@@ -1,7 +1,7 @@
 """Fake peer serving a small imitation of a TP-Link EX/XX230v web UI, for the browser bridge.
 
 This is a *fake peer* for tests: a loopback HTTP server whose pages behave, as far
-as the browser bridge (gigafibre_fsm.connectors.modem_bridge.BrowserBackend) is
+as the browser bridge (gigafibre_fsm.connectors.modem_browser.BrowserBackend) is
 concerned, like the modem's own web UI:
 
 - ``GET /`` without a session is the login page: a password-only form

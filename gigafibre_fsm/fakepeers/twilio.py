@@ -51,6 +51,8 @@ class FakeTwilio(FakePeer):
 		self.auth_token = auth_token
 		self.messages: dict[str, dict] = {}
 		self.fail_next: list[Response] = []  # queued canned answers (e.g. a 500) for retry tests
+		# seconds between recording a message and answering (a caller killed in between)
+		self.answer_delay = 0.0
 		self._msg_lock = threading.Lock()
 		super().__init__()
 
@@ -111,7 +113,7 @@ class FakeTwilio(FakePeer):
 			}
 			with self._msg_lock:
 				self.messages[sid] = message
-			return Response.json(message, status=201)
+			return Response.json(message, status=201, delay=self.answer_delay)
 
 		@self.route("GET", base + r"/Messages/(?P<sid>SM[0-9a-f]{32})\.json")
 		def fetch(request, account, sid):

@@ -40,7 +40,8 @@ def clear_trigger_cache():
 
 def start_matching(tpl, doc, event: str, occurrence: str | None = None) -> str | None:
 	"""Start ``tpl`` on ``doc`` if its trigger condition holds; once per occurrence."""
-	from gigafibre_fsm.flows.runtime import build_context, start_run, trigger_key
+	from gigafibre_fsm.flows.context import build_context
+	from gigafibre_fsm.flows.runtime import start_run, trigger_key
 
 	if tpl.trigger_condition:
 		rule = frappe.parse_json(tpl.trigger_condition)

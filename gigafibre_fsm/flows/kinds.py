@@ -38,6 +38,8 @@ class StepContext:
 	now: datetime
 	idempotency_key: str
 	dry_run: bool = False
+	# starts a child run (runtime.start_run, given by the runtime: kinds never import it)
+	start_run: Callable[..., str] | None = None
 
 	@property
 	def reference(self):
@@ -212,7 +214,7 @@ def send_sms(ctx: StepContext) -> Outcome:
 	know whether Twilio got the message and fails the step visibly instead of sending it
 	again (retrying the run sends it).
 	"""
-	from gigafibre_fsm.gigafibre_integrations.sms import opted_out
+	from gigafibre_fsm.gigafibre_integrations.consent import opted_out
 
 	if opted_out(ctx.config["to"]):  # an agent-flow SMS: the number sent STOP (CASL)
 		return Outcome.done({"to": ctx.config["to"], "sent": False, "reason": "opted_out"})
@@ -291,15 +293,13 @@ def webhook(ctx: StepContext) -> Outcome:
 
 
 def subflow(ctx: StepContext) -> Outcome:
-	from gigafibre_fsm.flows.runtime import start_run
-
 	prev = ctx.previous
 	child = prev.get("run")
 	if not child:
 		template = ctx.config["template"]
 		if not frappe.db.exists("Flow Template", template):
 			return Outcome.fail(_("Flow Template {0} not found").format(template))
-		child = start_run(
+		child = ctx.start_run(
 			template,
 			ctx.run.reference_doctype,
 			ctx.run.reference_name,

@@ -22,7 +22,9 @@ from frappe.utils import get_datetime, now_datetime
 from gigafibre_fsm.core import conditions, templating
 from gigafibre_fsm.core.flows.engine import StepState, advance, idempotency_key
 from gigafibre_fsm.core.flows.graph import Step
+from gigafibre_fsm.flows.context import build_context
 from gigafibre_fsm.flows.kinds import StepContext, clear_sms_marks, registry
+from gigafibre_fsm.flows.steps import steps_of
 
 RUN = "Flow Run"
 TEMPLATE = "Flow Template"
@@ -48,43 +50,9 @@ def stall_seconds() -> int:
 	return max(1, int(frappe.conf.get("gigafibre_flow_stall_seconds") or STALL_SECONDS))
 
 
-def as_json(value) -> dict:
-	"""A document dict made JSON-safe (dates as ISO strings) for conditions and rendering."""
-	return json.loads(frappe.as_json(value))
-
-
 def trigger_key(template: str, doctype: str, name: str, event: str, occurrence: str | None) -> str:
 	raw = "\x1f".join([template, doctype, name, event, occurrence or ""])
 	return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _linked(doc, doctype: str) -> str | None:
-	if doc.doctype == doctype:
-		return doc.name
-	for df in doc.meta.get_link_fields():
-		if df.options == doctype and doc.get(df.fieldname):
-			return doc.get(df.fieldname)
-	if doctype == "Customer" and doc.get("party_name") and doc.get("quotation_to") == "Customer":
-		return doc.party_name
-	return None
-
-
-def build_context(
-	doc, *, run=None, steps_output: dict | None = None, event: str | None = None, now=None
-) -> dict:
-	"""What conditions and {{paths}} see: doc, customer, address, steps, run, now, event."""
-	context = {"doc": as_json(doc.as_dict(no_default_fields=False))}
-	for root, doctype in (("customer", "Customer"), ("address", "Address")):
-		name = _linked(doc, doctype)
-		if name and frappe.db.exists(doctype, name):
-			context[root] = as_json(frappe.get_cached_doc(doctype, name).as_dict())
-		else:
-			context[root] = {}
-	context["steps"] = steps_output or {}
-	context["run"] = {"name": run.name, "template": run.template} if run else {}
-	context["now"] = get_datetime(now or now_datetime()).isoformat()
-	context["event"] = event or (run.trigger_event if run else None)
-	return context
 
 
 def start_run(
@@ -106,8 +74,6 @@ def start_run(
 	existing = frappe.db.get_value(RUN, {"trigger_key": key}, "name")
 	if existing:
 		return existing
-	from gigafibre_fsm.flows.templates import steps_of
-
 	tpl = frappe.get_cached_doc(TEMPLATE, template)
 	steps = steps_of(tpl)  # the frozen copy this run will execute
 	run = frappe.new_doc(RUN)
@@ -200,13 +166,14 @@ def enqueue_advance(run: str, *, recover: bool = False):
 	)
 
 
+def lock_key(run: str) -> str:
+	"""The Redis key of the run lock (it exists while the lock is held)."""
+	return frappe.cache.make_key(f"gigafibre_fsm:flow_run_lock:{run}")
+
+
 def _lock(run: str, timeout: int | None = None):
 	# thread_local=False: the heartbeat thread renews the token the executing thread took
-	return frappe.cache.lock(
-		frappe.cache.make_key(f"gigafibre_fsm:flow_run_lock:{run}"),
-		timeout=timeout or lock_seconds(),
-		thread_local=False,
-	)
+	return frappe.cache.lock(lock_key(run), timeout=timeout or lock_seconds(), thread_local=False)
 
 
 def run_lock_held(run: str) -> bool:
@@ -215,36 +182,42 @@ def run_lock_held(run: str) -> bool:
 
 
 def dead_job(run: str, *, now: datetime | None = None):
-	"""The run's RQ job if RQ thinks it is queued or started but no live worker has it.
-
-	Started: the run lock is free and the job started more than a lock lifetime ago (a
-	live job takes the lock as it starts, or waits for the live holder of it). Queued: the
-	job id is in no queue (the worker popped it and died before marking it started).
-	"""
+	"""The run's RQ job if RQ thinks it is queued or started but no live worker has it
+	(see :func:`job_is_dead`)."""
 	from frappe.utils.background_jobs import get_job
-	from rq.job import JobStatus
 
 	job = get_job(job_id(run))
 	if not job:
 		return None
 	status = job.get_status()
+	in_queue = lock = False
+	if status == "started":
+		lock = run_lock_held(run)
+	elif status == "queued":
+		in_queue = job.connection.lpos(f"rq:queue:{job.origin}", job.id) is not None
+	return job if job_is_dead(job, status, lock_held=lock, in_queue=in_queue, now=now) else None
+
+
+def job_is_dead(job, status: str, *, lock_held: bool, in_queue: bool, now: datetime | None = None) -> bool:
+	"""Whether a run's job that RQ lists as queued or started has no live worker.
+
+	Started: the run lock is free and the job started more than a lock lifetime ago (a
+	live job takes the lock as it starts, or waits for the live holder of it). Queued: the
+	job id is in no queue (the worker popped it and died before marking it started).
+	"""
 	now = now or datetime.now(UTC).replace(tzinfo=None)  # RQ keeps naive UTC
-	if status == JobStatus.STARTED:
+	if status == "started":
 		started = job.started_at or job.enqueued_at
-		if run_lock_held(run) or not started:
-			return None
-		if (now - started.replace(tzinfo=None)).total_seconds() < lock_seconds():
-			return None
-		return job
-	if status == JobStatus.QUEUED:
-		queue_key = f"rq:queue:{job.origin}"
-		if job.connection.lpos(queue_key, job.id) is not None:
-			return None
+		if lock_held or not started:
+			return False
+		return (now - started.replace(tzinfo=None)).total_seconds() >= lock_seconds()
+	if status == "queued":
+		if in_queue:
+			return False
 		enqueued = job.enqueued_at
-		if enqueued and (now - enqueued.replace(tzinfo=None)).total_seconds() < lock_seconds():
-			return None  # being handed to a worker right now
-		return job
-	return None
+		# a job just enqueued may be being handed to a worker right now
+		return not (enqueued and (now - enqueued.replace(tzinfo=None)).total_seconds() < lock_seconds())
+	return False
 
 
 def drop_dead_job(run: str) -> bool:
@@ -338,7 +311,9 @@ def advance_run(run_name: str, *, now=None) -> str | None:
 			key = idempotency_key(run.name, step.step_id, state.attempts)
 			rows[step.step_id].idempotency_key = key
 			config = templating.render(step.config, ctx)
-			return handlers[step.kind](StepContext(run, step, state, config, ctx, now, key))
+			return handlers[step.kind](
+				StepContext(run, step, state, config, ctx, now, key, start_run=start_run)
+			)
 
 		if run.status == "Pending":
 			run.started_at = now

@@ -48,7 +48,7 @@ def install_seeds():
 
 
 def _unchanged(doc, values: dict, steps: list[dict]) -> bool:
-	from gigafibre_fsm.flows.templates import steps_of
+	from gigafibre_fsm.flows.steps import steps_of
 
 	if any(doc.get(k) != v for k, v in values.items() if k != "trigger_condition"):
 		return False

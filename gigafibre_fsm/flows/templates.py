@@ -3,8 +3,6 @@ validation, duplication, dry-run and the catalogs of the visual editor."""
 
 from __future__ import annotations
 
-import json
-
 import frappe
 import frappe.model
 from croniter import croniter
@@ -14,38 +12,9 @@ from gigafibre_fsm.core import conditions, templating
 from gigafibre_fsm.core.flows import catalog
 from gigafibre_fsm.core.flows.engine import Outcome, advance
 from gigafibre_fsm.core.flows.graph import Problem, Step, validate
+from gigafibre_fsm.flows.context import build_context
 from gigafibre_fsm.flows.kinds import registry
-
-
-def _json(value, default):
-	if value in (None, ""):
-		return default
-	if isinstance(value, dict | list):
-		return value
-	try:
-		return json.loads(value)
-	except ValueError:
-		return value  # reported by validation
-
-
-def steps_of(data) -> list[dict]:
-	"""Steps as plain dicts from a Flow Template document or a dict (editor draft)."""
-	rows = data.get("steps") or []
-	out = []
-	for row in rows:
-		row = row if isinstance(row, dict) else row.as_dict()
-		out.append(
-			{
-				"step_id": (row.get("step_id") or "").strip(),
-				"label": (row.get("label") or "").strip(),
-				"kind": (row.get("kind") or "").strip(),
-				"parent_step": (row.get("parent_step") or "").strip() or None,
-				"config": _json(row.get("config"), {}),
-				"condition": _json(row.get("condition"), None),
-				"depends_on": _json(row.get("depends_on"), []),
-			}
-		)
-	return out
+from gigafibre_fsm.flows.steps import json_value, steps_of
 
 
 def problems(data) -> list[Problem]:
@@ -67,7 +36,7 @@ def problems(data) -> list[Problem]:
 		add(_("Unknown trigger event {0}").format(data.get("trigger_event")))
 	if data.get("trigger_event") == "cron" and not croniter.is_valid(data.get("cron") or ""):
 		add(_("The cron schedule {0} is not valid").format(data.get("cron") or ""))
-	rule = _json(data.get("trigger_condition"), None)
+	rule = json_value(data.get("trigger_condition"), None)
 	if rule:
 		for message in conditions.validate_rule(rule):
 			add(_("Trigger condition: {0}").format(message))
@@ -113,8 +82,6 @@ def dry_run(template, reference_doctype: str, reference_name: str) -> dict:
 	pretended to succeed at once (waits included), so the answer lists the steps
 	that would run, in order, and those that would be skipped.
 	"""
-	from gigafibre_fsm.flows.runtime import build_context
-
 	kinds, _handlers = registry()
 	data = template if isinstance(template, dict) else frappe.get_doc("Flow Template", template).as_dict()
 	steps = steps_of(data)
@@ -143,7 +110,7 @@ def dry_run(template, reference_doctype: str, reference_name: str) -> dict:
 
 	trigger_ok = True
 	if data.get("trigger_condition"):
-		trigger_ok = conditions.matches(_json(data["trigger_condition"], None), base)
+		trigger_ok = conditions.matches(json_value(data["trigger_condition"], None), base)
 	states: dict = {}
 	result = advance(
 		steps, states, kinds=kinds, now=frappe.utils.now_datetime(), condition_holds=holds, execute=execute

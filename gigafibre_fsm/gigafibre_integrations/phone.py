@@ -32,11 +32,9 @@ LOG = "gigafibre_fsm.phone"
 
 
 def active_outage(customer: str) -> pm.Outage | None:
-	"""The known outage on the customer's service, if the outages module is installed."""
-	try:
-		from gigafibre_fsm.network.outages import active_outage_for_customer
-	except ImportError:
-		return None
+	"""The known outage on the customer's service (gigafibre_fsm.network.outages), or None."""
+	from gigafibre_fsm.network.outages import active_outage_for_customer
+
 	found = active_outage_for_customer(customer)
 	if not found:
 		return None
@@ -208,8 +206,26 @@ def open_callback_issue(customer: str, e164: str | None, call_sid: str) -> str:
 	return issue
 
 
+def pay_link(customer: str) -> str | None:
+	"""The caller's pay link: with Stripe set up, the signed link of their oldest unpaid invoice
+	(gigafibre_fsm.customers.account.pay_url); else Gigafibre Settings' Payment Link URL."""
+	settings = get_settings()
+	if settings.stripe.configured:
+		invoice = frappe.db.get_value(
+			"Sales Invoice",
+			{"customer": customer, "docstatus": 1, "outstanding_amount": [">", 0]},
+			"name",
+			order_by="due_date asc",
+		)
+		if invoice:
+			from gigafibre_fsm.customers.account import pay_url
+
+			return pay_url(invoice)
+	return settings.comms.pay_link_url or None
+
+
 def send_pay_link(customer: str, e164: str | None, lang: str) -> str | None:
-	url = get_settings().comms.pay_link_url
+	url = pay_link(customer)
 	if not url or not e164:
 		return None
 	text = (

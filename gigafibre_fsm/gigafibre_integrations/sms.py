@@ -29,9 +29,9 @@ from gigafibre_fsm.connectors import twilio
 from gigafibre_fsm.connectors.errors import ConnectorError
 from gigafibre_fsm.core.comms import sms as rules
 from gigafibre_fsm.core.comms.phones import masked, stored_forms, to_e164
+from gigafibre_fsm.gigafibre_integrations.consent import consent_of, set_consent
 from gigafibre_fsm.settings import get_settings
 
-CONSENT = "SMS Consent"
 EVENT = "gigafibre_fsm:sms"
 CLOSED_ISSUE = ("Resolved", "Closed")
 STAFF_ROLE = "Customer Service"
@@ -95,48 +95,12 @@ def open_issue(customer: str) -> str | None:
 	return found[0] if found else None
 
 
-# -- consent ---------------------------------------------------------------------------------
-
-
-def _consent(e164: str, *, for_update: bool = False):
-	if frappe.db.exists(CONSENT, e164):
-		return frappe.get_doc(CONSENT, e164, for_update=for_update)
-	doc = frappe.get_doc({"doctype": CONSENT, "phone": e164})
-	doc.flags.ignore_permissions = True
-	try:
-		doc.insert()
-	except frappe.DuplicateEntryError:  # another delivery made it a moment ago
-		frappe.clear_last_message()
-		return frappe.get_doc(CONSENT, e164, for_update=for_update)
-	return doc
-
-
-def opted_out(number: str | None) -> bool:
-	"""Whether the number asked for no more agent-flow or marketing SMS (STOP)."""
-	e164 = to_e164(number)
-	return bool(e164 and frappe.db.get_value(CONSENT, e164, "opted_out"))
-
-
-def may_send(number: str | None, category: str) -> bool:
-	return rules.may_send(category, opted_out(number))
-
-
-def set_consent(e164: str, word: str, message_sid: str | None = None) -> None:
-	doc = _consent(e164, for_update=True)
-	doc.opted_out = 1 if word == rules.STOP else 0
-	doc.changed_on = now_datetime()
-	doc.keyword = word.upper()
-	doc.last_message = message_sid
-	doc.flags.ignore_permissions = True
-	doc.save()
-
-
 # -- inbound ---------------------------------------------------------------------------------
 
 
 def _triage_issue(e164: str, body: str) -> str:
 	"""The open triage Issue of an unknown number (one at a time per number)."""
-	consent = _consent(e164, for_update=True)
+	consent = consent_of(e164, for_update=True)
 	issue = consent.triage_issue
 	if issue and frappe.db.get_value("Issue", issue, "status") not in (None, *CLOSED_ISSUE):
 		return issue

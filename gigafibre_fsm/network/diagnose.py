@@ -196,6 +196,11 @@ def store(eqp, result: Diagnosis, trigger: str, duration_ms: int) -> dict:
 
 def update_equipment(name: str, data: dict, diagnostic: str | None = None):
 	"""Last-known fields; a value a source did not give is left as it was (never 0)."""
+	frappe.db.set_value("Service Equipment", name, equipment_values(data, diagnostic), update_modified=False)
+
+
+def equipment_values(data: dict, diagnostic: str | None = None) -> dict:
+	"""The last-known fields of a Service Equipment from a diagnosis (absent values left out)."""
 	optical = data.get("optical") or {}
 	device = data.get("device") or {}
 	values = {"last_refresh_at": now_datetime()}
@@ -209,7 +214,7 @@ def update_equipment(name: str, data: dict, diagnostic: str | None = None):
 		values["last_online"] = 1 if device["online"] else 0
 	if device.get("last_inform"):
 		values["last_inform"] = _local(device["last_inform"])
-	frappe.db.set_value("Service Equipment", name, values, update_modified=False)
+	return values
 
 
 def _local(iso_text: str):

@@ -8,7 +8,8 @@ _lastInform from where the previous refresh stopped).
 
 from __future__ import annotations
 
-from collections import defaultdict
+import hashlib
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 import frappe
@@ -17,7 +18,8 @@ from frappe.utils import add_to_date, now_datetime
 
 from gigafibre_fsm.connectors.genieacs import GenieACSClient
 from gigafibre_fsm.core.diagnostics import normalise_genieacs
-from gigafibre_fsm.network.diagnose import update_equipment
+from gigafibre_fsm.network import outages
+from gigafibre_fsm.network.diagnose import equipment_values, update_equipment
 from gigafibre_fsm.settings import get_settings
 
 SINCE_KEY = "gigafibre_fsm:fleet_refresh_since"
@@ -49,52 +51,88 @@ def schedule_olt_sweep():
 	_enqueue("gigafibre_fsm.network.jobs.sweep_olts")
 
 
-def refresh_fleet(page_size: int = 500) -> dict:
+def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
+	"""The fleet pass: walk the ids of the devices that informed since the last pass (a light
+	projection, keyset-paged on ``_lastInform``) and give each page of ``page_size`` ids to a
+	``refresh_fleet_page`` job on the long queue, so more workers on more machines shorten the
+	pass. A page job is idempotent (the same ids give the same writes; its job id is derived
+	from them, deduplicated). ``inline`` runs the pages here, one after another."""
 	settings = get_settings().genieacs
 	if not settings.configured:
 		return {"skipped": "GenieACS is not configured"}
+	since = frappe.cache.get_value(SINCE_KEY)
+	last = since
+	totals: Counter = Counter()
+	with GenieACSClient(settings) as client:
+		for page in client.iter_pages(projection=["_lastInform"], page_size=page_size, since=since):
+			ids = [doc["_id"] for doc in page.devices]
+			last = page.devices[-1].get("_lastInform") or last
+			totals["seen"] += len(ids)
+			totals["pages"] += 1
+			if inline:
+				totals.update(refresh_fleet_page(ids, client=client))
+				frappe.db.commit()  # a long job: keep each page's work
+			else:
+				digest = hashlib.sha1("\x1f".join(ids).encode()).hexdigest()[:16]
+				frappe.enqueue(
+					"gigafibre_fsm.network.jobs.refresh_fleet_page",
+					queue="long",
+					timeout=600,
+					job_id=f"gigafibre_fsm:fleet_page:{digest}",
+					deduplicate=True,
+					ids=ids,
+				)
+	if last:
+		frappe.cache.set_value(SINCE_KEY, last)
+	totals["alarms"] += flag_silent_cpes()
+	return {"seen": 0, "pages": 0, "updated": 0, **totals}
+
+
+def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> dict:
+	"""One page of the fleet pass: one NBI query for the page's devices (the refresh's
+	projection), the normaliser, one UPDATE for the page's equipment, alarms where due."""
+	if client is None:
+		with GenieACSClient(get_settings().genieacs) as own:
+			return refresh_fleet_page(ids, client=own)
+	docs = client.query_devices({"_id": {"$in": list(ids)}}, FLEET_PROJECTION, limit=len(ids)).devices
+	serials = {((d.get("_deviceId") or {}).get("_SerialNumber") or "").upper() for d in docs} - {""}
+	wanted = list(serials | {s.lower() for s in serials})
+	or_filters = [["acs_device_id", "in", list(ids)]]
+	if wanted:
+		or_filters += [["cwmp_serial", "in", wanted], ["serial_no", "in", wanted]]
 	rows = frappe.get_all(
 		"Service Equipment",
 		filters={"status": ["!=", "Returned"]},
+		or_filters=or_filters,
 		fields=["name", "acs_device_id", "cwmp_serial", "serial_no", "customer", "alarm_issue"],
 		limit_page_length=0,
 	)
 	by_id = {r.acs_device_id: r for r in rows if r.acs_device_id}
 	by_serial = {(r.cwmp_serial or r.serial_no or "").upper(): r for r in rows}
-	since = frappe.cache.get_value(SINCE_KEY)
-	seen = updated = alarms = 0
-	last = since
 	now = datetime.now(UTC)
-	with GenieACSClient(settings) as client:
-		for page in client.iter_pages(projection=FLEET_PROJECTION, page_size=page_size, since=since):
-			for doc in page.devices:
-				seen += 1
-				serial = ((doc.get("_deviceId") or {}).get("_SerialNumber") or "").upper()
-				row = by_id.get(doc["_id"]) or by_serial.get(serial)
-				last = doc.get("_lastInform") or last
-				if not row:
-					continue
-				data = normalise_genieacs(doc, now=now).to_dict()
-				update_equipment(row.name, data)
-				if not row.acs_device_id:
-					frappe.db.set_value(
-						"Service Equipment", row.name, "acs_device_id", doc["_id"], update_modified=False
-					)
-				updated += 1
-				status = (data.get("optical") or {}).get("status")
-				if status in ("low", "los", "high"):
-					alarms += raise_alarm(
-						row,
-						"on_optical_alarm",
-						_("Optical signal {0} ({1} dBm)").format(
-							status, (data.get("optical") or {}).get("rx_dbm")
-						),
-					)
-			frappe.db.commit()  # a long job: keep each page's work
-	if last:
-		frappe.cache.set_value(SINCE_KEY, last)
-	alarms += flag_silent_cpes()
-	return {"seen": seen, "updated": updated, "alarms": alarms}
+	updates: dict[str, dict] = {}
+	alarms = 0
+	for doc in docs:
+		serial = ((doc.get("_deviceId") or {}).get("_SerialNumber") or "").upper()
+		row = by_id.get(doc["_id"]) or by_serial.get(serial)
+		if not row:
+			continue
+		data = normalise_genieacs(doc, now=now).to_dict()
+		values = equipment_values(data)
+		if not row.acs_device_id:
+			values["acs_device_id"] = doc["_id"]
+		updates[row.name] = values
+		optical = data.get("optical") or {}
+		if optical.get("status") in ("low", "los", "high"):
+			alarms += raise_alarm(
+				row,
+				"on_optical_alarm",
+				_("Optical signal {0} ({1} dBm)").format(optical["status"], optical.get("rx_dbm")),
+			)
+	frappe.db.bulk_update(
+		"Service Equipment", updates, chunk_size=max(len(updates), 1), update_modified=False
+	)
+	return {"updated": len(updates), "alarms": alarms}
 
 
 def flag_silent_cpes(now=None) -> int:
@@ -167,6 +205,7 @@ def sweep_olts() -> dict:
 		if not result.ok:
 			values["last_error"] = (result.error or {}).get("message")
 		frappe.db.set_value("Network Element", name, values, update_modified=False)
+		in_alarm = []
 		for reading in result.onts or []:
 			row = equipment[name].get((reading.location.pon, reading.ont))
 			if not row:
@@ -176,6 +215,12 @@ def sweep_olts() -> dict:
 			updated += 1
 			status = (data.get("optical") or {}).get("status")
 			if status in ("low", "los", "high"):
+				in_alarm.append((row, status))
+		# many ONTs of one PON port in alarm at once: one outage for the port, not an Issue each
+		known = Counter(pon for pon, _ont in equipment[name])
+		covered = outages.apply_sweep(name, in_alarm, known, ok=result.ok)
+		for row, status in in_alarm:
+			if row.name not in covered:
 				alarms += raise_alarm(
 					row, "on_optical_alarm", _("Optical signal {0} at the OLT").format(status)
 				)

@@ -14,7 +14,7 @@ import os
 
 import frappe
 
-from gigafibre_fsm.api.technician import TechnicianLinkError, technician_for
+from gigafibre_fsm.dispatch.technician_page import TechnicianLinkError, technician_for
 
 no_cache = 1
 sitemap = 0

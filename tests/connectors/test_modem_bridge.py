@@ -19,18 +19,12 @@ from gigafibre_fsm.connectors.errors import (
 	ConnectorTimeout,
 	ConnectorUnavailable,
 )
-from gigafibre_fsm.connectors.modem_bridge import (
-	CHROMIUM_ARGS,
-	T_AUTH,
-	BrowserBackend,
-	DecoBackend,
-	DirectEXBackend,
-	ModemBridge,
-	SessionPool,
-	deco_reading,
-	parse_host,
-)
+from gigafibre_fsm.connectors.modem_base import parse_host
+from gigafibre_fsm.connectors.modem_bridge import T_AUTH, ModemBridge, SessionPool
+from gigafibre_fsm.connectors.modem_browser import CHROMIUM_ARGS, BrowserBackend
+from gigafibre_fsm.connectors.modem_direct import DecoBackend, DirectEXBackend
 from gigafibre_fsm.core.diagnostics import Diagnosis, merge
+from gigafibre_fsm.core.diagnostics.tplink import deco_reading
 from gigafibre_fsm.core.settings import ModemBridgeSettings
 from gigafibre_fsm.fakepeers.tplink import FakeTPLinkEX, xx230v_objects
 from gigafibre_fsm.fakepeers.tplink_webui import FakeTPLinkWebUI

@@ -18,23 +18,20 @@ import pytest
 
 from gigafibre_fsm.connectors import olt_snmp
 from gigafibre_fsm.connectors.errors import ConnectorResponseError, ConnectorTimeout
-from gigafibre_fsm.connectors.olt_snmp import (
+from gigafibre_fsm.connectors.olt_snmp import OltSnmpClient, OltTarget, sweep, sweep_sync
+from gigafibre_fsm.core.diagnostics import Diagnosis, merge, optical_reading
+from gigafibre_fsm.core.errors import InvalidInput, NotFound
+from gigafibre_fsm.core.olt.profiles import (
 	ALL_FIELDS,
 	HUAWEI_MA5800,
 	ZTE_C300,
 	Column,
 	OltProfile,
-	OltSnmpClient,
-	OltTarget,
 	OntLocation,
 	get_profile,
 	profile_names,
 	register_profile,
-	sweep,
-	sweep_sync,
 )
-from gigafibre_fsm.core.diagnostics import Diagnosis, merge, optical_reading
-from gigafibre_fsm.core.errors import InvalidInput, NotFound
 from gigafibre_fsm.core.settings import SNMPSettings
 from gigafibre_fsm.fakepeers import olt_agent as gen
 from gigafibre_fsm.fakepeers.olt_agent import free_udp_port, generate_table, serve_pass_persist

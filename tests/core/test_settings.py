@@ -5,6 +5,7 @@ from gigafibre_fsm.core.settings import (
 	FIELD_MAP,
 	TOKEN_SECRET_FIELD,
 	AppSettings,
+	StripeSettings,
 	build_settings,
 	password_fields,
 )
@@ -94,3 +95,11 @@ def test_comms_settings_queues_fall_back_to_support_and_urls_are_trimmed():
 	assert s.comms.queues == {"support": "+14505550199", "billing": "+14505550199", "sales": "+14505550198"}
 	assert s.comms.keyword_replies is True and s.comms.weekday_open == "07:30:00"
 	assert build_settings({}, {}).comms.saturday_open == ""  # closed unless set
+
+
+def test_a_timeout_of_zero_is_unset_not_a_zero_budget():
+	# a Float field added to Gigafibre Settings by a migration reads 0 on a site made before it
+	s = build_settings({"stripe_timeout": 0, "twilio_timeout": "0", "genieacs_timeout": 4}, {})
+	assert s.stripe.timeout == StripeSettings().timeout > 0
+	assert s.twilio.timeout > 0
+	assert s.genieacs.timeout == 4.0

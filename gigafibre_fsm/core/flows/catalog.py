@@ -28,12 +28,22 @@ AGENT_KINDS = {
 	"payment_reminder": "Overdue payment reminder",
 	"sla_escalation": "SLA escalation",
 	"network_alarm": "Network alarm handling",
+	"outage_notice": "Outage notice to affected customers",
 	"other_agent": "Other agent",
 }
 
 # The one list of doctypes a flow can apply to. Service Subscription is the ISP's
-# own subscription doctype (ERPNext's Subscription is not used for services).
-APPLIES_TO = ("Customer", "Quotation", "Service Contract", "Issue", "Service Subscription")
+# own subscription doctype (ERPNext's Subscription is not used for services). Sales Invoice
+# flows start on the app events on_payment_failed / on_payment_overdue (no doc_events hook).
+APPLIES_TO = (
+	"Customer",
+	"Quotation",
+	"Service Contract",
+	"Issue",
+	"Service Subscription",
+	"Outage",
+	"Sales Invoice",
+)
 
 # Document events a template can trigger on (doc_events of the applies_to doctypes).
 DOC_EVENTS = ("on_insert", "on_update", "on_submit", "on_cancel")
@@ -47,6 +57,10 @@ APP_EVENTS = (
 	"on_cpe_offline",
 	"on_payment_overdue",
 	"on_sms_received",
+	# fired on the Outage, then on each affected Customer (occurrence: the outage)
+	"on_outage_started",
+	"on_outage_resolved",
+	"on_payment_failed",
 )
 TRIGGER_EVENTS = ("manual", *DOC_EVENTS, *APP_EVENTS, "cron")
 
@@ -266,4 +280,16 @@ CREATE_DISPATCH_JOB = StepKind(
 		"subject": "Installation {{doc.name}}",
 		"duration_minutes": 120,
 	},
+)
+
+
+# Declared here so templates validate anywhere; the Customers module registers its handler
+# through the gigafibre_flow_step_kinds hook.
+PAYMENT_LINK = StepKind(
+	"payment_link",
+	"Payment link",
+	_obj({}),
+	"On a Sales Invoice: a link that opens its card payment (valid 45 days), in the step output as "
+	"url, with the amount due as outstanding.",
+	config_example={},
 )

@@ -7,6 +7,9 @@ benchmarks read their conditions from here.
 from __future__ import annotations
 
 HAS_CELL = {"!": {"blank": [{"var": "customer.cell_phone"}]}}
+HAS_EMAIL = {"!": {"blank": [{"var": "customer.email_billing"}]}}
+STILL_DUE = {">": [{"var": "doc.outstanding_amount"}, 0]}
+DAY = 24 * 60  # minutes
 
 
 def step(sid, label, kind, config=None, deps=(), parent=None, condition=None):
@@ -328,6 +331,146 @@ SEEDS = [
 				},
 				deps=["s1"],
 				condition=HAS_CELL,
+			),
+		],
+	},
+	# Outages (gigafibre_fsm.network.outages): fired on each affected Customer, once per outage
+	# (the outage is the event's occurrence); opted-out numbers are skipped by send_sms.
+	{
+		"seed_key": "outage_started_sms",
+		"title": "Avis de panne aux clients touchés (SMS)",
+		"category": "Agent",
+		"kind": "outage_notice",
+		"applies_to": "Customer",
+		"trigger_event": "on_outage_started",
+		"description": "Une panne touche le secteur du client : un SMS au début de la panne.",
+		"steps": [
+			step(
+				"s1",
+				"SMS de début de panne",
+				"send_sms",
+				{
+					"to": "{{customer.cell_phone}}",
+					"body": "Gigafibre : une panne touche présentement le service dans votre secteur. Nos équipes y travaillent ; nous vous écrirons dès le retour du service. Inutile de nous appeler.",
+				},
+				condition=HAS_CELL,
+			),
+		],
+	},
+	{
+		"seed_key": "outage_resolved_sms",
+		"title": "Fin de panne aux clients touchés (SMS)",
+		"category": "Agent",
+		"kind": "outage_notice",
+		"applies_to": "Customer",
+		"trigger_event": "on_outage_resolved",
+		"description": "La panne est réglée : un SMS de retour du service aux clients avisés au début.",
+		"steps": [
+			step(
+				"s1",
+				"SMS de fin de panne",
+				"send_sms",
+				{
+					"to": "{{customer.cell_phone}}",
+					"body": "Gigafibre : le service est rétabli dans votre secteur. Merci de votre patience ! Si votre connexion ne revient pas, redémarrez votre modem ou répondez à ce message.",
+				},
+				condition=HAS_CELL,
+			),
+		],
+	},
+	{
+		"seed_key": "payment_reminder",
+		"title": "Rappel de paiement en retard",
+		"category": "Agent",
+		"kind": "payment_reminder",
+		"applies_to": "Sales Invoice",
+		"trigger_event": "on_payment_overdue",
+		"trigger_condition": STILL_DUE,
+		"description": "Facture impayée : SMS et courriel avec le lien de paiement à échéance + 5 et + 15 jours, "
+		"billet pour la facturation à + 30 jours (chaque étape seulement si un solde reste dû).",
+		"steps": [
+			step("s1", "Lien de paiement", "payment_link"),
+			step(
+				"s2",
+				"SMS à échéance + 5 jours",
+				"send_sms",
+				{
+					"to": "{{customer.cell_phone}}",
+					"body": "Gigafibre : votre facture {{doc.name}} ({{steps.s1.outstanding}} $) était due le {{doc.due_date}}. "
+					"Payez en ligne / Pay online : {{steps.s1.url}}",
+				},
+				deps=["s1"],
+				condition={"and": [STILL_DUE, HAS_CELL]},
+			),
+			step(
+				"s3",
+				"Courriel à échéance + 5 jours",
+				"send_email",
+				{
+					"recipients": "{{customer.email_billing}}",
+					"subject": "Gigafibre : facture {{doc.name}} en retard / overdue invoice",
+					"message": "<p>Bonjour,</p><p>Votre facture {{doc.name}} de {{steps.s1.outstanding}} $ était due le "
+					"{{doc.due_date}}. Vous pouvez la payer en ligne : "
+					'<a href="{{steps.s1.url}}">{{steps.s1.url}}</a></p><hr>'
+					"<p>Hello,</p><p>Your invoice {{doc.name}} of {{steps.s1.outstanding}} $ was due on "
+					'{{doc.due_date}}. Pay it online: <a href="{{steps.s1.url}}">{{steps.s1.url}}</a></p>',
+				},
+				deps=["s1"],
+				condition={"and": [STILL_DUE, HAS_EMAIL]},
+			),
+			step(
+				"s4",
+				"Attendre l'échéance + 15 jours",
+				"wait",
+				{"until_field": "due_date", "offset_minutes": 15 * DAY},
+				deps=["s2", "s3"],
+			),
+			step(
+				"s5",
+				"SMS à échéance + 15 jours",
+				"send_sms",
+				{
+					"to": "{{customer.cell_phone}}",
+					"body": "Gigafibre : rappel, votre facture {{doc.name}} est impayée depuis le {{doc.due_date}}. "
+					"Payez en ligne / Pay online : {{steps.s1.url}}",
+				},
+				deps=["s4"],
+				condition={"and": [STILL_DUE, HAS_CELL]},
+			),
+			step(
+				"s6",
+				"Courriel à échéance + 15 jours",
+				"send_email",
+				{
+					"recipients": "{{customer.email_billing}}",
+					"subject": "Gigafibre : 2e rappel, facture {{doc.name}} / second reminder",
+					"message": "<p>Bonjour,</p><p>Votre facture {{doc.name}} est impayée depuis le {{doc.due_date}}. "
+					'Payez-la en ligne : <a href="{{steps.s1.url}}">{{steps.s1.url}}</a></p><hr>'
+					"<p>Hello,</p><p>Your invoice {{doc.name}} is unpaid since {{doc.due_date}}. "
+					'Pay it online: <a href="{{steps.s1.url}}">{{steps.s1.url}}</a></p>',
+				},
+				deps=["s4"],
+				condition={"and": [STILL_DUE, HAS_EMAIL]},
+			),
+			step(
+				"s7",
+				"Attendre l'échéance + 30 jours",
+				"wait",
+				{"until_field": "due_date", "offset_minutes": 30 * DAY},
+				deps=["s5", "s6"],
+			),
+			step(
+				"s8",
+				"Billet pour la facturation",
+				"create_issue",
+				{
+					"subject": "Facture {{doc.name}} impayée depuis 30 jours — {{doc.customer_name}}",
+					"description": "La facture {{doc.name}} ({{doc.outstanding_amount}} $ dus, échéance {{doc.due_date}}) "
+					"est impayée malgré deux rappels. Communiquer avec le client {{doc.customer}}.",
+					"priority": "Medium",
+				},
+				deps=["s7"],
+				condition=STILL_DUE,
 			),
 		],
 	},

@@ -20,7 +20,7 @@ from frappe.utils import add_days, getdate, now_datetime
 
 from gigafibre_fsm.api import technician as api
 from gigafibre_fsm.core import tokens
-from gigafibre_fsm.dispatch import links, service
+from gigafibre_fsm.dispatch import links, service, technician_page
 from gigafibre_fsm.settings import get_settings
 from gigafibre_fsm.test_utils import (
 	chromium_missing,
@@ -87,7 +87,7 @@ class TestTechnicianEndpoints(IntegrationTestCase):
 				lambda t: api.get_jobs(t),
 				lambda t: api.act(t, action("add_note", job="DJ-00000", note="x")),
 			):
-				with self.assertRaises(api.TechnicianLinkError) as caught:
+				with self.assertRaises(technician_page.TechnicianLinkError) as caught:
 					call(bad)
 				self.assertIsInstance(caught.exception, frappe.PermissionError)
 				messages.add(str(caught.exception))
@@ -204,7 +204,7 @@ class TestTechnicianEndpoints(IntegrationTestCase):
 				try:
 					answers.append(api.act(token, dict(note)))
 					frappe.db.commit()
-				except api.ActionInProgressError:
+				except technician_page.ActionInProgressError:
 					frappe.db.rollback()
 					answers.append("in progress")
 			except Exception as e:
@@ -239,7 +239,7 @@ class TestTechnicianEndpoints(IntegrationTestCase):
 		):
 			with self.assertRaises(frappe.ValidationError):
 				api.act(token, action("add_photo", job=job.name, photo=bad))
-		with mock.patch.object(api, "MAX_PHOTO_BYTES", 10):
+		with mock.patch.object(technician_page, "MAX_PHOTO_BYTES", 10):
 			with self.assertRaises(frappe.ValidationError):
 				api.act(token, action("add_photo", job=job.name, photo=data_url(png_bytes())))
 		result = api.act(

@@ -109,6 +109,47 @@ class TestRunRecovery(IntegrationTestCase):
 		self.assertTrue(runtime.drop_dead_job(run))
 		self.assertIsNone(get_job(runtime.job_id(run)))
 
+	def test_the_ticks_batch_keeps_live_jobs_and_replaces_dead_and_finished_ones(self):
+		live_started, dead_started, live_queued, lost_queued, finished, none = (
+			self.new_run() for _ in range(6)
+		)
+		self.orphan_job(live_started, JobStatus.STARTED, started=utcnow() - timedelta(seconds=10))
+		held = runtime._lock(live_started, 30)
+		self.assertTrue(held.acquire(blocking=False))
+		self.addCleanup(held.release)
+		dead = self.orphan_job(dead_started, JobStatus.STARTED, started=utcnow() - timedelta(seconds=10))
+		waiting = get_queue("default").enqueue_call(
+			"frappe.utils.background_jobs.execute_job",
+			kwargs={"site": frappe.local.site, "method": "gigafibre_fsm.flows.jobs.advance_run"},
+			job_id=create_job_id(runtime.job_id(live_queued)),
+		)
+		self.addCleanup(self.drop, live_queued)
+		lost = self.orphan_job(lost_queued, JobStatus.QUEUED, enqueued=utcnow() - timedelta(seconds=10))
+		done = self.orphan_job(finished, JobStatus.FINISHED)
+		self.addCleanup(self.drop, none)
+		runs = [live_started, dead_started, live_queued, lost_queued, finished, none]
+
+		jobs.enqueue_many([*runs, none])  # a run named twice is enqueued once
+		self.assertIsNone(get_job(runtime.job_id(none)), "nothing is enqueued before the commit")
+		frappe.db.commit()
+
+		after = {run: get_job(runtime.job_id(run)) for run in runs}
+		self.assertEqual(after[live_started].get_status(), JobStatus.STARTED, "a live job is left alone")
+		self.assertEqual(after[live_queued].enqueued_at, waiting.enqueued_at, "a waiting job is not doubled")
+		for run, old in ((dead_started, dead), (lost_queued, lost), (finished, done), (none, None)):
+			job = after[run]
+			self.assertEqual(job.get_status(), JobStatus.QUEUED, run)
+			self.assertIsNotNone(job.connection.lpos(f"rq:queue:{job.origin}", job.id), run)
+			self.assertEqual(job.kwargs["kwargs"], {"run": run})
+			self.assertEqual(job.kwargs["method"], "gigafibre_fsm.flows.jobs.advance_run")
+			if old is not None:
+				self.assertNotEqual(
+					job.enqueued_at, old.enqueued_at, f"{run}: a new job replaced the old one"
+				)
+		queue_ids = get_queue("default").get_job_ids()
+		self.assertEqual(sum(1 for i in queue_ids if i == after[none].id), 1)
+		self.assertNotIn(after[dead_started].id, StartedJobRegistry(queue=get_queue("default")).get_job_ids())
+
 	def test_the_tick_picks_up_a_stalled_run_after_the_configured_time(self):
 		run = self.new_run()
 		frappe.local.conf["gigafibre_flow_stall_seconds"] = 30

@@ -70,6 +70,31 @@ def fresh_diagnostic(eqp: str) -> None:
 	).insert(ignore_permissions=True)
 
 
+_GEMINI: list = []
+
+
+def label_photo() -> str:
+	"""A photo the fake Gemini peer (started once for the process) reads as the label of new
+	equipment; Gigafibre Settings' vision model points at that peer."""
+	import base64
+
+	from gigafibre_fsm.fakepeers.gemini import FakeGemini
+	from gigafibre_fsm.test_utils import settings_for_update
+
+	if not _GEMINI:
+		_GEMINI.append(FakeGemini(api_key="roles-gemini-key").start())
+	peer = _GEMINI[0]
+	settings = settings_for_update()
+	if settings.vision_api_base != peer.url:
+		settings.vision_api_base = peer.url
+		settings.vision_api_key = peer.api_key
+		settings.vision_timeout = 30
+		settings.save()
+	image = b"\xff\xd8\xff\xe0" + unique("photo").encode()
+	peer.add_label(image, {"barcodes": [], "fields": {"serial": equipment().serial_no}})
+	return base64.b64encode(image).decode()
+
+
 def preset():
 	return frappe.get_doc(
 		{
@@ -129,6 +154,19 @@ def arrange(method: str, me: str) -> dict:
 		return {"job": make_job(technician=me, status="Assigned").name, "status": "En Route"}
 	if method == "override_installation_gate":
 		return {"job": make_job(job_type="Installation").name, "reason": "Mesure faite au wattmètre"}
+	if method == "retry_notification":
+		failed = frappe.get_doc(
+			{
+				"doctype": "Dispatch Notification",
+				"technician": me,
+				"kind": "Assignment",
+				"body": "Travail demain 9 h",
+				"to_number": "+15145550100",
+				"status": "Failed",
+				"error": "The SMS may already have been sent",
+			}
+		).insert(ignore_permissions=True)
+		return {"notification": failed.name}
 	if method == "get_catalogs":
 		return {"applies_to": "Service Contract"}
 	if method == "validate_template":
@@ -157,6 +195,8 @@ def arrange(method: str, me: str) -> dict:
 		eqp = equipment()
 		fresh_diagnostic(eqp.name)
 		return {"equipment": eqp.name}
+	if method == "scan_label":
+		return {"image": label_photo()}
 	if method == "get_device_page":
 		return {"serial": equipment().serial_no}
 	if method == "check_address":
@@ -187,6 +227,13 @@ def arrange(method: str, me: str) -> dict:
 	if method == "send_sms":
 		customer = make_customer(cell_phone="+15145550126")
 		return {"reference_doctype": "Customer", "reference_name": customer.name, "body": "Bonjour"}
+	if method == "get_payment_link":
+		from gigafibre_fsm.customers.tests.test_payments import make_invoice, use_fake_stripe
+
+		use_fake_stripe()
+		return {"invoice": make_invoice(make_customer().name)}
+	if method == "get_account_summary":
+		return {"customer": make_customer().name}
 	raise AssertionError(f"no arrangement for {method}: add one (README lists every endpoint)")
 
 

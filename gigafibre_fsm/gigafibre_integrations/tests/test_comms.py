@@ -21,6 +21,7 @@ from gigafibre_fsm.api import webhooks
 from gigafibre_fsm.exceptions import ForbiddenError
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.flows import runtime
+from gigafibre_fsm.gigafibre_integrations import consent as sms_consent
 from gigafibre_fsm.gigafibre_integrations import phone, sms
 from gigafibre_fsm.test_utils import (
 	make_customer,
@@ -237,7 +238,7 @@ class TestInboundSms(CommsCase):
 			(frappe.db.count("Communication"), frappe.db.count("Issue"), frappe.db.count("SMS Consent")),
 			counts,
 		)
-		self.assertFalse(sms.opted_out(known))
+		self.assertFalse(sms_consent.opted_out(known))
 
 	def test_behind_a_proxy_the_public_url_is_checked(self):
 		settings = settings_for_update()
@@ -256,7 +257,7 @@ class TestConsent(CommsCase):
 		number = random_phone()
 		customer = make_customer(cell_phone=number)
 		self.sms_in(number, " Arrêt svp ")
-		self.assertTrue(sms.opted_out(national(number)))
+		self.assertTrue(sms_consent.opted_out(national(number)))
 		consent = frappe.get_doc("SMS Consent", number)
 		self.assertEqual((consent.opted_out, consent.keyword), (1, "STOP"))
 		# the STOP message is on the timeline too, and starts no flow nor triage
@@ -273,7 +274,7 @@ class TestConsent(CommsCase):
 		self.assertEqual((output["sent"], output["reason"]), (False, "opted_out"))
 
 		self.sms_in(number, "START")
-		self.assertFalse(sms.opted_out(number))
+		self.assertFalse(sms_consent.opted_out(number))
 		run = runtime.start_run(
 			template.name, "Customer", customer.name, enqueue=False, occurrence=unique("o")
 		)
@@ -604,7 +605,7 @@ class TestOverHttp(CommsCase):
 			self.assertEqual(unsigned.status_code, 401)
 		frappe.db.rollback()
 		self.assertEqual(frappe.db.count("Communication", {"message_id": sid}), 1)
-		self.assertFalse(sms.opted_out(number))
+		self.assertFalse(sms_consent.opted_out(number))
 
 	def _delete(self, customer: str, number: str):
 		frappe.db.rollback()

@@ -112,7 +112,7 @@ class TestFleet(NetworkCase):
 		weak = self.cpe(unique("2235").upper(), rx_dbm=-29.5)
 		a = make_equipment(acs_device_id=good["_id"], status="Active")
 		b = make_equipment(acs_device_id=weak["_id"], status="Active")
-		result = jobs.refresh_fleet(page_size=1)
+		result = jobs.refresh_fleet(page_size=1, inline=True)
 		self.assertEqual(result["updated"], 2)
 		self.assertEqual(
 			len([r for r in self.peer.requests if "/tasks" in r.path]), 0
@@ -124,8 +124,57 @@ class TestFleet(NetworkCase):
 		self.assertEqual(b.last_optical_status, "low")
 		self.assertTrue(b.alarm_issue)
 		frappe.cache.delete_value(jobs.SINCE_KEY)
-		jobs.refresh_fleet(page_size=1)
+		jobs.refresh_fleet(page_size=1, inline=True)
 		self.assertEqual(frappe.db.count("Issue", {"subject": ["like", f"%{b.name}%"]}), 1)
+
+	def test_a_pass_split_in_page_jobs_stores_what_one_pass_stores(self):
+		from unittest import mock
+
+		docs = [self.cpe(unique("2235").upper(), rx_dbm=rx) for rx in (-18.0, -21.5, -26.0, -12.25, -19.0)]
+		rows = [make_equipment(acs_device_id=d["_id"], status="Active") for d in docs[:3]]
+		rows += [
+			make_equipment(cwmp_serial=d["_deviceId"]["_SerialNumber"], status="Active") for d in docs[3:]
+		]
+		fields = ["name", "acs_device_id", "last_rx_dbm", "last_optical_status", "last_online", "last_inform"]
+		names = [r.name for r in rows]
+
+		def stored():
+			return frappe.get_all(
+				"Service Equipment", filters={"name": ["in", names]}, fields=fields, order_by="name"
+			)
+
+		def reset():
+			frappe.cache.delete_value(jobs.SINCE_KEY)
+			for row, doc in zip(rows, docs, strict=True):
+				frappe.db.set_value(
+					"Service Equipment",
+					row.name,
+					{
+						"acs_device_id": doc["_id"] if row in rows[:3] else None,
+						"last_rx_dbm": 0,
+						"last_optical_status": None,
+						"last_inform": None,
+					},
+					update_modified=False,
+				)
+
+		jobs.refresh_fleet(page_size=2, inline=True)
+		one_pass = stored()
+		self.assertTrue(all(r.last_optical_status and r.acs_device_id for r in one_pass), one_pass)
+
+		reset()
+		calls = []
+		with mock.patch.object(frappe, "enqueue", lambda method, **kw: calls.append((method, kw))):
+			result = jobs.refresh_fleet(page_size=2)
+		pages = [kw for method, kw in calls if method.endswith("refresh_fleet_page")]
+		self.assertGreaterEqual(len(pages), 3)  # ≥ 5 of ours (and any left by other tests) in pages of 2
+		self.assertEqual(result["pages"], len(pages))
+		self.assertEqual(len({kw["job_id"] for kw in pages}), len(pages), "one job id per page")
+		self.assertTrue(all(kw["deduplicate"] for kw in pages))
+		for kw in reversed(pages):  # the workers may run them in any order
+			jobs.refresh_fleet_page(kw["ids"])
+		self.assertEqual(stored(), one_pass)
+		self.assertEqual(len([r for r in self.peer.requests if "/tasks" in r.path]), 0)
 
 	def test_silent_cpe_goes_offline_with_an_alarm(self):
 		eqp = make_equipment(status="Active")

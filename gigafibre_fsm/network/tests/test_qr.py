@@ -15,6 +15,7 @@ from frappe.utils import now_datetime
 from gigafibre_fsm.api import qr as api
 from gigafibre_fsm.core import otp, tokens
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
+from gigafibre_fsm.network import qr
 from gigafibre_fsm.settings import get_settings
 from gigafibre_fsm.test_utils import (
 	chromium_missing,
@@ -27,7 +28,7 @@ from gigafibre_fsm.test_utils import (
 from gigafibre_fsm.testing import IntegrationTestCase
 
 TWILIO_FIELDS = ("twilio_account_sid", "twilio_from_number", "twilio_api_base")
-SUMMARY_KEYS = {"checked_at", "fibre", "internet", "wifi", "mesh", "devices"}
+SUMMARY_KEYS = {"checked_at", "fibre", "internet", "wifi", "mesh", "devices", "outage"}
 
 
 def random_mac() -> str:
@@ -136,7 +137,7 @@ class TestCodes(QrCase):
 		locked = api.verify_code(self.mac, code)
 		self.assertEqual(locked, answers[0])
 		# a new request does not lift the lock and sends nothing
-		self.assertEqual(api.request_code(self.mac, self.phone), api._code_sent())
+		self.assertEqual(api.request_code(self.mac, self.phone), qr._code_sent())
 		self.assertEqual(len(self.sms()), 1)
 		self.assertEqual(api.verify_code(self.mac, code), answers[0])
 
@@ -165,16 +166,16 @@ class TestCodes(QrCase):
 		frappe.set_user("Administrator")
 		eqp = make_equipment(customer=make_customer().name, mac_address=random_mac())
 		frappe.set_user("Guest")
-		self.assertEqual(api.request_code(eqp.mac_address, ""), api._code_sent())
-		self.assertEqual(api.request_code(eqp.mac_address, "0000000000"), api._code_sent())
+		self.assertEqual(api.request_code(eqp.mac_address, ""), qr._code_sent())
+		self.assertEqual(api.request_code(eqp.mac_address, "0000000000"), qr._code_sent())
 		self.assertEqual(self.sms(), [])
 
 	def test_three_requests_per_mac_then_silence_and_the_last_code_wins(self):
-		for _ in range(api.REQUESTS_PER_MAC):
-			self.assertEqual(api.request_code(self.mac, self.phone), api._code_sent())
-		self.assertEqual(api.request_code(self.mac, self.phone), api._code_sent())
+		for _ in range(qr.REQUESTS_PER_MAC):
+			self.assertEqual(api.request_code(self.mac, self.phone), qr._code_sent())
+		self.assertEqual(api.request_code(self.mac, self.phone), qr._code_sent())
 		sent = self.sms()
-		self.assertEqual(len(sent), api.REQUESTS_PER_MAC)
+		self.assertEqual(len(sent), qr.REQUESTS_PER_MAC)
 		codes = [self.code_of(m) for m in sent]
 		if codes[0] != codes[-1]:
 			self.assertFalse(api.verify_code(self.mac, codes[0])["ok"])
@@ -313,6 +314,55 @@ class TestDiagnostic(QrCase):
 			}
 		).insert(ignore_permissions=True)
 
+	def test_a_known_outage_on_the_devices_port_is_told_without_internal_names(self):
+		frappe.set_user("Administrator")
+		olt = frappe.get_doc(
+			{
+				"doctype": "Network Element",
+				"element_name": unique("OLT-QR"),
+				"vendor_profile": "zte_c300",
+				"host": "127.0.0.1",
+				"snmp_community": "public",
+				"enabled": 0,
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.set_value("Service Equipment", self.eqp.name, {"olt": olt.name, "pon_port": "1/2/7"})
+		self.add_diagnostic(self.eqp, RESULT)
+		token = self.token()
+		self.assertIsNone(api.get_diagnostic(token)["outage"])
+		elsewhere = frappe.get_doc(
+			{
+				"doctype": "Outage",
+				"title": unique("Panne port voisin"),
+				"status": "Open",
+				"source": "Manual",
+				"started": now_datetime(),
+				"network_element": olt.name,
+				"pon_port": "1/2/8",
+			}
+		).insert(ignore_permissions=True)
+		self.assertIsNone(api.get_diagnostic(token)["outage"], "another port's outage is not this device's")
+		frappe.get_doc(
+			{
+				"doctype": "Outage",
+				"title": unique("Panne PON"),
+				"status": "Open",
+				"source": "Manual",
+				"started": now_datetime(),
+				"network_element": olt.name,
+				"pon_port": "1/2/7",
+				"customer_message": "Bris de fibre rue Principale, retour prévu vers 15 h.",
+			}
+		).insert(ignore_permissions=True)
+		frappe.set_user("Guest")
+		notice = api.get_diagnostic(token)["outage"]
+		self.assertEqual(notice["message"], "Bris de fibre rue Principale, retour prévu vers 15 h.")
+		self.assertRegex(notice["started"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d[+-]\d\d:\d\d$")
+		self.assertEqual(set(notice), {"message", "started", "expected_end"})
+		text = json.dumps(notice)
+		for internal in (olt.name, "1/2/7", elsewhere.name):
+			self.assertNotIn(internal, text)
+
 	def test_the_full_flow_ends_on_a_plain_summary_with_nothing_internal(self):
 		frappe.set_user("Administrator")
 		frappe.db.set_value(
@@ -352,30 +402,8 @@ class TestDiagnostic(QrCase):
 		):
 			self.assertNotIn(secret, text)
 
-	def test_plain_words_for_weak_none_and_down(self):
-		weak = api.plain_summary({"optical": {"status": "low"}, "device": {"online": True}, "wan": []})
-		self.assertEqual((weak["fibre"], weak["internet"]), ("weak", "up"))
-		none = api.plain_summary(
-			{"optical": {"status": "los"}, "device": {"online": None}, "wan": [{"status": "Down"}]}
-		)
-		self.assertEqual((none["fibre"], none["internet"]), ("none", "down"))
-		offline = api.plain_summary({"device": {"online": False}, "wan": [{"status": "Up"}]})
-		self.assertEqual((offline["fibre"], offline["internet"]), ("unknown", "down"))
-		empty = api.plain_summary({})
-		self.assertEqual(
-			empty,
-			{
-				"checked_at": None,
-				"fibre": "unknown",
-				"internet": "unknown",
-				"wifi": [],
-				"mesh": {"count": 0, "names": []},
-				"devices": {"count": 0, "wifi": 0, "wired": 0, "names": []},
-			},
-		)
-
 	def test_refresh_diagnoses_live_at_most_every_two_minutes(self):
-		self.addCleanup(frappe.cache.delete, api._key("refresh", self.mac))
+		self.addCleanup(frappe.cache.delete, qr._key("refresh", self.mac))
 		before = frappe.db.count("Device Diagnostic", {"equipment": self.eqp.name})
 		first = api.get_diagnostic(self.token(), refresh=True)
 		self.assertEqual(set(first), SUMMARY_KEYS)
@@ -403,7 +431,7 @@ class TestDiagnostic(QrCase):
 		}
 		messages = set()
 		for label, token in bad.items():
-			with self.assertRaises(api.QrSessionError, msg=label) as caught:
+			with self.assertRaises(qr.QrSessionError, msg=label) as caught:
 				api.get_diagnostic(token)
 			messages.add(str(caught.exception))
 		self.assertEqual(len(messages), 1)

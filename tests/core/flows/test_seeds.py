@@ -9,6 +9,7 @@ from gigafibre_fsm.core.flows.catalog import (
 	BUILTIN_KINDS,
 	CONTEXT_ROOTS,
 	CREATE_DISPATCH_JOB,
+	PAYMENT_LINK,
 	PROJECT_KINDS,
 	TRIGGER_EVENTS,
 	check_config,
@@ -21,7 +22,7 @@ from gigafibre_fsm.core.flows.seeds import SEEDS
 def test_seed_is_valid(seed):
 	problems = validate(
 		seed["steps"],
-		kinds=BUILTIN_KINDS | {CREATE_DISPATCH_JOB.name: CREATE_DISPATCH_JOB},
+		kinds=BUILTIN_KINDS | {k.name: k for k in (CREATE_DISPATCH_JOB, PAYMENT_LINK)},
 		check_condition=conditions.validate_rule,
 		check_config=check_config,
 		check_placeholders=lambda cfg: templating.check_paths(cfg, CONTEXT_ROOTS | {"address"}),

@@ -23,7 +23,15 @@ class FlowTemplate(Document):
 		from frappe.types import DF
 		from gigafibre_fsm.flows.doctype.flow_step.flow_step import FlowStep
 
-		applies_to: DF.Literal["Customer", "Quotation", "Service Contract", "Issue", "Service Subscription"]
+		applies_to: DF.Literal[
+			"Customer",
+			"Quotation",
+			"Service Contract",
+			"Issue",
+			"Service Subscription",
+			"Outage",
+			"Sales Invoice",
+		]
 		category: DF.Literal["Project", "Agent"]
 		cron: DF.Data | None
 		description: DF.SmallText | None
@@ -42,6 +50,7 @@ class FlowTemplate(Document):
 			"payment_reminder",
 			"sla_escalation",
 			"network_alarm",
+			"outage_notice",
 			"other_agent",
 		]
 		last_cron_run: DF.Datetime | None
@@ -64,6 +73,9 @@ class FlowTemplate(Document):
 			"on_cpe_offline",
 			"on_payment_overdue",
 			"on_sms_received",
+			"on_outage_started",
+			"on_outage_resolved",
+			"on_payment_failed",
 			"cron",
 		]
 		version: DF.Int
@@ -164,6 +176,6 @@ class FlowTemplate(Document):
 
 def steps_signature(doc) -> str:
 	"""The steps as the engine sees them, to tell a real edit from a no-op save."""
-	from gigafibre_fsm.flows.templates import steps_of
+	from gigafibre_fsm.flows.steps import steps_of
 
 	return json.dumps(steps_of(doc), sort_keys=True)

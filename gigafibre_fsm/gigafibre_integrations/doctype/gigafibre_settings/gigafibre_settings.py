@@ -17,6 +17,7 @@ URL_FIELDS = (
 	"vision_api_base",
 	"public_base_url",
 	"pay_link_url",
+	"pay_url",
 )
 
 
@@ -28,6 +29,10 @@ class GigafibreSettings(Document):
 
 	if TYPE_CHECKING:
 		from frappe.types import DF
+
+		from gigafibre_fsm.gigafibre_integrations.doctype.uptime_kuma_monitor.uptime_kuma_monitor import (
+			UptimeKumaMonitor,
+		)
 
 		billing_as_drafts: DF.Check
 		billing_enabled: DF.Check
@@ -56,6 +61,8 @@ class GigafibreSettings(Document):
 		public_base_url: DF.Data | None
 		sales_queue_number: DF.Data | None
 		sms_keyword_replies: DF.Check
+		pon_outage_min_onts: DF.Int
+		pon_outage_min_share: DF.Percent
 		snmp_retries: DF.Int
 		snmp_timeout: DF.Float
 		stripe_webhook_secret: DF.Password | None
@@ -70,6 +77,7 @@ class GigafibreSettings(Document):
 		twilio_auth_token: DF.Password | None
 		twilio_from_number: DF.Data | None
 		twilio_timeout: DF.Float
+		uptime_kuma_monitors: DF.Table[UptimeKumaMonitor]
 		uptime_kuma_token: DF.Password | None
 		vision_api_base: DF.Data | None
 		vision_api_key: DF.Password | None
