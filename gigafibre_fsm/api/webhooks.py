@@ -141,7 +141,7 @@ def twilio_sms() -> Response:
 	from gigafibre_fsm.gigafibre_integrations import sms
 
 	form = _twilio_form()
-	sms.receive(form)
+	sms.receive_retrying(form)
 	return _xml(twilio.messaging_twiml(sms.keyword_reply(form)))
 
 

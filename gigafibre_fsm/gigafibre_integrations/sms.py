@@ -17,6 +17,8 @@ technician's Dispatch Notification with that sid).
 
 from __future__ import annotations
 
+import random
+import time
 from dataclasses import dataclass
 
 import frappe
@@ -111,6 +113,32 @@ def _triage_issue(e164: str, body: str) -> str:
 	consent.flags.ignore_permissions = True
 	consent.save()
 	return doc.name
+
+
+RETRIES = 4
+RETRY_SQLSTATES = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock
+
+
+def _retryable(e: Exception) -> bool:
+	"""A write that lost a race with another transaction and may simply be tried again: on
+	PostgreSQL (repeatable read) two messages of one customer update the same Customer / Issue row
+	(Frappe's ``_comments``), two new Issues the same naming series row."""
+	cause = e.__cause__ or e
+	return isinstance(e, frappe.QueryDeadlockError) or getattr(cause, "pgcode", None) in RETRY_SQLSTATES
+
+
+def receive_retrying(form) -> dict:
+	"""``receive`` in its own transaction, tried again (from a fresh snapshot) when it lost a race."""
+	for attempt in range(1, RETRIES + 1):
+		try:
+			return receive(form)
+		except Exception as e:
+			if attempt == RETRIES or not _retryable(e):
+				raise
+			frappe.db.rollback()
+			frappe.clear_messages()
+			time.sleep(random.uniform(0.02, 0.1) * attempt)
+	raise AssertionError("unreachable")
 
 
 def received(message_sid: str) -> str | None:
