@@ -59,16 +59,6 @@ def main(site: str, n: int, sms: bool) -> None:
 	runs: list[str] = []
 	outage = None
 	try:
-		settings.update(
-			{
-				"twilio_account_sid": twilio.account_sid,
-				"twilio_auth_token": twilio.auth_token,
-				"twilio_from_number": "+14505550100",
-				"twilio_api_base": twilio.url,
-			}
-		)
-		settings.append("uptime_kuma_monitors", {"monitor": monitor_id, "network_element": olt})
-		settings.save()
 		frappe.get_doc(
 			{
 				"doctype": "Network Element",
@@ -79,6 +69,16 @@ def main(site: str, n: int, sms: bool) -> None:
 				"snmp_community": "public",
 			}
 		).insert()
+		settings.update(
+			{
+				"twilio_account_sid": twilio.account_sid,
+				"twilio_auth_token": twilio.auth_token,
+				"twilio_from_number": "+14505550100",
+				"twilio_api_base": twilio.url,
+			}
+		)
+		settings.append("uptime_kuma_monitors", {"monitor": monitor_id, "network_element": olt})
+		settings.save()
 		started = time.perf_counter()
 		generate(frappe, tag, olt, n, now_datetime())
 		frappe.db.commit()

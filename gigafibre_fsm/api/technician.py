@@ -31,7 +31,7 @@ def act(token: str, action: dict) -> dict:
 	"""Apply one queued action of the page, once per ``action["id"]``.
 
 	``action``: ``{"id": client UUID, "type": set_status|accept_offer|decline_offer|
-	add_note|add_photo, "job" | "offer", "status" | "reason" | "note" | "photo"
+	add_note|add_photo|scan_label, "job" | "offer", "status" | "reason" | "note" | "photo"
 	(an image data URL), "at": ISO time the technician acted (optional)}``.
 	Returns ``{"id", "type", "result", "replayed"}``; a replay returns the first result
 	with ``replayed`` true.

@@ -40,7 +40,9 @@ OPEN_STATUSES = ("Assigned", "En Route", "On Site")
 TECHNICIAN_TARGETS = frozenset({"Assigned", "En Route", "On Site", "Completed"})
 HORIZON_DAYS = 31
 MAX_JOBS = 200
-ACTION_TYPES = frozenset({"set_status", "accept_offer", "decline_offer", "add_note", "add_photo"})
+ACTION_TYPES = frozenset(
+	{"set_status", "accept_offer", "decline_offer", "add_note", "add_photo", "scan_label"}
+)
 ACTION_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 MAX_NOTE = 4000
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -340,7 +342,33 @@ def _apply(technician: str, kind: str, action: dict) -> dict:
 		return {"offer": offer, "status": result["status"]}
 	if kind == "add_note":
 		return _add_note(technician, _required(action, "job"), action)
+	if kind == "scan_label":
+		return _scan_label(technician, _required(action, "job"), action)
 	return _add_photo(technician, _required(action, "job"), action)
+
+
+def _scan_label(technician: str, name: str, action: dict) -> dict:
+	"""A label photo read by the vision model, its device added to the job it was taken for.
+	A timeout stays an error the page retries (504); an unreadable label is refused for good
+	(417), so one bad photo does not hold the rest of the outbox."""
+	from gigafibre_fsm.network import scan
+
+	if frappe.db.get_value("Dispatch Job", name, "technician") != technician:
+		frappe.throw(_("Job {0} is not assigned to you").format(name), frappe.PermissionError)
+	try:
+		answer = scan.scan_label(str(action.get("photo") or ""), name, technician=technician)
+	except scan.ScanUnreadableError as e:
+		frappe.clear_messages()
+		frappe.throw(str(e), GigafibreValidationError)
+	added = answer["job"] or {}
+	return {
+		"job": name,
+		"equipment": added.get("equipment"),
+		"serial": answer["scan"].get("serial")
+		or answer["scan"].get("gpon_serial")
+		or answer["scan"].get("mac"),
+		"added": added.get("added"),
+	}
 
 
 def _required(action: dict, field: str) -> str:

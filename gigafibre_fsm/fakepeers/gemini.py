@@ -14,7 +14,7 @@ snake_case (the SDK sends ``max_items``), bytes in standard or URL-safe base64. 
 
 Tests say what the "model" reads: ``add_label(image_bytes, answer)`` registers the JSON
 answer (a dict, or raw text for malformed answers) for one photo; an unknown photo gets
-an empty label. ``delay`` makes every answer late (timeouts); ``fail_next`` queues canned
+an empty label (``default``). ``delay`` makes every answer late (timeouts); ``fail_next`` queues canned
 responses.
 """
 
@@ -47,6 +47,7 @@ class FakeGemini(FakePeer):
 		self.api_key = api_key
 		self.delay = delay
 		self.labels: dict[str, dict | str] = {}
+		self.default: dict | str = EMPTY_LABEL  # the answer for a photo not registered
 		self.fail_next: list[Response] = []
 		self.calls: list[dict] = []  # the accepted requests' bodies
 		self._calls_lock = threading.Lock()
@@ -87,7 +88,7 @@ class FakeGemini(FakePeer):
 				)
 			with self._calls_lock:
 				self.calls.append(body)
-			answer = self.labels.get(hashlib.sha256(image).hexdigest(), EMPTY_LABEL)
+			answer = self.labels.get(hashlib.sha256(image).hexdigest(), self.default)
 			text = answer if isinstance(answer, str) else json.dumps(answer)
 			payload = {
 				"candidates": [

@@ -46,6 +46,8 @@
 			note_placeholder: "Votre note…",
 			save_note: "Enregistrer la note",
 			add_photo: "Ajouter une photo",
+			scan_label: "Scanner l'étiquette",
+			scan_done: "Étiquette lue : {0}",
 			photo_failed: "Impossible de lire cette photo.",
 			storage_full: "Mémoire du téléphone pleine : envoyez les actions en attente d'abord.",
 			accept: "Accepter",
@@ -106,6 +108,8 @@
 			note_placeholder: "Your note…",
 			save_note: "Save note",
 			add_photo: "Add a photo",
+			scan_label: "Scan label",
+			scan_done: "Label read: {0}",
 			photo_failed: "Could not read this photo.",
 			storage_full: "Phone storage is full: send the pending actions first.",
 			accept: "Accept",
@@ -343,6 +347,7 @@
 				if (res.ok) {
 					removeFromOutbox(action.id);
 					applied++;
+					if (action.type === "scan_label" && res.data && res.data.result) scanned(res.data.result);
 					return next();
 				}
 				if (isLinkError(res)) {
@@ -611,6 +616,20 @@
 				},
 			});
 			actions.appendChild(el("label", { class: "button secondary", "data-testid": "photo-button" }, [t("add_photo"), file]));
+			// A label photo is queued like any action: sent when the network allows, retried after
+			// a timeout, and its result lands on this job whatever screen is open by then.
+			var scanFile = el("input", {
+				type: "file",
+				accept: "image/*",
+				capture: "environment",
+				"data-testid": "scan-input",
+				onchange: function () {
+					var chosen = scanFile.files && scanFile.files[0];
+					scanFile.value = "";
+					if (chosen) addPhoto(job.name, chosen, "scan_label");
+				},
+			});
+			actions.appendChild(el("label", { class: "button secondary", "data-testid": "scan-button" }, [t("scan_label"), scanFile]));
 			card.appendChild(actions);
 			card.appendChild(noteBox);
 		} else {
@@ -696,7 +715,7 @@
 
 	// Photos are scaled down on the phone (at most 1600 px, JPEG) before they are
 	// queued: smaller to send on a weak signal and to keep in the outbox.
-	function addPhoto(job, file) {
+	function addPhoto(job, file, type) {
 		var reader = new FileReader();
 		reader.onerror = function () {
 			toast(t("photo_failed"), true);
@@ -712,11 +731,16 @@
 				canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
 				canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
 				canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
-				enqueue({ type: "add_photo", job: job, photo: canvas.toDataURL("image/jpeg", 0.8) });
+				enqueue({ type: type || "add_photo", job: job, photo: canvas.toDataURL("image/jpeg", 0.8) });
 			};
 			img.src = reader.result;
 		};
 		reader.readAsDataURL(file);
+	}
+
+	function scanned(result) {
+		var read = result.serial || result.equipment || "";
+		if (read) toast(t("scan_done", read));
 	}
 
 	// -- start --------------------------------------------------------------------------

@@ -55,6 +55,9 @@ class Outage(Document):
 
 		outages.after_change(self)
 
+	def on_trash(self):
+		frappe.db.delete("Outage Customer", {"outage": self.name})
+
 	def set_keys(self):
 		"""One open outage per key (a unique column that is empty once resolved); a manual
 		outage gets its key from what it covers."""
