@@ -646,6 +646,39 @@ def autopay_invoice(invoice: str, now=None) -> dict:
 	return result
 
 
+def retry_autopay(now=None) -> int:
+	"""Daily: queue autopay again for open invoices whose last attempt failed or has no known
+	outcome (core/billing/autopay.py decides: the same key for an unknown outcome, 3, 5 then 7
+	days after a soft decline, never after a hard one). Returns how many were queued."""
+	now = now or now_datetime()
+	invoices = frappe.get_all(
+		ATTEMPT,
+		filters={
+			"status": ["in", [autopay.FAILED, autopay.UNKNOWN]],
+			"attempted_at": [">", now - timedelta(days=45)],
+		},
+		pluck="invoice",
+		distinct=True,
+	)
+	if not invoices:
+		return 0
+	names = frappe.get_all(
+		INVOICE,
+		filters={"name": ["in", invoices], "docstatus": 1, "outstanding_amount": [">", 0]},
+		pluck="name",
+	)
+	for name in names:
+		frappe.enqueue(
+			"gigafibre_fsm.customers.payments.autopay_invoice",
+			queue="short",
+			job_id=f"gigafibre_fsm:autopay:{name}",
+			deduplicate=True,
+			enqueue_after_commit=True,
+			invoice=name,
+		)
+	return len(names)
+
+
 # -- overdue invoices --------------------------------------------------------------------------
 
 

@@ -370,7 +370,8 @@ class TestAutopayAndCards(StripeCase):
 		self.assertEqual(
 			frappe.db.count("Flow Run", {"reference_name": invoice, "template": template.name}), 1
 		)
-		# the next run of the job waits (3 days after a soft decline): no second charge
+		# the daily retry picks the invoice up; the job waits (3 days after a soft decline)
+		self.assertGreaterEqual(payments.retry_autopay(), 1)
 		self.assertFalse(payments.autopay_invoice(invoice)["charged"])
 		self.assertEqual(len(self.stripe.events_of("payment_intent.payment_failed")), 1)
 
