@@ -517,5 +517,5 @@ class TestTerminationCredit(PrintCase):
 		self.assertEqual(frappe.db.count("Sales Invoice", {"customer": customer.name, "is_return": 1}), 1)
 		text = self.print_pdf("Sales Invoice", note.name, "Gigafibre Invoice")
 		self.assertIn("Note de crédit", text)
-		self.assertEqual(self.amount_on(text, "Solde après cette note de crédit"), money(note.grand_total))
-		self.assertIn("Solde créditeur en votre faveur", text)
+		self.assertEqual(self.amount_on(text, "Solde après cette note de crédit"), Decimal("0.00"))
+		self.assertEqual(self.amount_on(text, "Solde créditeur en votre faveur"), -money(note.grand_total))
