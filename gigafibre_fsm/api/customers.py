@@ -149,7 +149,8 @@ def preview_termination(contract: str, date: str) -> dict:
 @fsm_api(roles=CONTRACT_STAFF, write=True)
 def terminate_contract(contract: str, date: str, reason: str) -> dict:
 	"""Terminate a contract on ``date`` (YYYY-MM-DD), once, all or nothing: status Résilié, its
-	subscriptions Annulé, the fee invoiced (a submitted Sales Invoice), the equipment to return
+	subscriptions Annulé, the fee invoiced (a submitted Sales Invoice), the days invoiced after
+	``date`` credited (``credit_notes``: submitted Sales Invoice returns), the equipment to return
 	listed, the ``on_contract_terminated`` flows started."""
 	from gigafibre_fsm.customers import contracts
 

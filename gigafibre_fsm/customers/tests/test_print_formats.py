@@ -24,6 +24,7 @@ from frappe.utils import add_months, flt, getdate
 from gigafibre_fsm.api import customers as api
 from gigafibre_fsm.customers import billing, contract_pdf, signing
 from gigafibre_fsm.customers.doctype.service_subscription.test_service_subscription import make_plan
+from gigafibre_fsm.exceptions import ConflictError
 from gigafibre_fsm.test_utils import (
 	make_contract,
 	make_customer,
@@ -490,3 +491,31 @@ class TestTerminationCredit(PrintCase):
 		self.assertEqual(self.amount_on(text, "Balance after this credit note"), balance)
 		self.assertNotIn("Nothing to pay", text)
 		self.assertNotIn("pay.example.test", text)
+
+	def test_a_paid_invoice_leaves_the_credit_on_the_account_once(self):
+		customer = make_customer(language="fr")
+		location = make_location(customer.name)
+		contract = make_contract(customer.name, duration_months=0, service_location=location.name)
+		self.subscription(customer.name, 45, self.first, location.name, service_contract=contract.name)
+		signing.mark_signed(contract.name, signing.SOURCE_LINK)
+		frappe.db.set_value("Service Contract", contract.name, "start_date", self.first)
+		(issued,) = billing.bill_customer(customer.name, self.first, self.ctx)
+		invoice = frappe.get_doc("Sales Invoice", issued["invoice"])
+		self.pay(invoice.name, flt(invoice.grand_total), self.first)
+		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", invoice.name, "outstanding_amount")), 0)
+
+		done = api.terminate_contract(contract.name, str(self.first + timedelta(days=14)), "Déménagement")
+		(made,) = done["credit_notes"]
+		note = frappe.get_doc("Sales Invoice", made["credit_note"])
+		self.assertEqual((note.return_against, note.update_outstanding_for_self), (invoice.name, 1))
+		self.assertEqual(money(note.outstanding_amount), money(note.grand_total))  # owed to the customer
+		self.assertLess(note.grand_total, 0)
+		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", invoice.name, "outstanding_amount")), 0)
+		with self.assertRaises(ConflictError):
+			api.terminate_contract(contract.name, str(self.first + timedelta(days=14)), "Encore")
+		frappe.clear_messages()
+		self.assertEqual(frappe.db.count("Sales Invoice", {"customer": customer.name, "is_return": 1}), 1)
+		text = self.print_pdf("Sales Invoice", note.name, "Gigafibre Invoice")
+		self.assertIn("Note de crédit", text)
+		self.assertEqual(self.amount_on(text, "Solde après cette note de crédit"), Decimal("0.00"))
+		self.assertEqual(self.amount_on(text, "Solde créditeur en votre faveur"), -money(note.grand_total))
