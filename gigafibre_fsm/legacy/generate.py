@@ -11,7 +11,7 @@ eligible row starting with the first one, so that even a tiny scale has each of 
 
 - credit notes (``invoice.type = 'C'``, negative amounts) that do not name the invoice they
   cancel (``credit_of`` NULL for 96 % of them); 85 % cancel a whole invoice, the rest one line;
-- for 90 % of the whole-invoice credits, a fake ``reversement`` payment of the cancelled
+- for 78 % of the whole-invoice credits, a fake ``reversement`` payment of the cancelled
   invoice's total allocated to it: counted as money it is a phantom overpayment;
 - duplicate portal payments: a second payment row with the same Stripe reference, amount and
   invoice (the customer was charged once);
@@ -62,7 +62,7 @@ RATES = {
 	"credit_note": 0.028,  # of invoices
 	"credit_named": 0.04,  # of credit notes: credit_of filled
 	"credit_partial": 0.15,  # of credit notes: one line only
-	"reversement": 0.9,  # of whole-invoice credits
+	"reversement": 0.78,  # of whole-invoice credits
 	"duplicate_stripe": 0.004,  # of Stripe payments
 	"zero_date": 0.001,
 	"future_date": 0.0005,
@@ -196,8 +196,11 @@ class Writer:
 			rows.clear()
 
 
+MINIMUMS = {"product": 24, "staff": 3}  # enough products for every category at tiny scales
+
+
 def _scaled(name: str, scale: float) -> int:
-	return max(1, round(TARGETS[name] * scale))
+	return max(MINIMUMS.get(name, 1), round(TARGETS[name] * scale))
 
 
 def _phone(rng: random.Random) -> str | None:
@@ -343,7 +346,7 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 		if no_address():
 			planted["accounts_without_address"] += 1
 		else:
-			n_del = 1 + (1 if extra_addresses and rng.random() < 0.13 else 0)
+			n_del = 1 + (1 if extra_addresses and rng.random() < 0.152 else 0)
 			extra_addresses -= n_del - 1
 			for k in range(n_del):
 				delivery_id += 1
@@ -365,6 +368,8 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 		left_accounts = n_accounts - a + 1
 		n_serv = max(1, round(services_left / left_accounts + rng.uniform(-1.5, 1.5)))
 		n_serv = min(n_serv, services_left - (left_accounts - 1)) if services_left > left_accounts else 1
+		if left_accounts == 1:
+			n_serv = max(1, services_left)
 		services = []  # (id, price cents, product id)
 		for _ in range(n_serv):
 			service_id += 1
@@ -528,7 +533,7 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 				pay_when += 15
 			else:
 				pending.append((invoice, due))
-			if index < last_index and rng.random() < 0.246 and method != "stripe":
+			if index < last_index and rng.random() < 0.31 and method != "stripe":
 				continue  # paid together with the next one
 			cents = sum(amount for _, amount in pending)
 			extra = rng.randrange(100, 20000) if advance() else 0

@@ -216,3 +216,79 @@ def legacy_balances(
 		if p.id in dup_ids:
 			excluded["duplicate_cents"] += p.amount
 	return dict(balances), excluded
+
+
+@dataclass
+class Settlement:
+	outstanding: dict[int, int]  # invoice or credit note id -> cents still due (negative: credit)
+	allocations: dict[int, list[tuple[int, int, int]]]  # payment id -> [(invoice, cents, due before)]
+	unallocated: dict[int, int]  # payment id -> cents not allocated (an advance)
+	moved: int = 0  # cents of allocations that found nothing left due and became advances
+
+
+def settle(
+	totals: dict[int, int],
+	links: dict[int, int],
+	credits: dict[int, int],
+	payments: Iterable[Payment],
+) -> Settlement:
+	"""What ERPNext's ledger will say once every document is in: each invoice's total, less the
+	credit notes linked to it (returns against it), less the payments allocated to it. A linked
+	credit note owes nothing of its own; an unlinked one stays a credit (negative outstanding).
+	Payments (the money ones, in the order given) are allocated as the legacy system says, capped
+	at what is still due (ERPNext refuses more); the rest is an unallocated advance."""
+	outstanding = dict(totals)
+	for credit, total in credits.items():
+		invoice = links.get(credit)
+		if invoice is not None and invoice in outstanding:
+			outstanding[invoice] += total
+			outstanding[credit] = 0
+		else:
+			outstanding[credit] = total
+	allocations: dict[int, list[tuple[int, int, int]]] = {}
+	unallocated: dict[int, int] = {}
+	moved = 0
+	for p in payments:
+		rows = []
+		left = p.amount
+		for invoice, amount in p.allocations:
+			due = outstanding.get(invoice)
+			if due is None or invoice in credits:
+				continue
+			take = max(0, min(amount, due, left))
+			moved += amount - take
+			if take:
+				rows.append((invoice, take, due))
+				outstanding[invoice] = due - take
+				left -= take
+		allocations[p.id] = rows
+		unallocated[p.id] = left
+	return Settlement(outstanding, allocations, unallocated, moved)
+
+
+def invoice_status(
+	outstanding: int, total: int, due: date, today: date, is_return: bool, has_return: bool
+) -> str:
+	"""ERPNext's Sales Invoice ``set_status`` for a submitted invoice in one currency whose only
+	payment schedule row is the whole amount at the due date (ERPNext 15
+	``sales_invoice.py``: Overdue, Partly Paid, Unpaid, Credit Note Issued, Return, Paid)."""
+	if outstanding > 0 and due < today:
+		return "Overdue"
+	if 0 < outstanding < total:
+		return "Partly Paid"
+	if outstanding > 0 and due >= today:
+		return "Unpaid"
+	if not is_return and has_return:
+		return "Credit Note Issued"
+	if is_return:
+		return "Return"
+	if outstanding <= 0:
+		return "Paid"
+	return "Submitted"
+
+
+def monthly_price(price_cents: int, sku: str) -> int:
+	"""Product prices are monthly except SKUs ending in ANN, which are yearly (shared/FACTS.md)."""
+	if (sku or "").strip().upper().endswith("ANN"):
+		return (price_cents + 6) // 12
+	return price_cents

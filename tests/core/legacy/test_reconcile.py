@@ -160,3 +160,41 @@ def test_generation_is_deterministic(mariadb_conn):
 			cur.execute("CHECKSUM TABLE account, invoice, invoice_item, payment, payment_item, ticket_msg")
 			digests.append(cur.fetchall())
 	assert digests[0] == digests[1]
+
+
+def test_settle_returns_payments_and_advances():
+	from gigafibre_fsm.core.legacy.reconcile import settle
+
+	totals = {1: 1000, 2: 2000, 3: 500}
+	credits = {10: -1000, 11: -300}  # 10 cancels invoice 1; 11 is linked to nothing
+	payments = [
+		Payment(20, 5, 2500, "cheque", allocations=((2, 2000), (3, 500))),
+		Payment(21, 5, 700, "visa", allocations=((1, 700),)),  # invoice 1 was credited: an advance
+		Payment(22, 5, 900, "visa", allocations=((99, 900),)),  # an invoice that does not exist
+	]
+	result = settle(totals, {10: 1}, credits, payments)
+	assert result.outstanding == {1: 0, 2: 0, 3: 0, 10: 0, 11: -300}
+	assert result.allocations == {20: [(2, 2000, 2000), (3, 500, 500)], 21: [], 22: []}
+	assert result.unallocated == {20: 0, 21: 700, 22: 900}
+	assert result.moved == 700  # allocations that found nothing due (the unknown invoice is not counted)
+
+
+def test_invoice_status_follows_erpnext():
+	from gigafibre_fsm.core.legacy.reconcile import invoice_status
+
+	today = D("2026-12-06")
+	assert invoice_status(1000, 1000, D("2026-11-01"), today, False, False) == "Overdue"
+	assert invoice_status(400, 1000, D("2026-12-31"), today, False, False) == "Partly Paid"
+	assert invoice_status(1000, 1000, D("2026-12-31"), today, False, False) == "Unpaid"
+	assert invoice_status(0, 1000, D("2026-11-01"), today, False, True) == "Credit Note Issued"
+	assert invoice_status(0, 1000, D("2026-11-01"), today, False, False) == "Paid"
+	assert invoice_status(0, -1000, D("2026-11-01"), today, True, False) == "Return"
+	assert invoice_status(-1000, -1000, D("2026-11-01"), today, True, False) == "Return"
+
+
+def test_annual_skus_are_yearly_prices():
+	from gigafibre_fsm.core.legacy.reconcile import monthly_price
+
+	assert monthly_price(3995, "INT-0100") == 3995
+	assert monthly_price(47940, "INT-0100-ANN") == 3995
+	assert monthly_price(12000, "tv-ann") == 1000
