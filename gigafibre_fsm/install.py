@@ -86,6 +86,27 @@ CUSTOM_FIELDS = {
 			"read_only": 1,
 			"no_copy": 1,
 		},
+		{
+			"fieldname": "legacy_invoice_id",
+			"fieldtype": "Data",
+			"label": "Legacy Invoice ID",
+			"insert_after": "gigafibre_billing_run",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
+	],
+	# The legacy migration (gigafibre_fsm.legacy): every imported document keeps its legacy id.
+	"Payment Entry": [
+		{
+			"fieldname": "legacy_payment_id",
+			"fieldtype": "Data",
+			"label": "Legacy Payment ID",
+			"insert_after": "party_name",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
 	],
 	"Sales Invoice Item": [
 		{

@@ -1,0 +1,153 @@
+"""The legacy import on a real site, from a small generated legacy database.
+
+The source is always MariaDB (the local server, its own throw-away database); the target is the
+site under test (MariaDB or PostgreSQL). The import commits batch by batch (that is what makes it
+resumable), so the class removes what it imported at the start and the end (legacy.purge).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+import frappe
+
+from gigafibre_fsm.connectors import legacy_source
+from gigafibre_fsm.legacy import generate, purge
+from gigafibre_fsm.legacy.importer import Importer, ImportInterrupted
+from gigafibre_fsm.legacy.verify import receivables, verify
+from gigafibre_fsm.testing import IntegrationTestCase
+
+HOST = os.environ.get("GIGAFIBRE_TEST_MARIADB_HOST", "127.0.0.1")
+SCALE = 0.0006  # 9 accounts, ~380 invoices, ~330 payments: every planted problem at least once
+LEGACY_DOCTYPES = {
+	"Customer": "legacy_account_id",
+	"Service Location": "legacy_delivery_id",
+	"Service Subscription": "legacy_service_id",
+	"Service Equipment": "legacy_device_id",
+	"Sales Invoice": "legacy_invoice_id",
+	"Payment Entry": "legacy_payment_id",
+}
+
+
+def snapshot() -> dict:
+	counts = {dt: frappe.db.count(dt, {field: ["is", "set"]}) for dt, field in LEGACY_DOCTYPES.items()}
+	counts["GL Entry"] = frappe.db.count(
+		"GL Entry", {"voucher_type": ["in", ["Sales Invoice", "Payment Entry"]], "is_cancelled": 0}
+	)
+	counts["Payment Ledger Entry"] = frappe.db.count("Payment Ledger Entry", {"delinked": 0})
+	return counts
+
+
+class TestLegacyImport(IntegrationTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.database = f"gf_legacy_it_{os.getpid()}"
+		cls.source = f"mysql://root@{HOST}:3306/{cls.database}"
+		conn = generate.connect(HOST)
+		generate.create_database(conn, cls.database)
+		cls.generated = generate.generate(conn, seed=11, scale=SCALE)
+		with conn.cursor() as cur:
+			cur.execute("SELECT sku FROM product")
+			cls.skus = [r[0] for r in cur.fetchall()]
+		conn.close()
+		purge.purge(cls.skus)
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		purge.purge(cls.skus)
+		frappe.db.commit()
+		conn = generate.connect(HOST)
+		with conn.cursor() as cur:
+			cur.execute(f"DROP DATABASE IF EXISTS `{cls.database}`")
+		conn.close()
+		super().tearDownClass()
+
+	def fresh(self):
+		purge.purge(self.skus)
+		frappe.db.commit()
+
+	def import_(self, **kw):
+		return Importer(self.source, progress=False, **kw).run()
+
+	def source_counts(self) -> dict:
+		conn = legacy_source.connect(self.source)
+		try:
+			return {
+				t: legacy_source.count(conn, t)
+				for t in ("account", "delivery", "service", "device", "invoice", "payment")
+			}
+		finally:
+			conn.close()
+
+	def test_import_verify_rerun_and_resume(self):
+		self.fresh()
+		planted = self.generated["planted"]
+		run = self.import_()
+		self.assertEqual(frappe.db.get_value("Legacy Import Run", run, "status"), "Completed")
+		after_first = snapshot()
+		src = self.source_counts()
+		self.assertEqual(after_first["Customer"], src["account"])
+		self.assertEqual(after_first["Service Location"], src["delivery"])
+		self.assertEqual(after_first["Service Subscription"], src["service"])
+		self.assertEqual(after_first["Service Equipment"], src["device"])
+		# invoices: all but the void ones; payments: all but reversements and duplicates
+		self.assertEqual(after_first["Sales Invoice"], src["invoice"] - planted["void_invoices"])
+		self.assertEqual(
+			after_first["Payment Entry"],
+			src["payment"] - planted["reversements"] - planted["duplicate_stripe"],
+		)
+		report = json.loads(frappe.db.get_value("Legacy Import Run", run, "report"))
+		self.assertEqual(report["reversements"]["count"], planted["reversements"])
+		self.assertEqual(report["duplicate_stripe"]["count"], planted["duplicate_stripe"])
+		self.assertEqual(report["credit_notes"]["unmatched"], 0)
+
+		# the documents are submitted, returns linked, and no password came over
+		self.assertEqual(
+			frappe.db.count("Sales Invoice", {"legacy_invoice_id": ["is", "set"], "docstatus": ["!=", 1]}), 0
+		)
+		self.assertEqual(
+			frappe.db.count(
+				"Sales Invoice",
+				{"legacy_invoice_id": ["is", "set"], "is_return": 1, "return_against": ["is", "set"]},
+			),
+			planted["credit_notes"],
+		)
+		self.assertFalse(
+			frappe.db.exists(
+				"Customer", {"legacy_account_id": ["is", "set"], "customer_name": ["like", "%Ã%"]}
+			)
+		)
+
+		# verify passes, and ERPNext's own Accounts Receivable agrees with the legacy balances
+		result = verify(self.source)
+		self.assertTrue(result["ok"], json.dumps(result["checks"], indent=1)[:4000])
+		self.assertEqual(
+			result["checks"]["balances"]["legacy_total"], result["checks"]["balances"]["erpnext_total"]
+		)
+		ar = receivables(
+			frappe.db.get_single_value("Global Defaults", "default_company"), frappe.utils.getdate()
+		)
+		self.assertTrue(any(ar.values()))
+
+		# a second run writes nothing
+		second = self.import_()
+		self.assertEqual(snapshot(), after_first)
+		self.assertEqual(frappe.db.get_value("Legacy Import Run", second, "rows_written"), 0)
+
+		# interrupted midway (batches of 40 rows, stopped after 12 batches: inside the invoices), then resumed
+		self.fresh()
+		with self.assertRaises(ImportInterrupted):
+			self.import_(batch_size=40, fail_after_batches=12)
+		partial = snapshot()
+		self.assertGreater(partial["Sales Invoice"], 0)
+		self.assertLess(partial["Sales Invoice"], after_first["Sales Invoice"])
+		self.import_(batch_size=40)
+		self.assertEqual(snapshot(), after_first)
+		for doctype, field in LEGACY_DOCTYPES.items():
+			ids = Counter(frappe.get_all(doctype, filters={field: ["is", "set"]}, pluck=field, limit=0))
+			self.assertFalse([i for i, n in ids.items() if n > 1], doctype)
+		self.assertTrue(verify(self.source)["ok"])
