@@ -41,6 +41,41 @@ def insert_rows(doctype: str, rows: list[dict], chunk: int = CHUNK) -> int:
 	return len(rows)
 
 
+def insert_values(doctype: str, columns: list[str], rows: list[list], chunk: int = CHUNK) -> int:
+	"""INSERT value lists (in ``columns`` order) into ``tab<doctype>``; returns the count."""
+	if not rows:
+		return 0
+	head = f"INSERT INTO {quote('tab' + doctype)} ({', '.join(quote(c) for c in columns)}) VALUES "
+	one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+	for start in range(0, len(rows), chunk):
+		part = rows[start : start + chunk]
+		frappe.db.sql(head + ", ".join([one] * len(part)), [v for row in part for v in row])
+	return len(rows)
+
+
+class Rows:
+	"""Rows made from shapes, grouped by doctype and shape, written together by :meth:`flush`."""
+
+	def __init__(self):
+		self.groups: dict[tuple[str, int], tuple[str, Shape, list]] = {}
+		self.counts: dict[str, int] = {}
+
+	def add(self, doctype: str, shape: Shape, values: dict) -> None:
+		key = (doctype, id(shape))
+		if key not in self.groups:
+			self.groups[key] = (doctype, shape, [])
+		self.groups[key][2].append(shape.values(values))
+		self.counts[doctype] = self.counts.get(doctype, 0) + 1
+
+	def flush(self, chunk: int = CHUNK) -> dict[str, int]:
+		for doctype, shape, rows in self.groups.values():
+			insert_values(
+				doctype, shape.columns, rows, chunk=max(50, chunk * 60 // max(len(shape.columns), 1))
+			)
+		counts, self.groups, self.counts = self.counts, {}, {}
+		return counts
+
+
 def existing(doctype: str, field: str, values) -> set:
 	"""Which of ``values`` are already in ``doctype.field`` (as strings)."""
 	values = [str(v) for v in values]
@@ -106,6 +141,40 @@ def _key(value):
 	return None
 
 
+def db_defaults(doctype: str) -> dict[str, tuple[bool, object]]:
+	"""{column: (nullable, default)} of ``tab<doctype>`` from information_schema (default parsed:
+	None, a Decimal or a string)."""
+	if frappe.db.db_type == "postgres":
+		sql = (
+			"SELECT column_name, column_default, is_nullable FROM information_schema.columns "
+			"WHERE table_schema = current_schema() AND table_name = %s"
+		)
+	else:
+		sql = (
+			"SELECT column_name, column_default, is_nullable FROM information_schema.columns "
+			"WHERE table_schema = DATABASE() AND table_name = %s"
+		)
+	out = {}
+	for column, default, nullable in frappe.db.sql(sql, ("tab" + doctype,)):
+		out[column] = (str(nullable).upper() == "YES", _parse_default(default))
+	return out
+
+
+def _parse_default(default):
+	if default is None:
+		return None
+	text = str(default).split("::")[0].strip()
+	if text.upper() == "NULL":
+		return None
+	text = text.strip("'")
+	try:
+		return Decimal(text)
+	except ArithmeticError:
+		return text
+	except ValueError:
+		return text
+
+
 class Shape:
 	"""One row written by the prototype, as a recipe.
 
@@ -114,7 +183,7 @@ class Shape:
 	of them takes that input, a text column containing one (at least 6 characters) takes the text
 	with it replaced, ``fields`` forces a column to an input; everything else is copied."""
 
-	def __init__(self, row: dict, tracked: dict, fields: dict | None = None):
+	def __init__(self, row: dict, tracked: dict, fields: dict | None = None, defaults: dict | None = None):
 		self.columns = list(row)
 		self.const: dict = {}
 		self.direct: dict = {}
@@ -139,14 +208,47 @@ class Shape:
 				self.text[column] = template
 			else:
 				self.const[column] = value
+		if defaults:
+			# A column the ORM writes with the database's own default is left to the database:
+			# the row is the same, the statement shorter.
+			for column, value in list(self.const.items()):
+				nullable, default = defaults.get(column, (False, "<none>"))
+				same = (value is None and default is None and nullable) or (
+					isinstance(value, int | float | Decimal)
+					and not isinstance(value, bool)
+					and isinstance(default, Decimal)
+					and Decimal(str(value)) == default
+				)
+				if same:
+					del self.const[column]
+					self.columns.remove(column)
+		self._build()
+
+	def _build(self) -> None:
+		getters = []
+		for column in self.columns:
+			if column in self.direct:
+				getters.append((0, self.direct[column]))
+			elif column in self.text:
+				getters.append((1, self.text[column]))
+			else:
+				getters.append((2, self.const[column]))
+		self._getters = getters
+
+	def values(self, values: dict) -> list:
+		"""The row as a list in ``self.columns`` order."""
+		out = []
+		for kind, what in self._getters:
+			if kind == 0:
+				out.append(values[what])
+			elif kind == 1:
+				out.append(what.format(**values))
+			else:
+				out.append(what)
+		return out
 
 	def make(self, values: dict) -> dict:
-		row = dict(self.const)
-		for column, key in self.direct.items():
-			row[column] = values[key]
-		for column, template in self.text.items():
-			row[column] = template.format(**values)
-		return {c: row[c] for c in self.columns}
+		return dict(zip(self.columns, self.values(values), strict=True))
 
 	def describe(self) -> dict:
 		return {"inputs": dict(self.direct), "texts": dict(self.text)}

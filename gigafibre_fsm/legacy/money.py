@@ -133,7 +133,7 @@ def _proto_invoice(imp, customer, items, posting, legacy_id):
 			],
 		}
 	)
-	si.set_taxes()
+	si.append_taxes_from_master()
 	si.insert(ignore_permissions=True)
 	si.submit()
 	return si
@@ -233,7 +233,9 @@ def build_shapes(imp) -> dict:
 					{
 						"reference_doctype": "Sales Invoice",
 						"reference_name": i3.name,
-						"allocated_amount": 38.32,
+						"allocated_amount": frappe.db.get_value(
+							"Sales Invoice", i3.name, "outstanding_amount"
+						),
 					},
 				],
 			}
@@ -271,13 +273,12 @@ def _tracked_invoice(doc, sign: int) -> dict:
 		doc.name: "name",
 		doc.customer_name: "customer_name",
 		doc.customer: "customer",
-		doc.posting_date
-		if isinstance(doc.posting_date, date)
-		else date.fromisoformat(str(doc.posting_date)): "posting_date",
-		doc.due_date if isinstance(doc.due_date, date) else date.fromisoformat(str(doc.due_date)): "due_date",
+		frappe.utils.getdate(doc.posting_date): "posting_date",
 		doc.legacy_invoice_id: "legacy_id",
 		doc.in_words: "in_words",
 	}
+	if doc.due_date:
+		values[frappe.utils.getdate(doc.due_date)] = "due_date"
 	amounts = {
 		"net_total": doc.net_total,
 		"tps": taxes[0].tax_amount,
@@ -295,9 +296,28 @@ def _tracked_invoice(doc, sign: int) -> dict:
 
 def _shapes(imp, proto, i1_rows, r_rows, pe_rows) -> dict:
 	i1, ret, pe = proto["i1"], proto["ret"], proto["pe"]
+	D = {
+		dt: bulk.db_defaults(dt)
+		for dt in (
+			"Sales Invoice",
+			"Sales Invoice Item",
+			"Sales Taxes and Charges",
+			"Payment Schedule",
+			"GL Entry",
+			"Payment Ledger Entry",
+			"Payment Entry",
+			"Payment Entry Reference",
+		)  # fmt: skip
+	}
 	fy = str(i1_rows["gl"][0]["fiscal_year"])
 	common = {fy: "fiscal_year"}
-	head_fields = {"outstanding_amount": "outstanding", "status": "status", "name": "name"}
+	head_fields = {
+		"outstanding_amount": "outstanding",
+		"status": "status",
+		"name": "name",
+		"language": "language",
+		"other_charges_calculation": "tax_breakup",
+	}
 	inv = _tracked_invoice(i1, 1) | common
 	rtn = _tracked_invoice(ret, -1) | common | {i1.name: "against"}
 	child = {"name": "row_name", "idx": "idx"}
@@ -345,24 +365,31 @@ def _shapes(imp, proto, i1_rows, r_rows, pe_rows) -> dict:
 
 	shapes = {
 		"series": proto["series"],
+		"tax_descriptions": [t["description"] for t in i1_rows["taxes"]],
 		"invoice": {
-			"head": bulk.Shape(i1_rows["head"], inv, head_fields),
-			"item": bulk.Shape(item_a, item_values, line_fields),
-			"taxes": [bulk.Shape(t, inv, tax_fields) for t in i1_rows["taxes"]],
-			"schedule": [bulk.Shape(s, inv, {"name": "row_name"}) for s in i1_rows["schedule"]],
+			"head": bulk.Shape(i1_rows["head"], inv, head_fields, D["Sales Invoice"]),
+			"item": bulk.Shape(item_a, item_values, line_fields, D["Sales Invoice Item"]),
+			"taxes": [bulk.Shape(t, inv, tax_fields, D["Sales Taxes and Charges"]) for t in i1_rows["taxes"]],
+			"schedule": [
+				bulk.Shape(s, inv, {"name": "row_name"}, D["Payment Schedule"]) for s in i1_rows["schedule"]
+			],
 			"gl": {
-				k: bulk.Shape(r, inv, {"name": "row_name"}) for k, r in gl_by_account(i1_rows["gl"]).items()
+				k: bulk.Shape(r, inv, {"name": "row_name"}, D["GL Entry"])
+				for k, r in gl_by_account(i1_rows["gl"]).items()
 			},
-			"ple": bulk.Shape(i1_rows["ple"][0], inv, {"name": "row_name"}),
+			"ple": bulk.Shape(i1_rows["ple"][0], inv, {"name": "row_name"}, D["Payment Ledger Entry"]),
 		},
 		"return": {
-			"head": bulk.Shape(r_rows["head"], rtn, {**head_fields, "return_against": "return_against"}),
-			"item": bulk.Shape(ret_item, ret_item_values, line_fields),
-			"taxes": [bulk.Shape(t, rtn, tax_fields) for t in r_rows["taxes"]],
+			"head": bulk.Shape(
+				r_rows["head"], rtn, {**head_fields, "return_against": "return_against"}, D["Sales Invoice"]
+			),
+			"item": bulk.Shape(ret_item, ret_item_values, line_fields, D["Sales Invoice Item"]),
+			"taxes": [bulk.Shape(t, rtn, tax_fields, D["Sales Taxes and Charges"]) for t in r_rows["taxes"]],
 			"gl": {
-				k: bulk.Shape(r, rtn, {"name": "row_name"}) for k, r in gl_by_account(r_rows["gl"]).items()
+				k: bulk.Shape(r, rtn, {"name": "row_name"}, D["GL Entry"])
+				for k, r in gl_by_account(r_rows["gl"]).items()
 			},
-			"ple": bulk.Shape(r_rows["ple"][0], rtn, {"name": "row_name"}),
+			"ple": bulk.Shape(r_rows["ple"][0], rtn, {"name": "row_name"}, D["Payment Ledger Entry"]),
 		},
 	}
 	i2, i3 = proto["i2"], proto["i3"]
@@ -375,12 +402,12 @@ def _shapes(imp, proto, i1_rows, r_rows, pe_rows) -> dict:
 		"PROTO-P1": "legacy_id",
 		pe.remarks: "remarks",
 		_money(77.77): "paid_amount",
-		_money(48.32): "total_allocated",
-		_money(29.45): "unallocated",
+		_money(pe.total_allocated_amount): "total_allocated",
+		_money(pe.unallocated_amount): "unallocated",
 		str(pe_rows["gl"][0]["fiscal_year"]): "fiscal_year",
 		_money(-77.77): "neg_paid_amount",
-		_money(-48.32): "neg_total_allocated",
-		_money(-29.45): "neg_unallocated",
+		_money(-pe.total_allocated_amount): "neg_total_allocated",
+		_money(-pe.unallocated_amount): "neg_unallocated",
 	}
 	ref_values = {
 		**pe_values,
@@ -412,18 +439,79 @@ def _shapes(imp, proto, i1_rows, r_rows, pe_rows) -> dict:
 			ple_pe["unallocated"] = row
 	ref_row = next(r for r in pe_rows["refs"] if r["reference_name"] == i2.name)
 	shapes["payment"] = {
-		"head": bulk.Shape(pe_rows["head"], pe_values, pe_head_fields),
-		"ref": bulk.Shape(ref_row, ref_values, {**child, "outstanding_amount": "invoice_outstanding"}),
+		"head": bulk.Shape(pe_rows["head"], pe_values, pe_head_fields, D["Payment Entry"]),
+		"ref": bulk.Shape(
+			ref_row,
+			ref_values,
+			{**child, "outstanding_amount": "invoice_outstanding"},
+			D["Payment Entry Reference"],
+		),
 		"gl": {
-			k: bulk.Shape(r, ref_values if k == "ref" else pe_values, {"name": "row_name"})
+			k: bulk.Shape(r, ref_values if k == "ref" else pe_values, {"name": "row_name"}, D["GL Entry"])
 			for k, r in gl_pe.items()
 		},
 		"ple": {
-			k: bulk.Shape(r, ref_values if k == "ref" else pe_values, {"name": "row_name"})
+			k: bulk.Shape(
+				r, ref_values if k == "ref" else pe_values, {"name": "row_name"}, D["Payment Ledger Entry"]
+			)
 			for k, r in ple_pe.items()
 		},
 	}
 	return shapes
+
+
+class _Doc:
+	"""Attributes and ``get`` (a frappe._dict would answer ``items`` with dict.items)."""
+
+	def __init__(self, **values):
+		self.__dict__.update(values)
+
+	def get(self, key, default=None):
+		return self.__dict__.get(key, default)
+
+
+def tax_breakup(imp, items: list[tuple[str, int]], details: list[str], is_return: bool) -> str:
+	"""``other_charges_calculation``: the item-wise tax table ERPNext renders on save
+	(``get_itemised_tax_breakup_html``), from the same functions and template, cached by content."""
+	key = (tuple(items), tuple(details), is_return)
+	cache = imp.__dict__.setdefault("_breakups", {})
+	if key in cache:
+		return cache[key]
+	from erpnext.controllers.taxes_and_totals import (
+		get_itemised_tax_breakup_data,
+		get_itemised_tax_breakup_header,
+		get_rounded_tax_amount,
+	)
+	from erpnext.utilities.regional import temporary_flag
+
+	descriptions = imp.shapes["tax_descriptions"]
+	doc = _Doc(
+		doctype="Sales Invoice",
+		company=imp.ctx.company,
+		currency=imp.currency,
+		conversion_rate=1.0,
+		is_return=1 if is_return else 0,
+		items=[
+			frappe._dict(item_code=code, item_name=code, net_amount=amount / 100) for code, amount in items
+		],
+		taxes=[
+			frappe._dict(description=description, item_wise_tax_detail=detail, category=None)
+			for description, detail in zip(descriptions, details, strict=False)
+		],
+	)
+	with temporary_flag("company", imp.ctx.company):
+		headers = get_itemised_tax_breakup_header("Sales Invoice Item", list(dict.fromkeys(descriptions)))
+		data = get_itemised_tax_breakup_data(doc)
+		get_rounded_tax_amount(data, 2)
+	html = frappe.render_template(
+		"templates/includes/itemised_tax_breakup.html",
+		dict(
+			headers=headers, itemised_tax_data=data, tax_accounts=list(dict.fromkeys(descriptions)), doc=doc
+		),
+	)
+	if len(cache) < 200_000:
+		cache[key] = html
+	return html
 
 
 # -- the money facts and what they decide --------------------------------------------------------
@@ -528,15 +616,16 @@ def _write_invoices(imp, kind: str) -> None:
 		r.name: (r.item_name, r.item_group)
 		for r in frappe.get_all("Item", fields=["name", "item_name", "item_group"], limit=0)
 	}
-	names_of_customers = dict(
-		frappe.get_all(
-			"Customer",
-			filters={"legacy_account_id": ["is", "set"]},
-			fields=["name", "customer_name"],
-			as_list=True,
-			limit=0,
-		)
-	)
+	names_of_customers, languages = {}, {}
+	for name, title, language in frappe.get_all(
+		"Customer",
+		filters={"legacy_account_id": ["is", "set"]},
+		fields=["name", "customer_name", "language"],
+		as_list=True,
+		limit=0,
+	):
+		names_of_customers[name], languages[name] = title, language
+	system_language = frappe.db.get_single_value("System Settings", "language")
 	settlement, today_ = imp.settlement, imp.today
 	skipped: dict[str, int] = {}
 	columns = (
@@ -568,7 +657,8 @@ def _write_invoices(imp, kind: str) -> None:
 				)
 			}
 		names = bulk.reserve_names(series, len(fresh))
-		out = {k: [] for k in ("head", "items", "taxes", "schedule", "gl", "ple")}
+		out = bulk.Rows()
+		heads = 0
 		now = now_datetime()
 		for name, r in zip(names, fresh, strict=True):
 			posting = legacy_source.invoice_date(r, today_)
@@ -588,6 +678,7 @@ def _write_invoices(imp, kind: str) -> None:
 				"name": name,
 				"customer": customer,
 				"customer_name": names_of_customers.get(customer, customer),
+				"language": languages.get(customer) or system_language,
 				"posting_date": posting,
 				"due_date": due,
 				"legacy_id": str(r["id"]),
@@ -604,7 +695,7 @@ def _write_invoices(imp, kind: str) -> None:
 				values[key] = d(cents_value)
 				values["abs_" + key] = d(abs(cents_value))
 			qty_total = 0
-			line_rows = []
+			taxable: list[tuple[str, int]] = []
 			detail: dict[str, list] = {}
 			for idx, line in enumerate(lines.get(r["id"]) or [_fallback_line(sub)], 1):
 				sku = line["sku"] if line["sku"] in items else "LEGACY-MISC"
@@ -615,60 +706,56 @@ def _write_invoices(imp, kind: str) -> None:
 					qty = -abs(qty)
 				rate = abs(Decimal(amount).scaleb(-2) / qty) if qty else Decimal(0)
 				qty_total += qty
+				taxable.append((sku, amount))
 				for tax_key, tax_rate in (("tps", TPS_RATE), ("tvq", TVQ_RATE)):
 					entry = detail.setdefault(tax_key, {})
 					prev = entry.get(sku, [tax_rate, 0.0])
 					entry[sku] = [tax_rate, prev[1] + tax_rate / 100.0 * (amount / 100)]
-				line_rows.append(
-					shape["item"].make(
-						{
-							**values,
-							"row_name": frappe.generate_hash(length=10),
-							"idx": idx,
-							"name": name,
-							"item_code": sku,
-							"item_name": (line["name"] or item_name or sku)[:140],
-							"description": line["description"] or line["name"] or sku,
-							"item_group": item_group,
-							"rate": _money(rate),
-							"amount": d(amount),
-							"qty": qty,
-							"location": locations.get(line["delivery"]),
-							"against_item": None,
-							"now": now,
-						}
-					)
+				out.add(
+					"Sales Invoice Item",
+					shape["item"],
+					{
+						**values,
+						"row_name": frappe.generate_hash(length=10),
+						"idx": idx,
+						"name": name,
+						"item_code": sku,
+						"item_name": (line["name"] or item_name or sku)[:140],
+						"description": line["description"] or line["name"] or sku,
+						"item_group": item_group,
+						"rate": _money(rate),
+						"amount": d(amount),
+						"qty": qty,
+						"location": locations.get(line["delivery"]),
+						"against_item": None,
+						"now": now,
+					},
 				)
 			values["total_qty"] = qty_total
 			values["abs_total_qty"] = abs(qty_total)
-			out["head"].append(shape["head"].make(values))
-			out["items"].extend(line_rows)
-			for tax_shape, tax_key in zip(shape["taxes"], ("tps", "tvq"), strict=False):
-				out["taxes"].append(
-					tax_shape.make(
-						{**values, "row_name": frappe.generate_hash(length=10),
-						 "item_wise_tax_detail": json.dumps(detail.get(tax_key, {}), separators=(",", ":"))}
-					)
-				)  # fmt: skip
+			details = [json.dumps(detail.get(k, {}), separators=(",", ":")) for k in ("tps", "tvq")]
+			values["tax_breakup"] = tax_breakup(imp, taxable, details, is_return)
+			out.add("Sales Invoice", shape["head"], values)
+			heads += 1
+			for tax_shape, tax_detail in zip(shape["taxes"], details, strict=False):
+				values["row_name"] = frappe.generate_hash(length=10)
+				values["item_wise_tax_detail"] = tax_detail
+				out.add("Sales Taxes and Charges", tax_shape, values)
 			for s in shape.get("schedule", ()):
-				out["schedule"].append(s.make({**values, "row_name": frappe.generate_hash(length=10)}))
+				values["row_name"] = frappe.generate_hash(length=10)
+				out.add("Payment Schedule", s, values)
 			for kind_gl, gl_shape in shape["gl"].items():
 				amount = {"receivable": total, "income": sub, "tps": tps, "tvq": tvq}[kind_gl]
 				if amount:
-					out["gl"].append(gl_shape.make({**values, "row_name": frappe.generate_hash(length=10)}))
-			out["ple"].append(shape["ple"].make({**values, "row_name": frappe.generate_hash(length=10)}))
-		bulk.insert_rows("Sales Invoice", out["head"], chunk=200)
-		bulk.insert_rows("Sales Invoice Item", out["items"])
-		bulk.insert_rows("Sales Taxes and Charges", out["taxes"])
-		bulk.insert_rows("Payment Schedule", out["schedule"])
-		bulk.insert_rows("GL Entry", out["gl"])
-		bulk.insert_rows("Payment Ledger Entry", out["ple"])
+					values["row_name"] = frappe.generate_hash(length=10)
+					out.add("GL Entry", gl_shape, values)
+			values["row_name"] = frappe.generate_hash(length=10)
+			out.add("Payment Ledger Entry", shape["ple"], values)
+		written = out.flush()
 		label = "Sales Invoice" if kind == "F" else "Credit Note"
-		imp.count(
-			table, label, read=len(batch), written=len(out["head"]), skipped=len(batch) - len(out["head"])
-		)
-		imp.count(table, "GL Entry", written=len(out["gl"]))
-		imp.count(table, "Payment Ledger Entry", written=len(out["ple"]))
+		imp.count(table, label, read=len(batch), written=heads, skipped=len(batch) - heads)
+		imp.count(table, "GL Entry", written=written.get("GL Entry", 0))
+		imp.count(table, "Payment Ledger Entry", written=written.get("Payment Ledger Entry", 0))
 	if skipped:
 		imp.report.setdefault("invoices_skipped", {}).update(skipped)
 
@@ -753,7 +840,8 @@ def payments(imp) -> None:
 			):
 				invoices[int(x.legacy_invoice_id)] = x
 		names = bulk.reserve_names(series, len(fresh))
-		out = {k: [] for k in ("head", "refs", "gl", "ple")}
+		out = bulk.Rows()
+		heads = 0
 		now = now_datetime()
 		for name, r in zip(names, fresh, strict=True):
 			posting = legacy_source.invoice_date(r, imp.today)
@@ -784,50 +872,36 @@ def payments(imp) -> None:
 				"zero": Decimal(0),
 				"now": now,
 			}
-			out["head"].append(shape["head"].make(values))
+			out.add("Payment Entry", shape["head"], values)
+			heads += 1
 			for idx, (invoice, take, before) in enumerate(allocations, 1):
 				target = invoices[invoice]
-				ref_values = {
-					**values,
-					"row_name": frappe.generate_hash(length=10),
-					"idx": idx,
-					"invoice": target.name,
-					"allocated": d(take),
-					"neg_allocated": d(-take),
-					"invoice_total": _money(target.grand_total),
-					"invoice_outstanding": d(before),
-					"invoice_due_date": target.due_date,
-				}
-				out["refs"].append(shape["ref"].make(ref_values))
-				out["gl"].append(
-					shape["gl"]["ref"].make({**ref_values, "row_name": frappe.generate_hash(length=10)})
+				values.update(
+					row_name=frappe.generate_hash(length=10),
+					idx=idx,
+					invoice=target.name,
+					allocated=d(take),
+					neg_allocated=d(-take),
+					invoice_total=_money(target.grand_total),
+					invoice_outstanding=d(before),
+					invoice_due_date=target.due_date,
 				)
-				out["ple"].append(
-					shape["ple"]["ref"].make({**ref_values, "row_name": frappe.generate_hash(length=10)})
-				)
+				out.add("Payment Entry Reference", shape["ref"], values)
+				values["row_name"] = frappe.generate_hash(length=10)
+				out.add("GL Entry", shape["gl"]["ref"], values)
+				values["row_name"] = frappe.generate_hash(length=10)
+				out.add("Payment Ledger Entry", shape["ple"]["ref"], values)
 			if unallocated:
-				for target in ("gl", "ple"):
-					out[target].append(
-						shape[target]["unallocated"].make(
-							{**values, "row_name": frappe.generate_hash(length=10)}
-						)
-					)
-			out["gl"].append(
-				shape["gl"]["bank"].make({**values, "row_name": frappe.generate_hash(length=10)})
-			)
-		bulk.insert_rows("Payment Entry", out["head"], chunk=250)
-		bulk.insert_rows("Payment Entry Reference", out["refs"])
-		bulk.insert_rows("GL Entry", out["gl"])
-		bulk.insert_rows("Payment Ledger Entry", out["ple"])
-		imp.count(
-			"payment",
-			"Payment Entry",
-			read=len(batch),
-			written=len(out["head"]),
-			skipped=len(batch) - len(out["head"]),
-		)
-		imp.count("payment", "GL Entry", written=len(out["gl"]))
-		imp.count("payment", "Payment Ledger Entry", written=len(out["ple"]))
+				values["row_name"] = frappe.generate_hash(length=10)
+				out.add("GL Entry", shape["gl"]["unallocated"], values)
+				values["row_name"] = frappe.generate_hash(length=10)
+				out.add("Payment Ledger Entry", shape["ple"]["unallocated"], values)
+			values["row_name"] = frappe.generate_hash(length=10)
+			out.add("GL Entry", shape["gl"]["bank"], values)
+		written = out.flush()
+		imp.count("payment", "Payment Entry", read=len(batch), written=heads, skipped=len(batch) - heads)
+		imp.count("payment", "GL Entry", written=written.get("GL Entry", 0))
+		imp.count("payment", "Payment Ledger Entry", written=written.get("Payment Ledger Entry", 0))
 	if excluded_count:
 		imp.report.setdefault("payments_not_imported", {}).update(excluded_count)
 
