@@ -108,6 +108,28 @@ CUSTOM_FIELDS = {
 			"unique": 1,
 		},
 	],
+	"Issue": [
+		{
+			"fieldname": "legacy_ticket_id",
+			"fieldtype": "Data",
+			"label": "Legacy Ticket ID",
+			"insert_after": "customer",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
+	],
+	"Communication": [
+		{
+			"fieldname": "legacy_message_id",
+			"fieldtype": "Data",
+			"label": "Legacy Message ID",
+			"insert_after": "reference_name",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
+	],
 	"Sales Invoice Item": [
 		{
 			"fieldname": "gigafibre_line_key",

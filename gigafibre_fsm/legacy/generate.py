@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import math
 import random
 import struct
 import sys
@@ -155,16 +156,14 @@ def tiny_png(rng: random.Random) -> bytes:
 
 
 class Planter:
-	"""Every ``1 / rate``-th call returns True, the first call included (rates hold at any scale)."""
+	"""True for ``rate`` of the calls, evenly spread, the first call included (rates hold at any scale)."""
 
 	def __init__(self, rate: float):
-		self.period = max(1, round(1 / rate)) if rate > 0 else 0
+		self.rate = rate
 		self.seen = 0
 
 	def __call__(self) -> bool:
-		if not self.period:
-			return False
-		hit = self.seen % self.period == 0
+		hit = math.ceil((self.seen + 1) * self.rate - 1e-9) > math.ceil(self.seen * self.rate - 1e-9)
 		self.seen += 1
 		return hit
 
@@ -305,7 +304,8 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 
 	# -- accounts, addresses, services ----------------------------------------------------
 	n_accounts = _scaled("account", scale)
-	extra_addresses = max(0, _scaled("delivery", scale) - n_accounts)
+	with_address = n_accounts - math.ceil(n_accounts * RATES["account_without_address"] - 1e-9)
+	extra_addresses = max(0, _scaled("delivery", scale) - with_address)
 	no_address = Planter(RATES["account_without_address"])
 	moji = Planter(RATES["mojibake"])
 	months_weights = [rng.random() + 0.05 for _ in range(n_accounts)]
@@ -346,7 +346,8 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 		if no_address():
 			planted["accounts_without_address"] += 1
 		else:
-			n_del = 1 + (1 if extra_addresses and rng.random() < 0.152 else 0)
+			n_del = 1 + (1 if rng.random() * max(1, with_address) < extra_addresses else 0)
+			with_address -= 1
 			extra_addresses -= n_del - 1
 			for k in range(n_del):
 				delivery_id += 1

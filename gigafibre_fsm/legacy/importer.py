@@ -25,13 +25,14 @@ from gigafibre_fsm.core.legacy import mapping
 from gigafibre_fsm.core.legacy.reconcile import monthly_price
 from gigafibre_fsm.legacy import bulk
 
-STEPS = ("items", "customers", "locations", "subscriptions", "equipment", "invoices", "payments")
+STEPS = ("items", "customers", "locations", "subscriptions", "equipment", "invoices", "payments", "tickets")
 ALIASES = {
 	"products": "items",
 	"accounts": "customers",
 	"deliveries": "locations",
 	"services": "subscriptions",
 	"devices": "equipment",
+	"issues": "tickets",
 }
 BATCH = 2000
 RUN = "Legacy Import Run"
@@ -142,6 +143,10 @@ class Importer:
 				started = time.monotonic()
 				if step in ("invoices", "payments"):
 					getattr(money, step)(self)
+				elif step == "tickets":
+					from gigafibre_fsm.legacy.tickets import tickets
+
+					tickets(self)
 				else:
 					getattr(self, step)()
 				self.timings[step] = round(time.monotonic() - started, 2)

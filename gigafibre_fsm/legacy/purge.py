@@ -16,6 +16,7 @@ CHILDREN = {
 	"Contact": ("Dynamic Link", "Contact Email", "Contact Phone"),
 	"Address": ("Dynamic Link",),
 	"Item": ("UOM Conversion Detail", "Item Default"),
+	"Communication": ("Communication Link",),
 }
 
 
@@ -37,6 +38,17 @@ def _delete(doctype: str, names: list[str]) -> int:
 
 def purge(skus: list[str] | None = None) -> dict[str, int]:
 	done = {}
+	messages = _names("Communication", {"legacy_message_id": ["is", "set"]})
+	for start in range(0, len(messages), 1000):
+		frappe.db.delete(
+			"File",
+			{
+				"attached_to_doctype": "Communication",
+				"attached_to_name": ["in", messages[start : start + 1000]],
+			},
+		)
+	done["Communication"] = _delete("Communication", messages)
+	done["Issue"] = _delete("Issue", _names("Issue", {"legacy_ticket_id": ["is", "set"]}))
 	for doctype, field in (
 		("Payment Entry", "legacy_payment_id"),
 		("Sales Invoice", "legacy_invoice_id"),

@@ -28,6 +28,8 @@ LEGACY_DOCTYPES = {
 	"Service Equipment": "legacy_device_id",
 	"Sales Invoice": "legacy_invoice_id",
 	"Payment Entry": "legacy_payment_id",
+	"Issue": "legacy_ticket_id",
+	"Communication": "legacy_message_id",
 }
 
 
@@ -78,7 +80,16 @@ class TestLegacyImport(IntegrationTestCase):
 		try:
 			return {
 				t: legacy_source.count(conn, t)
-				for t in ("account", "delivery", "service", "device", "invoice", "payment")
+				for t in (
+					"account",
+					"delivery",
+					"service",
+					"device",
+					"invoice",
+					"payment",
+					"ticket",
+					"ticket_msg",
+				)
 			}
 		finally:
 			conn.close()
@@ -100,7 +111,23 @@ class TestLegacyImport(IntegrationTestCase):
 			after_first["Payment Entry"],
 			src["payment"] - planted["reversements"] - planted["duplicate_stripe"],
 		)
+		self.assertEqual(after_first["Issue"], src["ticket"])
+		self.assertEqual(after_first["Communication"], src["ticket_msg"])
 		report = json.loads(frappe.db.get_value("Legacy Import Run", run, "report"))
+		# base64 images became private files, and no message keeps the bytes
+		self.assertGreater(report.get("ticket_images_extracted", 0), 0)
+		self.assertFalse(
+			frappe.db.exists(
+				"Communication", {"legacy_message_id": ["is", "set"], "content": ["like", "%base64,%"]}
+			)
+		)
+		self.assertEqual(
+			frappe.db.count(
+				"File",
+				{"attached_to_doctype": "Communication", "file_url": ["like", "/private/files/legacy-msg-%"]},
+			),
+			report["ticket_images_extracted"],
+		)
 		self.assertEqual(report["reversements"]["count"], planted["reversements"])
 		self.assertEqual(report["duplicate_stripe"]["count"], planted["duplicate_stripe"])
 		self.assertEqual(report["credit_notes"]["unmatched"], 0)
