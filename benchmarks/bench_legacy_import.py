@@ -51,7 +51,9 @@ def main() -> int:
 	parser.add_argument("--keep", action="store_true", help="Leave the imported data on the site")
 	args = parser.parse_args()
 	source = f"mysql://root@127.0.0.1:3306/{args.database}"
-	figures: dict = {"scale": args.scale, "site": args.site}
+	figures: dict = {"database": args.database, "site": args.site}
+	if not args.skip_generate:
+		figures["scale"] = args.scale
 	if not args.skip_generate:
 		seconds, _, output = timed(
 			[

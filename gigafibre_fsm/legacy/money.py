@@ -16,6 +16,7 @@ status are its final ones, computed once from all the legacy documents.
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -200,7 +201,7 @@ def build_shapes(imp) -> dict:
 				"set_posting_time": 1,
 				"posting_date": date(2019, 3, 20),
 				"posting_time": "11:00:00",
-				"due_date": date(2019, 3, 20),
+				"due_date": date(2019, 4, 19),  # a date of its own: the recipe tells it from the posting date
 				"disable_rounded_total": 1,
 				"taxes_and_charges": imp.ctx.tax_template,
 				"legacy_invoice_id": "PROTO-R1",
@@ -263,6 +264,11 @@ def build_shapes(imp) -> dict:
 				],
 			}
 		)
+		if frappe.db.db_type == "postgres":
+			# ERPNext 15.99's outstanding query (accounts/utils.py query_for_outstanding) has a HAVING on
+			# a column alias that PostgreSQL refuses; it only re-checks the allocations against the
+			# latest outstanding amounts, which these allocations equal by construction.
+			pe.validate_allocated_amount_with_latest_data = lambda: None
 		pe.insert(ignore_permissions=True)
 		pe.submit()
 		pe_rows = {
@@ -774,7 +780,11 @@ def _write_invoices(imp, kind: str) -> None:
 					out.add("GL Entry", gl_shape, values)
 			values["row_name"] = frappe.generate_hash(length=10)
 			out.add("Payment Ledger Entry", shape["ple"], values)
+		started = time.monotonic()
 		written = out.flush()
+		imp.timings[f"{table} insert"] = round(
+			imp.timings.get(f"{table} insert", 0) + time.monotonic() - started, 2
+		)
 		label = "Sales Invoice" if kind == "F" else "Credit Note"
 		imp.count(table, label, read=len(batch), written=heads, skipped=len(batch) - heads)
 		imp.count(table, "GL Entry", written=written.get("GL Entry", 0))
@@ -921,7 +931,11 @@ def payments(imp) -> None:
 				out.add("Payment Ledger Entry", shape["ple"]["unallocated"], values)
 			values["row_name"] = frappe.generate_hash(length=10)
 			out.add("GL Entry", shape["gl"]["bank"], values)
+		started = time.monotonic()
 		written = out.flush()
+		imp.timings["payment insert"] = round(
+			imp.timings.get("payment insert", 0) + time.monotonic() - started, 2
+		)
 		imp.count("payment", "Payment Entry", read=len(batch), written=heads, skipped=len(batch) - heads)
 		imp.count("payment", "GL Entry", written=written.get("GL Entry", 0))
 		imp.count("payment", "Payment Ledger Entry", written=written.get("Payment Ledger Entry", 0))

@@ -73,7 +73,6 @@ def tickets(imp) -> None:
 					"priority": priority if priority in priorities else None,
 					"opening_date": opened,
 					"opening_time": r["date_created"].time() if hasattr(r["date_created"], "time") else None,
-					"resolution_date": r["date_closed"] if status == "Closed" else None,
 					"legacy_ticket_id": str(r["id"]),
 				}
 			)
