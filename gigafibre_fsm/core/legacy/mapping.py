@@ -18,7 +18,7 @@ SERVICE_STATUSES = {1: "Actif", 0: "Annulé", 2: "En attente"}
 TICKET_STATUSES = {0: "Open", 1: "Replied", 2: "Closed"}
 TICKET_PRIORITIES = {0: "Low", 1: "Medium", 2: "High"}
 # bon_travail.status: 0 planned, 1 done, 2 cancelled; type in French.
-WORK_ORDER_STATUSES = {0: "Scheduled", 1: "Completed", 2: "Cancelled"}
+WORK_ORDER_STATUSES = {0: "Assigned", 1: "Completed", 2: "Cancelled"}  # Dispatch Job statuses
 WORK_ORDER_TYPES = {
 	"installation": "Installation",
 	"reparation": "Repair",
