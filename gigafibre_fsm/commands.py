@@ -13,6 +13,7 @@ import sys
 import click
 from frappe.commands import get_site, pass_context
 
+from gigafibre_fsm.legacy.commands import legacy
 from gigafibre_fsm.openapi import export_openapi
 
 
@@ -94,4 +95,4 @@ def import_footprint(context, addresses=None, zones=None, dry_run=False):
 		frappe.destroy()
 
 
-commands = [import_footprint, export_openapi]
+commands = [import_footprint, export_openapi, legacy]

@@ -131,6 +131,38 @@ CUSTOM_FIELDS = {
 			"read_only": 1,
 			"no_copy": 1,
 		},
+		{
+			"fieldname": "legacy_invoice_id",
+			"fieldtype": "Data",
+			"label": "Legacy Invoice ID",
+			"insert_after": "gigafibre_billing_run",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
+	],
+	# The legacy migration (gigafibre_fsm.legacy): every imported document keeps its legacy id.
+	"Payment Entry": [
+		{
+			"fieldname": "legacy_payment_id",
+			"fieldtype": "Data",
+			"label": "Legacy Payment ID",
+			"insert_after": "party_name",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
+	],
+	"Issue": [
+		{
+			"fieldname": "legacy_ticket_id",
+			"fieldtype": "Data",
+			"label": "Legacy Ticket ID",
+			"insert_after": "customer",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
 	],
 	"Sales Invoice Item": [
 		{
@@ -199,6 +231,15 @@ CUSTOM_FIELDS = {
 			"label": "SMS Status (Twilio)",
 			"insert_after": "delivery_status",
 			"read_only": 1,
+		},
+		{
+			"fieldname": "legacy_message_id",
+			"fieldtype": "Data",
+			"label": "Legacy Message ID",
+			"insert_after": "reference_name",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
 		},
 	],
 	# What a quotation becomes as a Service Contract (gigafibre_fsm.customers.contracts).

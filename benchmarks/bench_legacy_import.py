@@ -1,0 +1,95 @@
+"""Benchmark of the legacy migration at production scale (issue 10).
+
+    python benchmarks/bench_legacy_import.py --site test_site [--scale 1.0] [--skip-generate] [--keep]
+
+1. generates the legacy database (gigafibre_fsm.legacy.generate, seed 1) on the local MariaDB
+   (``--database``, default gf_legacy_bench), unless ``--skip-generate``;
+2. ``bench --site <site> gigafibre-legacy import --source mysql://root@127.0.0.1/<db>``: the
+   first import (time per table from the run's report, total, peak RSS of the process);
+3. the same command again (the re-run: nothing to write);
+4. ``gigafibre-legacy verify`` (its time and result);
+5. ``gigafibre-legacy purge --yes`` unless ``--keep`` (the site is shared with the tests).
+
+Run it from the bench's app directory (it calls ``bench``) while nothing else uses the site:
+it writes millions of rows. Goals: import ≤ 4 min, re-run ≤ 1 min.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(os.environ.get("BENCH", Path.home() / "frappe-bench"))
+
+
+def timed(cmd: list[str], cwd: Path | None = None) -> tuple[float, int, str]:
+	"""(seconds, peak RSS of the children so far in MiB, output) of one command."""
+	started = time.monotonic()
+	result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+	seconds = time.monotonic() - started
+	rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+	output = result.stdout + result.stderr
+	if result.returncode not in (0, 1):
+		sys.stderr.write(output[-4000:])
+		raise SystemExit(f"{' '.join(cmd)} failed ({result.returncode})")
+	return seconds, rss, output
+
+
+def main() -> int:
+	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+	parser.add_argument("--site", default="test_site")
+	parser.add_argument("--scale", type=float, default=1.0)
+	parser.add_argument("--database", default="gf_legacy_bench")
+	parser.add_argument("--seed", type=int, default=1)
+	parser.add_argument("--skip-generate", action="store_true")
+	parser.add_argument("--keep", action="store_true", help="Leave the imported data on the site")
+	args = parser.parse_args()
+	source = f"mysql://root@127.0.0.1:3306/{args.database}"
+	figures: dict = {"database": args.database, "site": args.site}
+	if not args.skip_generate:
+		figures["scale"] = args.scale
+	if not args.skip_generate:
+		seconds, _, output = timed(
+			[
+				sys.executable,
+				"-m",
+				"gigafibre_fsm.legacy.generate",
+				"--database",
+				args.database,
+				"--seed",
+				str(args.seed),
+				"--scale",
+				str(args.scale),
+			]  # fmt: skip
+		)
+		figures["generate_s"] = round(seconds, 1)
+		print(output)
+	bench = ["bench", "--site", args.site, "gigafibre-legacy"]
+	seconds, rss, output = timed([*bench, "import", "--source", source, "--quiet"], cwd=BENCH)
+	figures["import_s"] = round(seconds, 1)
+	figures["import_peak_rss_mib"] = rss
+	print(output)
+	seconds, _, output = timed([*bench, "import", "--source", source, "--quiet"], cwd=BENCH)
+	figures["rerun_s"] = round(seconds, 1)
+	print(output)
+	seconds, _, output = timed([*bench, "verify", "--source", source], cwd=BENCH)
+	figures["verify_s"] = round(seconds, 1)
+	figures["verify_ok"] = "FAIL" not in output
+	print(output)
+	_, _, output = timed([*bench, "status", "--limit", "2"], cwd=BENCH)
+	print(output)
+	if not args.keep:
+		seconds, _, output = timed([*bench, "purge", "--yes", "--source", source], cwd=BENCH)
+		figures["purge_s"] = round(seconds, 1)
+	print(json.dumps(figures, indent=1))
+	return 0
+
+
+if __name__ == "__main__":
+	sys.exit(main())

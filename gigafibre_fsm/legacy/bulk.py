@@ -1,0 +1,258 @@
+"""Write rows the way the ORM would, many at a time.
+
+- :func:`template_row`: every column of a doctype with the defaults ``frappe.new_doc`` gives;
+- :class:`Shape`: the rows an ORM-made prototype document wrote (its own row, child rows, GL and
+  Payment Ledger rows), with each value recognised as one of the prototype's inputs (its name,
+  customer, dates, amounts...) or kept as a constant; ``shape.make(values)`` writes the same row
+  for other inputs. What ERPNext fills in on insert and submit is thereby copied, not re-coded;
+- :func:`insert_rows`: multi-row INSERTs in chunks (backticks on MariaDB, double quotes on
+  PostgreSQL, values always as parameters);
+- :func:`reserve_names`: advance a naming series by N at once, as N ``getseries`` calls would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import frappe
+from frappe.model.naming import NamingSeries
+from frappe.utils import now_datetime
+
+CHUNK = 500
+STANDARD = ("name", "owner", "creation", "modified", "modified_by")
+
+
+def quote(identifier: str) -> str:
+	return f'"{identifier}"' if frappe.db.db_type == "postgres" else f"`{identifier}`"
+
+
+def insert_rows(doctype: str, rows: list[dict], chunk: int = CHUNK) -> int:
+	"""INSERT ``rows`` (dicts with the same keys) into ``tab<doctype>``; returns the count."""
+	if not rows:
+		return 0
+	columns = list(rows[0])
+	head = f"INSERT INTO {quote('tab' + doctype)} ({', '.join(quote(c) for c in columns)}) VALUES "
+	one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+	for start in range(0, len(rows), chunk):
+		part = rows[start : start + chunk]
+		values = [row[c] for row in part for c in columns]
+		frappe.db.sql(head + ", ".join([one] * len(part)), values)
+	return len(rows)
+
+
+def insert_values(doctype: str, columns: list[str], rows: list[list], chunk: int = CHUNK) -> int:
+	"""INSERT value lists (in ``columns`` order) into ``tab<doctype>``; returns the count."""
+	if not rows:
+		return 0
+	head = f"INSERT INTO {quote('tab' + doctype)} ({', '.join(quote(c) for c in columns)}) VALUES "
+	one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+	for start in range(0, len(rows), chunk):
+		part = rows[start : start + chunk]
+		frappe.db.sql(head + ", ".join([one] * len(part)), [v for row in part for v in row])
+	return len(rows)
+
+
+class Rows:
+	"""Rows made from shapes, grouped by doctype and shape, written together by :meth:`flush`."""
+
+	def __init__(self):
+		self.groups: dict[tuple[str, int], tuple[str, Shape, list]] = {}
+		self.counts: dict[str, int] = {}
+
+	def add(self, doctype: str, shape: Shape, values: dict) -> None:
+		key = (doctype, id(shape))
+		if key not in self.groups:
+			self.groups[key] = (doctype, shape, [])
+		self.groups[key][2].append(shape.values(values))
+		self.counts[doctype] = self.counts.get(doctype, 0) + 1
+
+	def flush(self, chunk: int = CHUNK) -> dict[str, int]:
+		for doctype, shape, rows in self.groups.values():
+			insert_values(
+				doctype, shape.columns, rows, chunk=max(50, chunk * 60 // max(len(shape.columns), 1))
+			)
+		counts, self.groups, self.counts = self.counts, {}, {}
+		return counts
+
+
+def existing(doctype: str, field: str, values) -> set:
+	"""Which of ``values`` are already in ``doctype.field`` (as strings)."""
+	values = [str(v) for v in values]
+	found: set = set()
+	for start in range(0, len(values), 1000):
+		found.update(
+			frappe.get_all(doctype, filters={field: ["in", values[start : start + 1000]]}, pluck=field)
+		)
+	return found
+
+
+def template_row(doctype: str, **values) -> dict:
+	"""All columns of ``doctype`` with ``new_doc`` defaults, ``values`` applied; name empty."""
+	doc = frappe.new_doc(doctype)
+	doc.update(values)
+	row = dict(doc.get_valid_dict(sanitize=True))
+	now = now_datetime()
+	row.update(
+		name=None,
+		owner=frappe.session.user,
+		modified_by=frappe.session.user,
+		creation=now,
+		modified=now,
+		docstatus=0,
+		idx=0,
+	)
+	return row
+
+
+def reserve_names(series: str, count: int, digits: int | None = None) -> list[str]:
+	"""``count`` consecutive names of ``series`` (e.g. ``ACC-SINV-.YYYY.-``), the counter in
+	tabSeries advanced once (locked for update) — the names ``count`` ORM inserts would take."""
+	if count <= 0:
+		return []
+	naming = NamingSeries(series)
+	prefix = naming.get_prefix()
+	digits = digits or naming.series.count("#")
+	table = frappe.qb.DocType("Series")
+	current = frappe.qb.from_(table).where(table.name == prefix).for_update().select(table.current).run()
+	if current and current[0][0] is not None:
+		start = int(current[0][0])
+		frappe.qb.update(table).set(table.current, start + count).where(table.name == prefix).run()
+	else:
+		start = 0
+		frappe.qb.into(table).columns("name", "current").insert(prefix, count).run()
+	return [f"{prefix}{n:0{digits}d}" for n in range(start + 1, start + count + 1)]
+
+
+def hash_names(count: int) -> list[str]:
+	"""Names as GL Entry and Payment Ledger Entry take them on insert (a 10-character hash)."""
+	return [frappe.generate_hash(length=10) for _ in range(count)]
+
+
+def _key(value):
+	if isinstance(value, Decimal | float) and not isinstance(value, bool):
+		return ("n", Decimal(str(value)).normalize())
+	if isinstance(value, dt.datetime):
+		return ("dt", value)
+	if isinstance(value, dt.date):
+		return ("d", value)
+	if isinstance(value, str):
+		return ("s", value)
+	return None
+
+
+def db_defaults(doctype: str) -> dict[str, tuple[bool, object]]:
+	"""{column: (nullable, default)} of ``tab<doctype>`` from information_schema (default parsed:
+	None, a Decimal or a string)."""
+	if frappe.db.db_type == "postgres":
+		sql = (
+			"SELECT column_name, column_default, is_nullable FROM information_schema.columns "
+			"WHERE table_schema = current_schema() AND table_name = %s"
+		)
+	else:
+		sql = (
+			"SELECT column_name, column_default, is_nullable FROM information_schema.columns "
+			"WHERE table_schema = DATABASE() AND table_name = %s"
+		)
+	out = {}
+	for column, default, nullable in frappe.db.sql(sql, ("tab" + doctype,)):
+		out[column] = (str(nullable).upper() == "YES", _parse_default(default))
+	return out
+
+
+def _parse_default(default):
+	if default is None:
+		return None
+	text = str(default).split("::")[0].strip()
+	if text.upper() == "NULL":
+		return None
+	text = text.strip("'")
+	try:
+		return Decimal(text)
+	except ArithmeticError:
+		return text
+	except ValueError:
+		return text
+
+
+class Shape:
+	"""One row written by the prototype, as a recipe.
+
+	``tracked`` maps a prototype value to the name of the input it came from, e.g.
+	``{"ACC-SINV-2026-00001": "name", Decimal("220.00"): "grand_total"}``; a column holding one
+	of them takes that input, a text column containing one (at least 6 characters) takes the text
+	with it replaced, ``fields`` forces a column to an input; everything else is copied."""
+
+	def __init__(self, row: dict, tracked: dict, fields: dict | None = None, defaults: dict | None = None):
+		self.columns = list(row)
+		self.const: dict = {}
+		self.direct: dict = {}
+		self.text: dict = {}
+		keyed = {_key(v): k for v, k in tracked.items() if _key(v) is not None}
+		substrings = sorted(
+			((v, k) for v, k in tracked.items() if isinstance(v, str) and len(v) >= 6),
+			key=lambda x: -len(x[0]),
+		)
+		fields = fields or {}
+		for column, value in row.items():
+			if column in fields:
+				self.direct[column] = fields[column]
+			elif column in ("creation", "modified"):
+				self.direct[column] = "now"
+			elif (k := _key(value)) is not None and k in keyed:
+				self.direct[column] = keyed[k]
+			elif isinstance(value, str) and any(v in value for v, _ in substrings):
+				template = value.replace("{", "{{").replace("}", "}}")
+				for v, k in substrings:
+					template = template.replace(v, "{" + k + "}")
+				self.text[column] = template
+			else:
+				self.const[column] = value
+		if defaults:
+			# A column the ORM writes with the database's own default is left to the database:
+			# the row is the same, the statement shorter.
+			for column, value in list(self.const.items()):
+				nullable, default = defaults.get(column, (False, "<none>"))
+				same = (value is None and default is None and nullable) or (
+					isinstance(value, int | float | Decimal)
+					and not isinstance(value, bool)
+					and isinstance(default, Decimal)
+					and Decimal(str(value)) == default
+				)
+				if same:
+					del self.const[column]
+					self.columns.remove(column)
+		self._build()
+
+	def _build(self) -> None:
+		getters = []
+		for column in self.columns:
+			if column in self.direct:
+				getters.append((0, self.direct[column]))
+			elif column in self.text:
+				getters.append((1, self.text[column]))
+			else:
+				getters.append((2, self.const[column]))
+		self._getters = getters
+
+	def values(self, values: dict) -> list:
+		"""The row as a list in ``self.columns`` order."""
+		out = []
+		for kind, what in self._getters:
+			if kind == 0:
+				out.append(values[what])
+			elif kind == 1:
+				out.append(what.format(**values))
+			else:
+				out.append(what)
+		return out
+
+	def make(self, values: dict) -> dict:
+		return dict(zip(self.columns, self.values(values), strict=True))
+
+	def describe(self) -> dict:
+		return {"inputs": dict(self.direct), "texts": dict(self.text)}
+
+
+def fetch_rows(doctype: str, filters: dict, order_by: str = "idx asc") -> list[dict]:
+	return frappe.get_all(doctype, filters=filters, fields=["*"], order_by=order_by)

@@ -1,0 +1,674 @@
+"""Fill the legacy schema (schema.sql) with generated data at production scale, deterministically.
+
+``python -m gigafibre_fsm.legacy.generate --database gestionclient --seed 1 --scale 1.0``
+(re)creates the database and writes, at scale 1.0, the production figures of shared/FACTS.md:
+15,303 accounts, 17,114 addresses, 66,879 services, ~630K invoices with ~1.86M lines, ~541K
+payments with ~685K payment lines, ~243K tickets with ~784K messages (~8K carrying a base64
+image), 10,377 devices, 833 products, 155 staff. Counts scale linearly with ``--scale``.
+
+The known problems of the real database are planted at fixed rates, every ``1 / rate``-th
+eligible row starting with the first one, so that even a tiny scale has each of them:
+
+- credit notes (``invoice.type = 'C'``, negative amounts) that do not name the invoice they
+  cancel (``credit_of`` NULL for 96 % of them); 85 % cancel a whole invoice, the rest one line;
+- for 78 % of the whole-invoice credits, a fake ``reversement`` payment of the cancelled
+  invoice's total allocated to it: counted as money it is a phantom overpayment;
+- duplicate portal payments: a second payment row with the same Stripe reference, amount and
+  invoice (the customer was charged once);
+- unsalted MD5 passwords; accounts without any delivery address;
+- invoice and payment dates at ``0000-00-00`` or in the future (a year typed 2031);
+- names and addresses stored as UTF-8 bytes in latin1 columns (mojibake ``Ã©``), phones and
+  e-mails in every format a free-text field collects, empty strings beside NULLs.
+
+Pure Python plus PyMySQL (Frappe's own MariaDB driver); no Frappe. Bulk multi-row INSERTs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import math
+import random
+import struct
+import sys
+import time
+import zlib
+from datetime import date
+from pathlib import Path
+
+SCHEMA = Path(__file__).with_name("schema.sql")
+SNAPSHOT = date(2026, 6, 1)  # the day the legacy copy was taken
+FIRST_DAY = date(2012, 1, 1)
+
+TARGETS = {
+	"staff": 155,
+	"account": 15_303,
+	"delivery": 17_114,
+	"service": 66_879,
+	"invoice": 630_000,
+	"invoice_item": 1_860_000,
+	"payment": 541_000,
+	"payment_item": 685_000,
+	"ticket": 243_000,
+	"ticket_msg": 784_000,
+	"ticket_image": 8_000,
+	"device": 10_377,
+	"product": 833,
+	"bon_travail": 30_000,
+	"journal_piece": 3_000,
+}
+RATES = {
+	"account_without_address": 0.015,
+	"credit_note": 0.028,  # of invoices
+	"credit_named": 0.04,  # of credit notes: credit_of filled
+	"credit_partial": 0.15,  # of credit notes: one line only
+	"reversement": 0.78,  # of whole-invoice credits
+	"duplicate_stripe": 0.004,  # of Stripe payments
+	"zero_date": 0.001,
+	"future_date": 0.0005,
+	"unpaid": 0.01,
+	"advance": 0.006,  # payments with an unallocated surplus
+	"mojibake": 0.35,  # of accented names
+}
+LINES_PER_INVOICE = ((1, 0.14), (2, 0.23), (3, 0.30), (4, 0.20), (5, 0.13))
+BATCH = 5000
+
+FIRST_NAMES = [
+	"Jean", "Marie", "Éric", "Hélène", "François", "Gérald", "Josée", "Benoît", "Stéphane", "Mélanie",
+	"Luc", "Sylvie", "René", "Chloé", "Noël", "Zoé", "André", "Julie", "Marc", "Isabelle",
+]  # fmt: skip
+LAST_NAMES = [
+	"Tremblay", "Gagnon", "Roy", "Côté", "Bouchard", "Gauthier", "Morin", "Lavoie", "Fortin", "Gagné",
+	"Ouellet", "Pelletier", "Bélanger", "Lévesque", "Bergeron", "Leblanc", "Paquette", "Girard", "Simard", "Boucher",
+]  # fmt: skip
+STREETS = ["rue Principale", "chemin de la Rivière", "rang Saint-Édouard", "boulevard Sainte-Clotilde",
+	"rue de l'Église", "montée Gagnon", "rue des Érables", "chemin du Lac"]  # fmt: skip
+CITIES = ["Sainte-Clotilde", "Saint-Rémi", "Napierville", "Hemmingford", "Saint-Chrysostome",
+	"Châteauguay", "Saint-Urbain-Premier", "Mercier"]  # fmt: skip
+CATEGORIES = ["Internet", "Télévision", "Téléphonie", "Équipement", "Installation", "Frais", "Forfaits",
+	"Rabais", "Hébergement", "Divers", "Affaires", "Promotions"]  # fmt: skip
+SUBJECTS = ["Pas d'internet", "Lenteur", "Facturation", "Déménagement", "Modem à changer", "Télé gelée",
+	"Ligne téléphonique coupée", "Question sur la facture", "Changement de forfait", "Wi-Fi faible"]  # fmt: skip
+METHODS = (("preauth", 0.35), ("stripe", 0.25), ("cheque", 0.20), ("visa", 0.10), ("interac", 0.07),
+	("comptant", 0.03))  # fmt: skip
+COLUMNS = {
+	"staff": "id username first_name last_name email password is_user active date_created",
+	"account": "id customer_number company first_name last_name address1 city province zip phone cell email "
+	"email_billing language password status billing_day note date_created date_modified",
+	"delivery": "id account_id address1 address2 city province zip lat lng note date_created",
+	"fibre": "id delivery_id connection_type olt olt_port ont_id vlan",
+	"product_cat": "id name",
+	"product": "id cat_id sku name price down_mbps up_mbps taxable active",
+	"service": "id account_id delivery_id product_id price payment_recurrence status actif_since actif_until "
+	"date_cancelled last_billed date_created",
+	"tax": "id code name rate account_no",
+	"invoice": "id account_id type credit_of date due_date subtotal tps tvq total status note date_created "
+	"date_modified",
+	"invoice_item": "id invoice_id service_id product_id description qty price amount",
+	"payment": "id account_id date amount method reference stripe_ref staff_id note date_created date_modified",
+	"payment_item": "id payment_id invoice_id amount",
+	"compta_comptes": "id numero nom type",
+	"ecritures": "id piece date compte_id debit credit libelle invoice_id payment_id",
+	"ticket": "id account_id delivery_id subject status priority staff_id date_created date_closed",
+	"ticket_msg": "id ticket_id staff_id from_customer message date_created",
+	"device": "id account_id delivery_id type serial mac manufacturer model status date_installed",
+	"bon_travail": "id account_id delivery_id ticket_id type status date_planned date_done staff_id note",
+}
+
+
+def money(cents: int) -> str:
+	sign = "-" if cents < 0 else ""
+	cents = abs(cents)
+	return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
+def tax_cents(subtotal: int, per_100k: int) -> int:
+	"""The PHP app's tax: round half away from zero of subtotal × rate (rate in 1/100,000)."""
+	value = abs(subtotal) * per_100k
+	rounded = (value + 50_000) // 100_000
+	return rounded if subtotal >= 0 else -rounded
+
+
+TPS, TVQ = 5_000, 9_975
+
+
+def mojibake(text: str) -> str:
+	"""What a UTF-8 string becomes when PHP wrote its bytes through a latin1 connection."""
+	return text.encode("utf-8").decode("cp1252")
+
+
+def tiny_png(rng: random.Random) -> bytes:
+	"""A valid 8×8 PNG of one random colour (about 80 bytes)."""
+	r, g, b = rng.randrange(256), rng.randrange(256), rng.randrange(256)
+	raw = b"".join(b"\x00" + bytes((r, g, b)) * 8 for _ in range(8))
+
+	def chunk(kind: bytes, data: bytes) -> bytes:
+		return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+	header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+	return (
+		b"\x89PNG\r\n\x1a\n"
+		+ chunk(b"IHDR", header)
+		+ chunk(b"IDAT", zlib.compress(raw))
+		+ chunk(b"IEND", b"")
+	)
+
+
+class Planter:
+	"""True for ``rate`` of the calls, evenly spread, the first call included (rates hold at any scale)."""
+
+	def __init__(self, rate: float):
+		self.rate = rate
+		self.seen = 0
+
+	def __call__(self) -> bool:
+		hit = math.ceil((self.seen + 1) * self.rate - 1e-9) > math.ceil(self.seen * self.rate - 1e-9)
+		self.seen += 1
+		return hit
+
+
+class Writer:
+	"""Buffers rows per table and writes them as multi-row INSERTs (PyMySQL's executemany)."""
+
+	def __init__(self, conn):
+		self.conn = conn
+		self.buffers: dict[str, list[tuple]] = {}
+		self.counts: dict[str, int] = {}
+
+	def add(self, table: str, row: tuple) -> None:
+		buffer = self.buffers.setdefault(table, [])
+		buffer.append(row)
+		if len(buffer) >= BATCH:
+			self.flush(table)
+
+	def flush(self, table: str | None = None) -> None:
+		for name in [table] if table else list(self.buffers):
+			rows = self.buffers.get(name)
+			if not rows:
+				continue
+			columns = COLUMNS[name].split()
+			sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+			with self.conn.cursor() as cur:
+				cur.executemany(sql, rows)
+			self.counts[name] = self.counts.get(name, 0) + len(rows)
+			rows.clear()
+
+
+MINIMUMS = {"product": 24, "staff": 3}  # enough products for every category at tiny scales
+
+
+def _scaled(name: str, scale: float) -> int:
+	return max(MINIMUMS.get(name, 1), round(TARGETS[name] * scale))
+
+
+def _phone(rng: random.Random) -> str | None:
+	area, a, b = rng.choice(("450", "514", "438")), rng.randrange(200, 999), rng.randrange(10000)
+	kind = rng.randrange(10)
+	return [
+		f"({area}) {a}-{b:04d}",
+		f"{area}-{a}-{b:04d}",
+		f"{area}.{a}.{b:04d}",
+		f"{area}{a}{b:04d}",
+		f"1-{area}-{a}-{b:04d}",
+		f"{a}-{b:04d}",  # no area code: the region's 450
+		f"{area} {a} {b:04d} poste 12",
+		"",
+		None,
+		"0",
+	][kind]
+
+
+def _email(rng: random.Random, first: str, last: str, n: int) -> str | None:
+	base = f"{first}.{last}{n}".lower().replace(" ", "")
+	kind = rng.randrange(12)
+	if kind < 6:
+		return f"{base}@videotron.ca"
+	return [
+		f"  {base.upper()}@Gmail.com ",
+		f"{base}@hotmail.com; {base}2@gmail.com",
+		"aucun",
+		"",
+		None,
+		f"{base}@@sympatico.ca",
+	][kind - 6]
+
+
+def _dates(start: date, end: date) -> dict[int, str]:
+	return {d: (date.fromordinal(d)).isoformat() for d in range(start.toordinal(), end.toordinal() + 1)}
+
+
+def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
+	"""Write the whole database through ``conn`` (a PyMySQL connection on an empty database
+	whose tables exist); returns the counts and what was planted."""
+	rng = random.Random(seed)
+	out = Writer(conn)
+	day = _dates(FIRST_DAY, date(2032, 12, 31))
+	snapshot = SNAPSHOT.toordinal()
+	first = FIRST_DAY.toordinal()
+	planted = {
+		"accounts_without_address": 0,
+		"credit_notes": 0,
+		"credit_notes_named": 0,
+		"credit_notes_partial": 0,
+		"reversements": 0,
+		"reversement_cents": 0,
+		"duplicate_stripe": 0,
+		"duplicate_stripe_cents": 0,
+		"zero_dates": 0,
+		"future_dates": 0,
+		"mojibake_accounts": 0,
+		"void_invoices": 0,
+	}
+	md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731 (the legacy hash, unsalted)
+
+	def note(stage: str) -> None:
+		out.flush()
+		if progress:
+			progress(stage, dict(out.counts))
+
+	# -- reference tables ---------------------------------------------------------------
+	for i in range(1, _scaled("staff", scale) + 1):
+		first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+		out.add(
+			"staff",
+			(i, f"{first_name[0]}{last_name}{i}".lower(), first_name, last_name, f"staff{i}@gigafibre.ca",
+			 md5(f"pass{i}"), int(i % 3 == 0), 1, f"{day[first + i]} 09:00:00"),
+		)  # fmt: skip
+	staff_count = _scaled("staff", scale)
+	out.add("tax", (1, "TPS", "TPS", "5.0000", "2310"))
+	out.add("tax", (2, "TVQ", "TVQ", "9.9750", "2320"))
+	accounts_chart = [("1100", "Comptes clients", "actif"), ("1010", "Banque", "actif"), ("2310", "TPS à payer", "passif"),
+		("2320", "TVQ à payer", "passif"), ("4000", "Ventes services", "revenu"), ("5100", "Frais bancaires", "depense"),
+		("5200", "Salaires", "depense"), ("3000", "Capital", "capital")]  # fmt: skip
+	for i, (numero, nom, kind) in enumerate(accounts_chart, 1):
+		out.add("compta_comptes", (i, numero, nom, kind))
+	for i, name in enumerate(CATEGORIES, 1):
+		out.add("product_cat", (i, name))
+	products: list[tuple[int, int, str]] = []  # (id, price cents, sku)
+	product_count = _scaled("product", scale)
+	for i in range(1, product_count + 1):
+		cat = (i - 1) % len(CATEGORIES) + 1
+		annual = i % 7 == 0
+		speed = rng.choice((10, 25, 50, 100, 250, 500, 1000)) if cat == 1 else None
+		price = rng.randrange(300, 3600, 5)
+		sku = f"{CATEGORIES[cat - 1][:3].upper()}-{i:04d}" + ("-ANN" if annual else "")
+		price = price * 10 if annual else price
+		name = f"{CATEGORIES[cat - 1]} {speed or i}" + (" annuel" if annual else "")
+		out.add(
+			"product",
+			(i, cat, sku, name, money(price), speed, speed and max(1, speed // 10), 1, int(i % 11 != 0)),
+		)
+		products.append((i, price, sku))
+	note("products")
+
+	# -- accounts, addresses, services ----------------------------------------------------
+	n_accounts = _scaled("account", scale)
+	with_address = n_accounts - math.ceil(n_accounts * RATES["account_without_address"] - 1e-9)
+	extra_addresses = max(0, _scaled("delivery", scale) - with_address)
+	no_address = Planter(RATES["account_without_address"])
+	moji = Planter(RATES["mojibake"])
+	months_weights = [rng.random() + 0.05 for _ in range(n_accounts)]
+	total_weight = sum(months_weights)
+	target_invoices = _scaled("invoice", scale) / (1 + RATES["credit_note"])
+	accounts = []  # (id, created ordinal, months, active, deliveries, services)
+	delivery_id = service_id = 0
+	n_services_target = _scaled("service", scale)
+	services_left = n_services_target
+	for a in range(1, n_accounts + 1):
+		months = max(1, round(target_invoices * months_weights[a - 1] / total_weight))
+		months = min(months, 170)
+		status = 1 if rng.random() < 0.43 else rng.choice((0, 0, 0, 3, 2))
+		if status in (1, 2):
+			created = snapshot - months * 30 - rng.randrange(0, 20)
+		else:
+			latest = snapshot - months * 30 - 30
+			created = rng.randrange(first, max(first + 1, latest))
+		created = max(created, first)
+		first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+		street = f"{rng.randrange(1, 3000)} {rng.choice(STREETS)}"
+		city = rng.choice(CITIES)
+		accented = any(ord(c) > 127 for c in first_name + last_name + street + city)
+		if accented and moji():
+			first_name, last_name, street, city = map(mojibake, (first_name, last_name, street, city))
+			planted["mojibake_accounts"] += 1
+		company = f"Ferme {last_name} inc." if a % 25 == 0 else rng.choice((None, ""))
+		out.add(
+			"account",
+			(a, f"C{a:06d}" if a % 50 else None, company, first_name, last_name, street, city, "QC",
+			 rng.choice(("J0L 1Z0", "j0l1z0", "J0L1Z0", "", None)), _phone(rng), _phone(rng),
+			 _email(rng, first_name, last_name, a), _email(rng, first_name, last_name, a) if a % 3 == 0 else None,
+			 "fr" if a % 9 else "en", md5(f"secret{a % 97}"), status, rng.choice((None, 1, 1, 15)),
+			 None if a % 4 else "", f"{day[created]} 10:{a % 60:02d}:00" if a % 400 else "0000-00-00 00:00:00",
+			 f"{day[created]} 10:00:00"),
+		)  # fmt: skip
+		deliveries = []
+		if no_address():
+			planted["accounts_without_address"] += 1
+		else:
+			n_del = 1 + (1 if rng.random() * max(1, with_address) < extra_addresses else 0)
+			with_address -= 1
+			extra_addresses -= n_del - 1
+			for k in range(n_del):
+				delivery_id += 1
+				deliveries.append(delivery_id)
+				out.add(
+					"delivery",
+					(delivery_id, a, street if k == 0 else f"{rng.randrange(1, 3000)} {rng.choice(STREETS)}",
+					 rng.choice((None, "", "app. 2")), city, "QC", "J0L 1Z0",
+					 f"{45.1 + rng.random() / 5:.7f}", f"{-73.7 + rng.random() / 5:.7f}", None,
+					 f"{day[created]} 10:00:00"),
+				)  # fmt: skip
+				if rng.random() < 0.95:
+					out.add(
+						"fibre",
+						(delivery_id, delivery_id, rng.choice(("FTTH", "FTTH", "FTTH", "FTTB", "Cable", "DSL")),
+						 f"OLT-{delivery_id % 30 + 1:02d}", f"0/{delivery_id % 16}/{delivery_id % 8}",
+						 delivery_id % 128, 100 + delivery_id % 50),
+					)  # fmt: skip
+		left_accounts = n_accounts - a + 1
+		n_serv = max(1, round(services_left / left_accounts + rng.uniform(-1.5, 1.5)))
+		n_serv = min(n_serv, services_left - (left_accounts - 1)) if services_left > left_accounts else 1
+		if left_accounts == 1:
+			n_serv = max(1, services_left)
+		services = []  # (id, price cents, product id)
+		for _ in range(n_serv):
+			service_id += 1
+			services_left -= 1
+			pid, price, sku = products[rng.randrange(len(products))]
+			recurrence = 0 if sku.endswith("ANN") else (5 if rng.random() < 0.05 else 2)
+			s_status = 1 if status in (1, 2) and rng.random() < 0.9 else 0
+			if s_status == 1 and rng.random() < 0.05:
+				s_status = 2
+			own_price = None if rng.random() < 0.3 else price
+			until = None
+			if s_status == 0:
+				until = day[min(snapshot - 1, created + months * 30)]
+			elif rng.random() < 0.2:
+				until = day[snapshot + rng.randrange(30, 700)]
+			since = day[created] if rng.random() > 0.002 else "0000-00-00"
+			out.add(
+				"service",
+				(service_id, a, rng.choice(deliveries) if deliveries else None, pid,
+				 None if own_price is None else money(own_price), recurrence, s_status, since, until,
+				 until if s_status == 0 and rng.random() < 0.5 else None,
+				 day[min(snapshot, created + months * 30)], f"{day[created]} 10:00:00"),
+			)  # fmt: skip
+			services.append((service_id, own_price if own_price is not None else price, pid, recurrence))
+		accounts.append((a, created, months, status in (1, 2), deliveries, services))
+	note("accounts")
+
+	# -- invoices, credit notes, payments -------------------------------------------------
+	inv_id = item_id = pay_id = pitem_id = 0
+	truth: dict[int, int] = {}  # credit note id -> the invoice it cancels (never written to the database)
+	credit = Planter(RATES["credit_note"])
+	named = Planter(RATES["credit_named"])
+	partial = Planter(RATES["credit_partial"])
+	reversement = Planter(RATES["reversement"])
+	dup = Planter(RATES["duplicate_stripe"])
+	zero_date = Planter(RATES["zero_date"])
+	future_date = Planter(RATES["future_date"])
+	unpaid = Planter(RATES["unpaid"])
+	advance = Planter(RATES["advance"])
+	line_counts = [k for k, _ in LINES_PER_INVOICE]
+	line_weights = [w for _, w in LINES_PER_INVOICE]
+	methods = [m for m, _ in METHODS]
+	method_weights = [w for _, w in METHODS]
+	fee_products = [p for p in products if p[2].startswith(("FRA", "DIV"))] or products
+
+	def add_payment(account: int, when: int, cents: int, items: list[tuple[int, int]], method: str,
+		stripe_ref: str | None = None, note_text: str | None = None) -> None:  # fmt: skip
+		nonlocal pay_id, pitem_id
+		pay_id += 1
+		date_text = day[when]
+		if zero_date():
+			date_text = "0000-00-00"
+			planted["zero_dates"] += 1
+		out.add(
+			"payment",
+			(pay_id, account, date_text, money(cents), method,
+			 f"CHQ {rng.randrange(100, 9999)}" if method == "cheque" else None, stripe_ref,
+			 rng.randrange(1, staff_count + 1) if method in ("cheque", "comptant", "reversement") else None,
+			 note_text, f"{day[min(when, snapshot)]} 12:00:00", f"{day[min(when, snapshot)]} 12:00:00"),
+		)  # fmt: skip
+		for invoice, amount in items:
+			pitem_id += 1
+			out.add("payment_item", (pitem_id, pay_id, invoice, money(amount)))
+
+	for a, created, months, active, _deliveries, services in accounts:
+		k = rng.choices(line_counts, line_weights)[0]
+		monthly = [s for s in services if s[3] == 2]
+		lines = [(s[0], s[2], s[1]) for s in monthly[:k]]  # (service, product, cents)
+		while len(lines) < k:
+			p = rng.choice(fee_products)
+			lines.append((None, p[0], p[1]))
+		invoices = []  # (id, ordinal, total cents, [(line amount cents)])
+		for m in range(months):
+			when = created + m * 30 + rng.randrange(0, 3)
+			inv_id += 1
+			these = list(lines)
+			if rng.random() < 0.1:
+				p = rng.choice(fee_products)
+				these.append((None, p[0], p[1]))
+			subtotal = sum(c for _, _, c in these)
+			tps, tvq = tax_cents(subtotal, TPS), tax_cents(subtotal, TVQ)
+			total = subtotal + tps + tvq
+			date_text = day[min(when, snapshot)]
+			if zero_date():
+				date_text = "0000-00-00"
+				planted["zero_dates"] += 1
+			elif future_date():
+				date_text = day[min(when, snapshot) + 5 * 365]
+				planted["future_dates"] += 1
+			status = 1
+			is_void = inv_id % 997 == 0
+			if is_void:
+				subtotal = tps = tvq = total = 0
+				status = 9
+				planted["void_invoices"] += 1
+			row = [inv_id, a, "F", None, date_text, day[min(when, snapshot) + 30], subtotal, tps, tvq, total,
+				status, None, f"{day[min(when, snapshot)]} 03:00:00", f"{day[min(when, snapshot)]} 03:00:00"]  # fmt: skip
+			for service, product, cents in these:
+				item_id += 1
+				out.add("invoice_item", (item_id, inv_id, service, product, f"Service {product}", "1.00",
+					money(cents), money(cents)))  # fmt: skip
+			invoices.append((inv_id, min(when, snapshot), total, [c for _, _, c in these], row))
+			if not is_void and credit():
+				planted["credit_notes"] += 1
+				cancel_whole = not partial()
+				if cancel_whole:
+					c_sub, c_tps, c_tvq = subtotal, tps, tvq
+				else:
+					planted["credit_notes_partial"] += 1
+					c_sub = these[-1][2]
+					c_tps, c_tvq = tax_cents(c_sub, TPS), tax_cents(c_sub, TVQ)
+				c_total = c_sub + c_tps + c_tvq
+				c_when = min(min(when, snapshot) + rng.randrange(1, 60), snapshot)
+				cancelled = inv_id
+				inv_id += 1
+				truth[inv_id] = cancelled
+				credit_of = None
+				if named():
+					credit_of = cancelled
+					planted["credit_notes_named"] += 1
+				out.add("invoice", (inv_id, a, "C", credit_of, day[c_when], None, money(-c_sub), money(-c_tps),
+					money(-c_tvq), money(-c_total), 1, "Note de crédit", f"{day[c_when]} 15:00:00",
+					f"{day[c_when]} 15:00:00"))  # fmt: skip
+				item_id += 1
+				out.add("invoice_item", (item_id, inv_id, these[-1][0], these[-1][1], "Crédit", "1.00",
+					money(-c_sub), money(-c_sub)))  # fmt: skip
+				invoices[-1] = (*invoices[-1][:4], row, c_total if cancel_whole else 0, c_total, c_when)
+				if cancel_whole and reversement():
+					planted["reversements"] += 1
+					planted["reversement_cents"] += total
+					add_payment(a, c_when, total, [(cancelled, total)], "reversement",
+						note_text=f"Reversement - annulation facture {cancelled}")  # fmt: skip
+		# payments of this account's invoices, in order
+		pending: list[tuple[int, int]] = []
+		last_index = len(invoices) - 1
+		for index, entry in enumerate(invoices):
+			invoice, when, total, _line_amounts, row = entry[:5]
+			whole_credit = entry[5] if len(entry) > 5 else 0
+			credited = entry[6] if len(entry) > 6 else 0
+			due = total - credited
+			if row[10] == 9 or whole_credit:
+				row[6:10] = map(money, row[6:10])
+				out.add("invoice", tuple(row))
+				continue
+			if (active and index == last_index and rng.random() < 0.5) or unpaid():
+				row[10] = 0
+				row[6:10] = map(money, row[6:10])
+				out.add("invoice", tuple(row))
+				continue
+			row[10] = 1
+			row[6:10] = map(money, row[6:10])
+			out.add("invoice", tuple(row))
+			pay_when = when + rng.randrange(0, 30)
+			method = rng.choices(methods, method_weights)[0]
+			if method == "stripe" and pay_when < date(2018, 1, 1).toordinal():
+				method = "visa"
+			if rng.random() < 0.145 and due > 200:
+				first_part = due // 2
+				add_payment(a, pay_when, first_part, [(invoice, first_part)], method)
+				pending.append((invoice, due - first_part))
+				pay_when += 15
+			else:
+				pending.append((invoice, due))
+			if index < last_index and rng.random() < 0.31 and method != "stripe":
+				continue  # paid together with the next one
+			cents = sum(amount for _, amount in pending)
+			extra = rng.randrange(100, 20000) if advance() else 0
+			stripe_ref = None
+			if method == "stripe":
+				stripe_ref = "pi_" + "".join(
+					rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", k=24)
+				)
+			add_payment(a, pay_when, cents + extra, pending, method, stripe_ref)
+			if stripe_ref and dup():
+				planted["duplicate_stripe"] += 1
+				planted["duplicate_stripe_cents"] += cents + extra
+				add_payment(
+					a, pay_when, cents + extra, pending, method, stripe_ref, "portail: double soumission"
+				)
+			pending = []
+		if pending:  # grouped with an invoice that was left unpaid: pay them now
+			add_payment(a, snapshot - 1, sum(x for _, x in pending), pending, "cheque")
+	note("invoices and payments")
+
+	# -- journal pieces (entries no invoice or payment covers) ------------------------------
+	for p in range(1, _scaled("journal_piece", scale) + 1):
+		when = rng.randrange(first, snapshot)
+		cents = rng.randrange(1000, 500000)
+		debit_account, credit_account = rng.choice(((6, 2), (7, 2), (2, 8)))
+		out.add("ecritures", (2 * p - 1, f"JV{p:06d}", day[when], debit_account, money(cents), "0.00",
+			"Écriture manuelle", None, None))  # fmt: skip
+		out.add("ecritures", (2 * p, f"JV{p:06d}", day[when], credit_account, "0.00", money(cents),
+			"Écriture manuelle", None, None))  # fmt: skip
+	note("journal")
+
+	# -- tickets and messages ---------------------------------------------------------------
+	n_tickets = _scaled("ticket", scale)
+	msg_target = _scaled("ticket_msg", scale)
+	image = Planter(TARGETS["ticket_image"] / TARGETS["ticket_msg"])
+	msg_id = 0
+	for t in range(1, n_tickets + 1):
+		a, created, months, active, deliveries, _services = accounts[rng.randrange(len(accounts))]
+		opened = rng.randrange(created, min(snapshot, created + months * 30 + 30) + 1)
+		status = 0 if opened > snapshot - 20 and rng.random() < 0.5 else 2
+		closed = f"{day[min(snapshot, opened + rng.randrange(0, 10))]} 16:00:00" if status == 2 else None
+		out.add("ticket", (t, a, deliveries[0] if deliveries else None, rng.choice(SUBJECTS), status,
+			rng.choice((0, 1, 1, 2)), rng.randrange(1, staff_count + 1), f"{day[opened]} 09:30:00", closed))  # fmt: skip
+		left = n_tickets - t + 1
+		n_msg = max(1, round((msg_target - msg_id) / left + rng.uniform(-2, 2)))
+		for m in range(n_msg):
+			msg_id += 1
+			text = rng.choice(("Bonjour, le service est coupé depuis ce matin.", "Technicien envoyé, réglé.",
+				"Le client rappellera.", "Merci de votre patience. — L'équipe Gigafibre", "Modem redémarré à distance."))  # fmt: skip
+			if image():
+				png = base64.b64encode(tiny_png(rng)).decode()
+				text += f'<br><img src="data:image/png;base64,{png}" alt="photo">'
+			out.add("ticket_msg", (msg_id, t, None if m % 2 == 0 else rng.randrange(1, staff_count + 1),
+				int(m % 2 == 0), text, f"{day[min(snapshot, opened + m)]} 10:{m % 60:02d}:00"))  # fmt: skip
+	note("tickets")
+
+	# -- devices and work orders ------------------------------------------------------------
+	with_address = [acc for acc in accounts if acc[4]]
+	for d in range(1, _scaled("device", scale) + 1):
+		a, created, _m, active, deliveries, _s = with_address[(d * 7919) % len(with_address)]
+		kind = rng.choice(("ONT", "ONT", "modem", "routeur", "terminal tv", "ata"))
+		serial = None if d % 211 == 0 else f"GF{kind[:2].upper()}{d:08d}"
+		mac = ":".join(f"{(d >> (8 * i)) & 255:02x}" for i in (5, 4, 3, 2, 1, 0))
+		out.add("device", (d, a, deliveries[0], kind, serial, mac.upper() if d % 2 else mac, "TP-Link", "XX230v",
+			1 if active else rng.choice((0, 3)), day[created] if d % 50 else None))  # fmt: skip
+	for w in range(1, _scaled("bon_travail", scale) + 1):
+		a, created, _m, active, deliveries, _s = accounts[(w * 104729) % len(accounts)]
+		planned = rng.randrange(created, snapshot + 30)
+		status = 0 if planned >= snapshot else rng.choice((1, 1, 1, 2))
+		out.add("bon_travail", (w, a, deliveries[0] if deliveries else None, None,
+			rng.choice(("installation", "reparation", "entretien", "retrait")), status, day[planned],
+			f"{day[planned]} 14:00:00" if status == 1 else None, rng.randrange(1, staff_count + 1), None))  # fmt: skip
+	note("devices and work orders")
+	return {"counts": dict(out.counts), "planted": planted, "credit_truth": truth}
+
+
+def schema_statements() -> list[str]:
+	"""schema.sql's statements (comment lines dropped, split on the semicolons that end a line)."""
+	text = "\n".join(
+		line for line in SCHEMA.read_text(encoding="utf-8").splitlines() if not line.strip().startswith("--")
+	)
+	return [s.strip() for s in text.split(";\n") if s.strip().rstrip(";")]
+
+
+def create_database(conn, database: str) -> None:
+	"""Drop and create ``database`` and its tables from schema.sql; the connection then uses it."""
+	with conn.cursor() as cur:
+		cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+		cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET latin1")
+		cur.execute(f"USE `{database}`")
+		cur.execute("SET unique_checks = 0, foreign_key_checks = 0, sql_mode = ''")
+		for statement in schema_statements():
+			cur.execute(statement)
+
+
+def connect(host="127.0.0.1", port=3306, user="root", password="", database=None):
+	import pymysql
+
+	return pymysql.connect(
+		host=host,
+		port=port,
+		user=user,
+		password=password,
+		database=database,
+		charset="utf8mb4",
+		autocommit=True,
+	)
+
+
+def main(argv=None) -> int:
+	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+	parser.add_argument("--database", default="gestionclient")
+	parser.add_argument("--host", default="127.0.0.1")
+	parser.add_argument("--port", type=int, default=3306)
+	parser.add_argument("--user", default="root")
+	parser.add_argument("--password", default="")
+	parser.add_argument("--seed", type=int, default=1)
+	parser.add_argument("--scale", type=float, default=1.0)
+	args = parser.parse_args(argv)
+	conn = connect(args.host, args.port, args.user, args.password)
+	started = time.monotonic()
+	create_database(conn, args.database)
+
+	def progress(stage: str, counts: dict) -> None:
+		print(f"{time.monotonic() - started:7.1f}s {stage}: {sum(counts.values()):,} rows", file=sys.stderr)
+
+	report = generate(conn, args.seed, args.scale, progress)
+	for table, count in sorted(report["counts"].items()):
+		print(f"{table:15} {count:>10,}")
+	for key, value in report["planted"].items():
+		print(f"planted {key:26} {value:>10,}")
+	print(f"{time.monotonic() - started:.1f}s")
+	return 0
+
+
+if __name__ == "__main__":
+	sys.exit(main())

@@ -1,0 +1,247 @@
+-- The legacy PHP billing system's database (`gestionclient`, MariaDB), as the migration reads it.
+-- No copy of the real database exists here: these are the tables of shared/FACTS.md with the
+-- columns a PHP app of 2012 keeps, including what such an app leaves behind: latin1 tables
+-- holding UTF-8 bytes (mojibake), zero dates (`0000-00-00`), NULLs and empty strings mixed,
+-- unsalted MD5 passwords. gigafibre_fsm/legacy/generate.py fills it; the import reads it.
+--
+-- Statuses (tinyint, as the PHP app writes them):
+--   account.status   1 active, 0 inactive, 2 suspended (collections), 3 closed
+--   service.status   1 active, 0 cancelled, 2 pending (installation not done)
+--   service.payment_recurrence   0 annual, 2 monthly, 5 semestrial; actif_until NULL = permanent
+--   invoice.type     'F' invoice, 'C' credit note (credit_of: the invoice it cancels, mostly NULL)
+--   invoice.status   0 unpaid, 1 paid, 2 partially paid, 9 void (never sent, amounts zero)
+--   payment.method   cheque, comptant, visa, preauth, stripe (portal: stripe_ref), interac, reversement
+--   ticket.status    0 open, 1 in progress, 2 closed
+--   bon_travail.status  0 planned, 1 done, 2 cancelled
+SET sql_mode = '';
+
+CREATE TABLE IF NOT EXISTS staff (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	username VARCHAR(50) NOT NULL DEFAULT '',
+	first_name VARCHAR(80) DEFAULT NULL,
+	last_name VARCHAR(80) DEFAULT NULL,
+	email VARCHAR(120) DEFAULT NULL,
+	password CHAR(32) DEFAULT NULL,
+	is_user TINYINT(1) NOT NULL DEFAULT 0,
+	active TINYINT(1) NOT NULL DEFAULT 1,
+	date_created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00'
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS account (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	customer_number VARCHAR(20) DEFAULT NULL,
+	company VARCHAR(120) DEFAULT NULL,
+	first_name VARCHAR(80) DEFAULT NULL,
+	last_name VARCHAR(80) DEFAULT NULL,
+	address1 VARCHAR(150) DEFAULT NULL,
+	city VARCHAR(80) DEFAULT NULL,
+	province CHAR(2) DEFAULT 'QC',
+	zip VARCHAR(10) DEFAULT NULL,
+	phone VARCHAR(30) DEFAULT NULL,
+	cell VARCHAR(30) DEFAULT NULL,
+	email VARCHAR(150) DEFAULT NULL,
+	email_billing VARCHAR(150) DEFAULT NULL,
+	language CHAR(2) NOT NULL DEFAULT 'fr',
+	password CHAR(32) DEFAULT NULL,
+	status TINYINT NOT NULL DEFAULT 1,
+	billing_day TINYINT DEFAULT NULL,
+	note TEXT,
+	date_created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00',
+	date_modified TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+	KEY customer_number (customer_number)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS delivery (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	account_id INT UNSIGNED NOT NULL,
+	address1 VARCHAR(150) DEFAULT NULL,
+	address2 VARCHAR(150) DEFAULT NULL,
+	city VARCHAR(80) DEFAULT NULL,
+	province CHAR(2) DEFAULT 'QC',
+	zip VARCHAR(10) DEFAULT NULL,
+	lat DECIMAL(10,7) DEFAULT NULL,
+	lng DECIMAL(10,7) DEFAULT NULL,
+	note TEXT,
+	date_created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00',
+	KEY account_id (account_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+
+CREATE TABLE IF NOT EXISTS fibre (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	delivery_id INT UNSIGNED NOT NULL,
+	connection_type VARCHAR(10) DEFAULT 'FTTH',
+	olt VARCHAR(40) DEFAULT NULL,
+	olt_port VARCHAR(20) DEFAULT NULL,
+	ont_id SMALLINT DEFAULT NULL,
+	vlan SMALLINT DEFAULT NULL,
+	KEY delivery_id (delivery_id)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS product_cat (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	name VARCHAR(80) NOT NULL DEFAULT ''
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS product (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	cat_id INT UNSIGNED DEFAULT NULL,
+	sku VARCHAR(40) NOT NULL DEFAULT '',
+	name VARCHAR(150) DEFAULT NULL,
+	price DECIMAL(10,2) NOT NULL DEFAULT 0.00,
+	down_mbps INT DEFAULT NULL,
+	up_mbps INT DEFAULT NULL,
+	taxable TINYINT(1) NOT NULL DEFAULT 1,
+	active TINYINT(1) NOT NULL DEFAULT 1,
+	KEY sku (sku)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS service (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	account_id INT UNSIGNED NOT NULL,
+	delivery_id INT UNSIGNED DEFAULT NULL,
+	product_id INT UNSIGNED NOT NULL,
+	price DECIMAL(10,2) DEFAULT NULL,
+	payment_recurrence TINYINT NOT NULL DEFAULT 2,
+	status TINYINT NOT NULL DEFAULT 1,
+	actif_since DATE NOT NULL DEFAULT '0000-00-00',
+	actif_until DATE DEFAULT NULL,
+	date_cancelled DATE DEFAULT NULL,
+	last_billed DATE DEFAULT NULL,
+	date_created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00',
+	KEY account_id (account_id),
+	KEY delivery_id (delivery_id)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS tax (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	code VARCHAR(10) NOT NULL,
+	name VARCHAR(60) DEFAULT NULL,
+	rate DECIMAL(7,4) NOT NULL,
+	account_no VARCHAR(10) DEFAULT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS invoice (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	account_id INT UNSIGNED NOT NULL,
+	type CHAR(1) NOT NULL DEFAULT 'F',
+	credit_of INT UNSIGNED DEFAULT NULL,
+	date DATE NOT NULL DEFAULT '0000-00-00',
+	due_date DATE DEFAULT NULL,
+	subtotal DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	tps DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	tvq DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	total DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	status TINYINT NOT NULL DEFAULT 0,
+	note VARCHAR(255) DEFAULT NULL,
+	date_created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00',
+	date_modified TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+	KEY account_id (account_id),
+	KEY date_modified (date_modified)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS invoice_item (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	invoice_id INT UNSIGNED NOT NULL,
+	service_id INT UNSIGNED DEFAULT NULL,
+	product_id INT UNSIGNED DEFAULT NULL,
+	description VARCHAR(255) DEFAULT NULL,
+	qty DECIMAL(10,2) NOT NULL DEFAULT 1.00,
+	price DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	amount DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	KEY invoice_id (invoice_id)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS payment (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	account_id INT UNSIGNED NOT NULL,
+	date DATE NOT NULL DEFAULT '0000-00-00',
+	amount DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	method VARCHAR(20) NOT NULL DEFAULT '',
+	reference VARCHAR(80) DEFAULT NULL,
+	stripe_ref VARCHAR(80) DEFAULT NULL,
+	staff_id INT UNSIGNED DEFAULT NULL,
+	note VARCHAR(255) DEFAULT NULL,
+	date_created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00',
+	date_modified TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+	KEY account_id (account_id),
+	KEY stripe_ref (stripe_ref),
+	KEY date_modified (date_modified)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS payment_item (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	payment_id INT UNSIGNED NOT NULL,
+	invoice_id INT UNSIGNED DEFAULT NULL,
+	amount DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	KEY payment_id (payment_id),
+	KEY invoice_id (invoice_id)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS compta_comptes (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	numero VARCHAR(10) NOT NULL,
+	nom VARCHAR(120) DEFAULT NULL,
+	type VARCHAR(20) DEFAULT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS ecritures (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	piece VARCHAR(20) DEFAULT NULL,
+	date DATE NOT NULL DEFAULT '0000-00-00',
+	compte_id INT UNSIGNED NOT NULL,
+	debit DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	credit DECIMAL(12,2) NOT NULL DEFAULT 0.00,
+	libelle VARCHAR(255) DEFAULT NULL,
+	invoice_id INT UNSIGNED DEFAULT NULL,
+	payment_id INT UNSIGNED DEFAULT NULL,
+	KEY piece (piece)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS ticket (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	account_id INT UNSIGNED DEFAULT NULL,
+	delivery_id INT UNSIGNED DEFAULT NULL,
+	subject VARCHAR(255) DEFAULT NULL,
+	status TINYINT NOT NULL DEFAULT 0,
+	priority TINYINT NOT NULL DEFAULT 1,
+	staff_id INT UNSIGNED DEFAULT NULL,
+	date_created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00',
+	date_closed DATETIME DEFAULT NULL,
+	KEY account_id (account_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+
+CREATE TABLE IF NOT EXISTS ticket_msg (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	ticket_id INT UNSIGNED NOT NULL,
+	staff_id INT UNSIGNED DEFAULT NULL,
+	from_customer TINYINT(1) NOT NULL DEFAULT 0,
+	message MEDIUMTEXT,
+	date_created DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00',
+	KEY ticket_id (ticket_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+
+CREATE TABLE IF NOT EXISTS device (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	account_id INT UNSIGNED DEFAULT NULL,
+	delivery_id INT UNSIGNED DEFAULT NULL,
+	type VARCHAR(20) DEFAULT NULL,
+	serial VARCHAR(60) DEFAULT NULL,
+	mac VARCHAR(20) DEFAULT NULL,
+	manufacturer VARCHAR(40) DEFAULT NULL,
+	model VARCHAR(40) DEFAULT NULL,
+	status TINYINT NOT NULL DEFAULT 1,
+	date_installed DATE DEFAULT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
+CREATE TABLE IF NOT EXISTS bon_travail (
+	id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	account_id INT UNSIGNED DEFAULT NULL,
+	delivery_id INT UNSIGNED DEFAULT NULL,
+	ticket_id INT UNSIGNED DEFAULT NULL,
+	type VARCHAR(20) DEFAULT NULL,
+	status TINYINT NOT NULL DEFAULT 0,
+	date_planned DATE DEFAULT NULL,
+	date_done DATETIME DEFAULT NULL,
+	staff_id INT UNSIGNED DEFAULT NULL,
+	note TEXT
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
