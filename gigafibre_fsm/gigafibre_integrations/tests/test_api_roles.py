@@ -182,6 +182,8 @@ def arrange(method: str, me: str) -> dict:
 		return {"contract": make_contract().name, "date": str(getdate()), "reason": "Déménagement"}
 	if method == "get_referral_summary":
 		return {"customer": make_customer().name}
+	if method == "get_customer_360":
+		return {"customer": make_customer().name}
 	raise AssertionError(f"no arrangement for {method}: add one (README lists every endpoint)")
 
 
