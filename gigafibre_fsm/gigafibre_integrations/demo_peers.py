@@ -102,6 +102,10 @@ def start(*, snmp: bool = True) -> DemoPeers:
 				peers.traccar.add_device(device, row.technician_name)
 				peers.traccar.set_position(device, row.home_latitude + 0.004, row.home_longitude - 0.003)
 		configure(peers, rows)
+		from gigafibre_fsm.dispatch.jobs import poll_positions
+
+		poll_positions()  # the board's map has positions at once (the scheduler polls every minute)
+		frappe.db.commit()
 	except Exception:
 		peers.stop()
 		raise
