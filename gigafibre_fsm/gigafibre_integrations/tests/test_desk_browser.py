@@ -217,7 +217,10 @@ class TestDeskInBrowser(IntegrationTestCase):
 		expect(row.locator(f'[data-testid="job"][data-job="{ok_job.name}"]')).to_be_visible(timeout=60_000)
 		saved = self.fresh("Dispatch Job", ok_job.name, ["technician", "status", "scheduled_start"])
 		self.assertEqual((saved.technician, saved.status), (tech.name, "Assigned"))
-		self.assertEqual(get_datetime(saved.scheduled_start), datetime.combine(day, datetime.min.time()) + timedelta(hours=10))
+		self.assertEqual(
+			get_datetime(saved.scheduled_start),
+			datetime.combine(day, datetime.min.time()) + timedelta(hours=10),
+		)
 
 		drop(forbidden.name, 14)
 		refusal = row.locator('[data-testid="refusal"]')
@@ -226,7 +229,9 @@ class TestDeskInBrowser(IntegrationTestCase):
 		self.shot(page, "board-refusal-en")
 		self.assertIsNone(self.fresh("Dispatch Job", forbidden.name, ["technician"]).technician)
 
-		page.locator(f'[data-testid="unassigned-job"][data-job="{forbidden.name}"] [data-testid="suggest"]').click()
+		page.locator(
+			f'[data-testid="unassigned-job"][data-job="{forbidden.name}"] [data-testid="suggest"]'
+		).click()
 		dialog = page.locator(".modal.show")
 		expect(dialog).to_contain_text("Suggested slots", timeout=60_000)
 		page.wait_for_timeout(1500)
@@ -291,7 +296,9 @@ class TestDeskInBrowser(IntegrationTestCase):
 		rx = float(optical.get_attribute("data-rx"))
 		diag = self.wait_for(
 			lambda: frappe.db.commit()
-			or frappe.db.get_value("Service Equipment", ont.name, ["last_diagnostic", "last_rx_dbm"], as_dict=True)
+			or frappe.db.get_value(
+				"Service Equipment", ont.name, ["last_diagnostic", "last_rx_dbm"], as_dict=True
+			)
 		)
 		stored = frappe.db.get_value("Device Diagnostic", diag.last_diagnostic, "rx_dbm")
 		self.assertAlmostEqual(rx, stored, places=1)
