@@ -131,7 +131,10 @@ class TestDeskInBrowser(IntegrationTestCase):
 	# -- helpers
 
 	def open_as(self, who: str, path: str, width: int = 1440):
-		context = self.browser.new_context(viewport={"width": width, "height": 900})
+		french = frappe.db.get_value("User", self.users[who], "language") == "fr"
+		context = self.browser.new_context(
+			viewport={"width": width, "height": 900}, locale="fr-CA" if french else "en-CA"
+		)
 		context.set_default_timeout(90_000)
 		r = context.request.post(
 			f"{self.base}/api/method/login", form={"usr": self.users[who], "pwd": PASSWORD}, timeout=90_000
@@ -142,7 +145,15 @@ class TestDeskInBrowser(IntegrationTestCase):
 		page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
 		page.on(
 			"console",
-			lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None,
+			lambda m: self.errors.append(f"console: {m.text} ({m.location.get('url')})")
+			if m.type == "error"
+			else None,
+		)
+		page.on(
+			"response",
+			lambda r: self.errors.append(f"http {r.status} {r.request.method} {r.url}")
+			if r.status >= 400 and r.status not in (409, 417)
+			else None,
 		)
 		self.addCleanup(context.close)
 		page.goto(f"{self.base}{path}", wait_until="domcontentloaded", timeout=120_000)
@@ -195,15 +206,25 @@ class TestDeskInBrowser(IntegrationTestCase):
 			subject="Travail en nacelle (test)", customer=customer, status="Draft", skills={"Nacelle": 5}
 		)
 		planned = make_job(subject="Vérifier le signal (test)", customer=customer, status="Draft")
+		group = frappe.get_doc(
+			{
+				"doctype": "Dispatch Preset",
+				"preset_name": f"Équipe test {tech.name}",
+				"preset_type": "Resource Group",
+				"technicians": [{"technician": tech.name}],
+			}
+		).insert(ignore_permissions=True)
 		frappe.db.commit()
 
 		page = self.open_as("dispatcher", "/app/dispatch-board")
 		expect(page.locator('[data-testid="technician-row"]').first).to_be_visible(timeout=120_000)
 		page.locator('[data-testid="view-day"]').click()
+		page.locator('[data-testid="group-filter"]').select_option(group.name)  # the preset group filter
 		for _ in range((day - getdate()).days):
 			page.get_by_title("Next").click()
 		row = page.locator(f'[data-testid="technician-row"][data-technician="{tech.name}"]')
 		expect(row).to_be_visible()
+		expect(page.locator('[data-testid="technician-row"]')).to_have_count(1)
 		track = row.locator('[data-testid="track"]')
 		box = track.bounding_box()
 
@@ -214,7 +235,11 @@ class TestDeskInBrowser(IntegrationTestCase):
 			card.drag_to(track, target_position={"x": x, "y": box["height"] / 2})
 
 		drop(ok_job.name, 10)
-		expect(row.locator(f'[data-testid="job"][data-job="{ok_job.name}"]')).to_be_visible(timeout=60_000)
+		placed = row.locator(f'[data-testid="job"][data-job="{ok_job.name}"], [data-testid="refusal"]')
+		expect(placed.first).to_be_visible(timeout=60_000)
+		self.shot(page, "board-assigned-en")
+		expect(row.locator('[data-testid="refusal"]')).to_have_count(0)
+		expect(row.locator(f'[data-testid="job"][data-job="{ok_job.name}"]')).to_be_visible()
 		saved = self.fresh("Dispatch Job", ok_job.name, ["technician", "status", "scheduled_start"])
 		self.assertEqual((saved.technician, saved.status), (tech.name, "Assigned"))
 		self.assertEqual(

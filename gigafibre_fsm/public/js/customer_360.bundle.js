@@ -91,16 +91,23 @@ function subscriptions_html(data) {
 	);
 }
 
+function optical_cell(e, band) {
+	// the Float column reads 0 when nothing was measured: trust the status the reading set
+	if (["ok", "low", "high"].includes(e.last_optical_status)) return optical_bar(e.last_rx_dbm, band, true);
+	if (e.last_optical_status === "los") return `<span class="indicator-pill red">${esc(__("Loss of signal"))}</span>`;
+	return `<span class="text-muted">—</span>`;
+}
+
 function equipment_html(data) {
 	const band = data.optical_band;
 	const rows = data.equipment.map((e) => [
 		link("Service Equipment", e.name, e.serial_no) +
 			`<div class="text-muted small">${esc(__(e.equipment_type))} ${esc(e.model || "")}</div>`,
-		e.last_online
+		(e.last_online
 			? `<span class="indicator-pill green">${esc(__("Online"))}</span>`
-			: `<span class="indicator-pill red">${esc(__("Offline"))}</span>`,
-		when(e.last_inform),
-		e.last_rx_dbm == null ? `<span class="text-muted">—</span>` : optical_bar(e.last_rx_dbm, band, true),
+			: `<span class="indicator-pill red">${esc(__("Offline"))}</span>`) +
+			(e.last_inform ? `<div class="text-muted small">${esc(frappe.datetime.prettyDate(e.last_inform))}</div>` : ""),
+		optical_cell(e, band),
 		`<button class="btn btn-xs btn-default gf-diagnose" data-equipment="${esc(e.name)}">${esc(
 			__("Diagnose")
 		)}</button>`,
@@ -108,7 +115,7 @@ function equipment_html(data) {
 	return section(
 		__("Equipment"),
 		data.equipment.length,
-		table([__("Equipment"), __("State"), __("Last inform"), __("Optical power"), ""], rows)
+		table([__("Equipment"), __("State"), __("Optical power"), ""], rows)
 	);
 }
 

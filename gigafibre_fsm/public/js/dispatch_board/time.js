@@ -47,6 +47,20 @@ export function at(f, r, snap = 15) {
 	return moment(r.start).add(day, "days").add(minutes, "minutes");
 }
 
+// labels in the user's language (moment's locale is not the desk's)
+export function weekday(m, short = false) {
+	const name = __(m.format("dddd"));
+	return short ? name.slice(0, 3) : name;
+}
+
+export function day_label(m) {
+	return `${weekday(m)} ${frappe.datetime.str_to_user(m.format("YYYY-MM-DD"))}`;
+}
+
+export function short_time(m, with_day) {
+	return with_day ? `${weekday(m, true)} ${m.format("HH:mm")}` : m.format("HH:mm");
+}
+
 export function ticks(r) {
 	const out = [];
 	for (let d = 0; d < r.days; d++) {
@@ -56,7 +70,7 @@ export function ticks(r) {
 				out.push({ left: ((h - DAY_START) / HOURS) * 100, label: `${h}h`, major: true });
 			}
 		} else {
-			out.push({ left: (d / r.days) * 100, label: day.format("ddd D"), major: true });
+			out.push({ left: (d / r.days) * 100, label: `${weekday(day, true)} ${day.format("D")}`, major: true });
 			out.push({ left: ((d + 0.5 - 1 / HOURS) / r.days) * 100, label: "", major: false });
 		}
 	}
