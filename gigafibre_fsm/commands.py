@@ -4,6 +4,8 @@
 imports the served addresses and the zones (see ``gigafibre_fsm.customers.footprint.import_footprint``).
 ``bench --site <site> gigafibre-export-openapi [--output docs/openapi.json] [--check]`` writes (or checks)
 the OpenAPI description of every whitelisted method (``gigafibre_fsm.openapi``).
+``bench --site <site> gigafibre-demo [--customers 240] [--force] [--remove] [--serve-peers]`` loads
+(or removes) the demo ISP and serves its fake peers (``gigafibre_fsm.gigafibre_integrations.demo``).
 """
 
 from __future__ import annotations
@@ -95,4 +97,67 @@ def import_footprint(context, addresses=None, zones=None, dry_run=False):
 		frappe.destroy()
 
 
-commands = [import_footprint, export_openapi, legacy]
+@click.command("gigafibre-demo")
+@click.option("--customers", default=240, show_default=True, help="How many demo customers")
+@click.option("--technicians", default=12, show_default=True, help="How many demo technicians")
+@click.option("--force", is_flag=True, default=False, help="Load even if the site has customers of its own")
+@click.option("--remove", is_flag=True, default=False, help="Delete what the demo made, nothing else")
+@click.option(
+	"--serve-peers",
+	is_flag=True,
+	default=False,
+	help="Start the fake GenieACS, OLT (SNMP), TP-Link and Traccar peers on loopback and point the site at them",
+)
+@pass_context
+def demo_command(context, customers=240, technicians=12, force=False, remove=False, serve_peers=False):
+	"""A small demo ISP around Sainte-Clotilde: technicians, customers, equipment, a week of jobs."""
+	import time
+
+	import frappe
+
+	from gigafibre_fsm.gigafibre_integrations import demo, demo_peers
+
+	site = get_site(context)
+	frappe.init(site=site)
+	frappe.connect()
+	try:
+		try:
+			if remove:
+				counts = demo.remove()
+				frappe.db.commit()
+				click.echo("Demo removed: " + ", ".join(f"{n} {dt}" for dt, n in counts.items()))
+				return
+			if not demo.read_manifest():
+				counts = demo.load(
+					customers=customers, technicians=technicians, force=force, progress=_progress
+				)
+				frappe.db.commit()
+				click.echo("Demo loaded: " + ", ".join(f"{n} {dt}" for dt, n in counts.items()))
+			elif not serve_peers:
+				click.echo("The demo is already loaded (--remove deletes it).")
+		except frappe.ValidationError as e:
+			frappe.db.rollback()
+			click.secho(frappe.utils.strip_html(str(e)), fg="red", err=True)
+			sys.exit(1)
+		if serve_peers:
+			peers = demo_peers.start()
+			click.echo(f"GenieACS NBI  {peers.genieacs.url}")
+			click.echo(f"TP-Link modem {peers.tplink.url}")
+			click.echo(f"Traccar       {peers.traccar.url}")
+			for name, agent in peers.agents.items():
+				click.echo(f"OLT {name}  udp:{agent.host}:{agent.port}")
+			for note in peers.notes:
+				click.secho(note, fg="yellow")
+			click.echo("Gigafibre Settings point at these peers. Ctrl-C stops them.")
+			try:
+				while True:
+					time.sleep(3600)
+			except KeyboardInterrupt:
+				pass
+			finally:
+				peers.stop()
+	finally:
+		frappe.destroy()
+
+
+commands = [import_footprint, export_openapi, legacy, demo_command]

@@ -119,6 +119,9 @@ has_permission = {
 	"Dispatch Offer": "gigafibre_fsm.dispatch.doctype.dispatch_offer.dispatch_offer.has_permission",
 }
 
+# Desk: the Customer 360 panel on the Customer form (public/js/customer_360.bundle.js).
+doctype_js = {"Customer": "public/js/customer.js"}
+
 # Technician page /t/<token> (www/t.html + www/t.py).
 website_route_rules = [
 	{"from_route": "/t/<token>", "to_route": "t"},

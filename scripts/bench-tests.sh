@@ -66,6 +66,8 @@ check_uninstalled(); print('uninstall left nothing behind')" "$SITE")
 	frappe_cli --site "$SITE" install-app "$APP"
 fi
 frappe_cli --site "$SITE" set-config allow_tests true
+# the desk bundles (public/js/*.bundle.js, Vue single-file components) for the browser tests
+frappe_cli build --app "$APP"
 
 echo "running: run-tests --app $APP on $SITE"
 # CI=1: without it run-tests exits 0 even when tests fail.

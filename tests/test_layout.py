@@ -120,8 +120,22 @@ def _translatable_strings():
 	return found
 
 
+_JS_STRING = re.compile(r"""\b__\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+
+
+def _desk_strings():
+	"""Literal strings passed to __() in the desk's scripts and Vue components."""
+	found = set()
+	for path in [*APP.rglob("*.js"), *APP.rglob("*.vue")]:
+		if "/dist/" in str(path) or "/node_modules/" in str(path):
+			continue
+		for double, single in _JS_STRING.findall(path.read_text(encoding="utf-8")):
+			found.add((double or single).replace('\\"', '"').replace("\\'", "'"))
+	return found
+
+
 def test_every_message_has_a_french_translation():
 	with open(APP / "translations" / "fr.csv", newline="", encoding="utf-8") as fh:
 		translated = {row[0]: row[1] for row in csv.reader(fh) if row}
-	missing = sorted(s for s in _translatable_strings() if not translated.get(s))
+	missing = sorted(s for s in _translatable_strings() | _desk_strings() if not translated.get(s))
 	assert missing == [], "add these to gigafibre_fsm/translations/fr.csv"

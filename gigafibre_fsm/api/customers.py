@@ -70,6 +70,16 @@ def check_address(address: str | None = None, lat: float | None = None, lon: flo
 		return footprint.check(text, lat_f, lon_f)
 
 
+@fsm_api(roles=CHECKERS)
+def get_customer_360(customer: str) -> dict:
+	"""The Customer form's panel: subscriptions and contracts (months left), service locations,
+	equipment with its last-known state (online, last inform, optical power) and the healthy
+	optical band, open Issues, upcoming and recent Dispatch Jobs, the last flow runs."""
+	from gigafibre_fsm.customers import customer_360
+
+	return customer_360.panel(str(customer or "").strip())
+
+
 # -- referrals ------------------------------------------------------------------------------
 
 
