@@ -25,6 +25,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from gigafibre_fsm.core.billing.statement import format_date
+
 TZ = ZoneInfo("America/Toronto")
 GATHER_TIMEOUT = 6
 MAX_ATTEMPTS = 2
@@ -174,21 +176,6 @@ def line_state(online: bool | None, rx_dbm: float | None) -> str | None:
 
 # -- words ---------------------------------------------------------------------------------
 
-MONTHS_FR = (
-	"janvier",
-	"février",
-	"mars",
-	"avril",
-	"mai",
-	"juin",
-	"juillet",
-	"août",
-	"septembre",
-	"octobre",
-	"novembre",
-	"décembre",
-)
-
 TEXT = {
 	"fr": {
 		"welcome": "Bonjour, vous avez joint Gigafibre.",
@@ -271,9 +258,8 @@ def say_time(moment: datetime, lang: str, today: date) -> str:
 
 
 def say_date(day: date, lang: str) -> str:
-	if lang == "fr":
-		return f"{'1er' if day.day == 1 else day.day} {MONTHS_FR[day.month - 1]} {day.year}"
-	return f"{day.strftime('%B')} {day.day}, {day.year}"
+	"""``1er décembre 2026`` / ``December 1, 2026``: the invoices' own way of writing a date."""
+	return format_date(day, lang)
 
 
 def say_amount(amount: Decimal, lang: str) -> str:
