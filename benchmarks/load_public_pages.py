@@ -5,7 +5,7 @@
 
 The app must be installed on the site; it needs ``wrk`` (Debian package). Serves the site with
 gunicorn as production does (``--workers`` defaults to the bench's ``gunicorn_workers``), makes
-a technician with jobs, a residential contract with a signing link and a device, then for each
+a technician with jobs, a residential contract with a signing link, an account link and a device, then for each
 public page and its API call runs ``wrk -c <connections> -d <duration>`` from this machine
 (one address: the per-IP rate limits answer 429 as designed once spent). Prints, per scenario,
 requests/s, latency p50/p95/p99 and the answers by status, and the gunicorn workers' memory
@@ -72,6 +72,7 @@ def arrange() -> tuple[list[tuple[str, str, str, dict | None]], callable]:
 	import frappe
 
 	from gigafibre_fsm.core import contract_tokens
+	from gigafibre_fsm.customers import account
 	from gigafibre_fsm.dispatch import links
 	from gigafibre_fsm.settings import get_settings
 	from gigafibre_fsm.test_utils import make_contract, make_customer, make_job, make_technician
@@ -84,6 +85,7 @@ def arrange() -> tuple[list[tuple[str, str, str, dict | None]], callable]:
 	frappe.db.set_value("Service Contract", contract.name, {"signing_jti": issued.jti, "status": "Envoyé"})
 	frappe.db.commit()
 	t_token = links.issue(tech.name)
+	a_token = account.issue(customer.name)
 	mac = "AA:BB:CC:00:11:22"
 	api = "/api/method/gigafibre_fsm.api."
 	scenarios = [
@@ -93,6 +95,13 @@ def arrange() -> tuple[list[tuple[str, str, str, dict | None]], callable]:
 		("QR verify_code", "POST", f"{api}qr.verify_code", {"mac": mac, "code": "000000"}),
 		("contract page", "GET", f"/c/{issued.token}", None),
 		("contract get_contract", "POST", f"{api}customers.get_contract", {"token": issued.token}),
+		("account page", "GET", f"/compte/{a_token}", None),
+		(
+			"account send_account_link",
+			"POST",
+			f"{api}billing.send_account_link",
+			{"identifier": "nobody@example.com"},
+		),
 	]
 
 	def cleanup():
