@@ -110,7 +110,11 @@ class TestScanFromTheTechnicianPage(IntegrationTestCase):
 				expect(pending).to_have_text("1", timeout=15000)
 				(queued,) = page.evaluate("() => window.gfTech.outbox()")
 				self.assertEqual((queued["type"], queued["job"]), ("scan_label", job.name))
-				self.assertTrue(queued["photo"].startswith("data:image/jpeg;base64,"))
+				# the photo waits in IndexedDB, named by the action (localStorage keeps the action)
+				self.assertNotIn("photo", queued)
+				self.assertEqual(queued["photo_ref"], queued["id"])
+				photo = page.evaluate("(id) => window.gfTech.photo(id)", queued["id"])
+				self.assertTrue(photo.startswith("data:image/jpeg;base64,"))
 				self.assertEqual(self.peer.calls, [])
 
 				# 2. back online but the model is too slow: a 504, the scan stays queued
@@ -131,6 +135,8 @@ class TestScanFromTheTechnicianPage(IntegrationTestCase):
 					[(r.equipment, r.serial_no, r.action) for r in rows], [(eqp.name, serial, "Installed")]
 				)
 				calls = len(self.peer.calls)
+				self.assertIsNone(page.evaluate("(id) => window.gfTech.photo(id)", queued["id"]))
+				sent = {k: v for k, v in queued.items() if k != "photo_ref"} | {"photo": photo}
 
 				# 4. the same action once more (a lost answer, another tab): replayed, not re-read
 				again = page.evaluate(
@@ -139,7 +145,7 @@ class TestScanFromTheTechnicianPage(IntegrationTestCase):
 						headers: {'Content-Type': 'application/json', 'Accept': 'application/json'},
 						body: JSON.stringify({token, action}),
 					}).then(r => r.json())""",
-					[token, queued],
+					[token, sent],
 				)
 				self.assertTrue(again["message"]["replayed"])
 				self.assertEqual(len(self.peer.calls), calls)
@@ -151,7 +157,7 @@ class TestScanFromTheTechnicianPage(IntegrationTestCase):
 					"id": str(uuid.uuid4()),
 					"type": "scan_label",
 					"job": job.name,
-					"photo": queued["photo"],
+					"photo": photo,
 				}
 				status = page.evaluate(
 					"""([token, action]) => fetch('/api/method/gigafibre_fsm.api.technician.act', {

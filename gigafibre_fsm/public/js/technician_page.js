@@ -2,7 +2,10 @@
 //
 // Every change the technician makes is an action with a stable UUID, put in an
 // outbox in localStorage first and then sent; the outbox is replayed on load, on the
-// browser's "online" event and every 20 s. The server applies an action id once and
+// browser's "online" event and every 20 s. A photo (or a label scan) waits in IndexedDB,
+// which holds far more than localStorage's few megabytes; its action in the outbox
+// names it (photo_ref). Where IndexedDB is unavailable (some private modes) the photo
+// stays inline in the action. The server applies an action id once and
 // answers a replay with the first result, so sending twice is harmless.
 (function () {
 	"use strict";
@@ -253,8 +256,101 @@
 		return store(OUTBOX_KEY, items);
 	}
 
-	function enqueue(action) {
-		action.id = uuid();
+	// -- photos waiting in IndexedDB ---------------------------------------------------
+
+	var PHOTO_DB = "gf_tech_photos";
+	var photoDb = null;
+
+	function openPhotos() {
+		if (photoDb) return photoDb;
+		photoDb = new Promise(function (resolve, reject) {
+			if (!window.indexedDB) return reject(new Error("no IndexedDB"));
+			var req = indexedDB.open(PHOTO_DB, 1);
+			req.onupgradeneeded = function () {
+				req.result.createObjectStore("photos");
+			};
+			req.onsuccess = function () {
+				resolve(req.result);
+			};
+			req.onerror = function () {
+				reject(req.error);
+			};
+		});
+		photoDb.catch(function () {
+			photoDb = null;
+		});
+		return photoDb;
+	}
+
+	function photoTx(mode, work) {
+		return openPhotos().then(function (db) {
+			return new Promise(function (resolve, reject) {
+				var tx = db.transaction("photos", mode);
+				var req = work(tx.objectStore("photos"));
+				tx.oncomplete = function () {
+					resolve(req && req.result);
+				};
+				tx.onerror = tx.onabort = function () {
+					reject(tx.error);
+				};
+			});
+		});
+	}
+
+	function putPhoto(id, dataUrl) {
+		return photoTx("readwrite", function (store) {
+			return store.put(dataUrl, id);
+		});
+	}
+
+	function getPhoto(id) {
+		return photoTx("readonly", function (store) {
+			return store.get(id);
+		});
+	}
+
+	function dropPhoto(id) {
+		return photoTx("readwrite", function (store) {
+			return store.delete(id);
+		}).catch(function () {});
+	}
+
+	// The action as it is sent: its photo read back from IndexedDB (null: the photo is gone).
+	function withPhoto(action) {
+		var payload = Object.assign({}, action);
+		delete payload.label;
+		if (!payload.photo_ref) return Promise.resolve(payload);
+		var ref = payload.photo_ref;
+		delete payload.photo_ref;
+		return getPhoto(ref).then(
+			function (photo) {
+				if (!photo) return null;
+				payload.photo = photo;
+				return payload;
+			},
+			function () {
+				return undefined; // IndexedDB unavailable now: try again later
+			}
+		);
+	}
+
+	// A photo action: its photo into IndexedDB first, inline where that fails.
+	function enqueuePhoto(action) {
+		var id = uuid();
+		return putPhoto(id, action.photo).then(
+			function () {
+				var ref = Object.assign({}, action, { photo_ref: id });
+				delete ref.photo;
+				if (!enqueue(ref, id)) dropPhoto(id);
+			},
+			function () {
+				enqueue(action);
+			}
+		);
+	}
+
+	function enqueue(action, id) {
+		action.id = id || uuid();
 		action.at = new Date().toISOString();
 		var items = outbox();
 		items.push(action);
@@ -269,6 +365,7 @@
 	}
 
 	function removeFromOutbox(id) {
+		dropPhoto(id);
 		saveOutbox(
 			outbox().filter(function (a) {
 				return a.id !== id;
@@ -341,8 +438,18 @@
 			var items = outbox();
 			if (!items.length) return Promise.resolve();
 			var action = items[0];
-			var payload = Object.assign({}, action);
-			delete payload.label;
+			return withPhoto(action).then(function (payload) {
+				if (payload === undefined) return; // the photo cannot be read now: later
+				if (payload === null) {
+					// the browser lost the photo (storage cleared): nothing left to send
+					removeFromOutbox(action.id);
+					toast(t("photo_failed"), true);
+					return next();
+				}
+				return send(action, payload);
+			});
+		}
+		function send(action, payload) {
 			return call("act", { token: TOKEN, action: payload }).then(function (res) {
 				if (res.ok) {
 					removeFromOutbox(action.id);
@@ -731,7 +838,7 @@
 				canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
 				canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
 				canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
-				enqueue({ type: type || "add_photo", job: job, photo: canvas.toDataURL("image/jpeg", 0.8) });
+				enqueuePhoto({ type: type || "add_photo", job: job, photo: canvas.toDataURL("image/jpeg", 0.8) });
 			};
 			img.src = reader.result;
 		};
@@ -758,7 +865,7 @@
 		if (!state.flushing && !state.expired) refresh();
 	}, REFRESH_EVERY_MS);
 
-	window.gfTech = { flush: flush, refresh: refresh, outbox: outbox, enqueue: enqueue };
+	window.gfTech = { flush: flush, refresh: refresh, outbox: outbox, enqueue: enqueue, photo: getPhoto };
 	state.data = load(CACHE_KEY, null);
 	render();
 	refresh().then(flush);
