@@ -1,6 +1,7 @@
 """Twilio through the official SDK, with our timeout and typed errors.
 
-``send_sms`` posts to /2010-04-01/Accounts/{sid}/Messages.json. The API base is
+``send_sms`` posts to /2010-04-01/Accounts/{sid}/Messages.json; ``fetch_recording``
+downloads a voicemail's audio (the recording's media, ``<RecordingUrl>.mp3``). The API base is
 configurable (Gigafibre Settings → Twilio API Base URL) so tests point it at a
 fake peer on loopback. Inbound webhooks: ``signature_valid`` checks X-Twilio-Signature
 with the SDK's RequestValidator; ``voice_twiml`` / ``messaging_twiml`` build the answers
@@ -9,8 +10,9 @@ with the SDK's VoiceResponse / MessagingResponse.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from twilio.base.exceptions import TwilioRestException
@@ -85,6 +87,72 @@ def send_sms(
 	except requests.ConnectionError as e:
 		raise ConnectorUnavailable(f"Twilio could not be reached: {e}", source=SOURCE) from e
 	return SentMessage(sid=message.sid, status=str(message.status), to=message.to)
+
+
+# -- recordings ------------------------------------------------------------------------------
+
+RECORDING_PATH = re.compile(
+	r"^/2010-04-01/Accounts/(?P<account>AC[0-9a-fA-F]{32})/Recordings/(?P<sid>RE[0-9a-fA-F]{32})$"
+)
+MAX_RECORDING_BYTES = 25 * 2**20  # a 10-minute voicemail in MP3 is about 5 MB
+
+
+def recording_media_url(settings: TwilioSettings, recording_url: str) -> str | None:
+	"""The MP3 media address of a recording a webhook names, or None when the address is not a
+	recording of this account on the configured API host: the app never fetches an address a
+	request chose."""
+	try:
+		parts = urlsplit(str(recording_url or ""))
+	except ValueError:
+		return None
+	base = urlsplit(settings.api_base)
+	if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or parts.query or parts.fragment:
+		return None
+	match = RECORDING_PATH.match(parts.path)
+	if not match or match["account"] != settings.account_sid:
+		return None
+	return f"{base.scheme}://{base.netloc}{parts.path}.mp3"
+
+
+def fetch_recording(settings: TwilioSettings, recording_url: str) -> bytes:
+	"""The audio of a recording (Basic auth with the account, as Twilio's "HTTP Basic
+	Authentication for media" requires when it is on); at most MAX_RECORDING_BYTES."""
+	if not settings.configured:
+		raise ConnectorUnavailable("Twilio is not configured", source=SOURCE)
+	url = recording_media_url(settings, recording_url)
+	if not url:
+		raise TwilioRejected("Not a recording of this Twilio account", status=None, code=None)
+	try:
+		with requests.get(
+			url, auth=(settings.account_sid, settings.auth_token), timeout=settings.timeout, stream=True
+		) as answer:
+			if answer.status_code in (401, 403):
+				raise ConnectorAuthError(
+					"Twilio refused the credentials for the recording",
+					source=SOURCE,
+					status=answer.status_code,
+				)
+			if answer.status_code == 404:
+				raise TwilioRejected("Twilio has no such recording", status=404, code=20404)
+			if answer.status_code >= 400:
+				raise ConnectorResponseError(
+					f"Twilio error {answer.status_code} on the recording",
+					source=SOURCE,
+					status=answer.status_code,
+				)
+			kind = answer.headers.get("Content-Type", "")
+			if not kind.startswith("audio/"):
+				raise ConnectorResponseError(f"The recording is not audio ({kind})", source=SOURCE)
+			audio = bytearray()
+			for chunk in answer.iter_content(65536):
+				audio += chunk
+				if len(audio) > MAX_RECORDING_BYTES:
+					raise ConnectorResponseError("The recording is too large", source=SOURCE)
+			return bytes(audio)
+	except requests.Timeout as e:
+		raise ConnectorTimeout(f"Twilio did not answer within {settings.timeout}s", source=SOURCE) from e
+	except requests.ConnectionError as e:
+		raise ConnectorUnavailable(f"Twilio could not be reached: {e}", source=SOURCE) from e
 
 
 # -- inbound webhooks: signatures and TwiML ------------------------------------------------

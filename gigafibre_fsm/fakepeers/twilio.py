@@ -6,7 +6,9 @@ with a form body (To, From, Body, StatusCallback) → 201 and an
 api.v2010.account.message JSON; Basic auth with the account SID and token, else
 401 with Twilio's error body (code 20003); a "To" that is not E.164 → 400 with
 code 21211; GET of one message → 200. Every accepted message is kept in
-``messages``.
+``messages``. Recordings (``add_recording``) are served as their media, GET
+/2010-04-01/Accounts/{AccountSid}/Recordings/{RecordingSid}.mp3 → audio/mpeg, with the same
+Basic auth (Twilio's "HTTP Basic Authentication for media access").
 
 It also plays Twilio's side of the webhooks it calls on our site, signed as Twilio's
 "Webhooks security" page documents (X-Twilio-Signature: base64 of HMAC-SHA1, keyed with the
@@ -50,6 +52,7 @@ class FakeTwilio(FakePeer):
 		self.account_sid = account_sid
 		self.auth_token = auth_token
 		self.messages: dict[str, dict] = {}
+		self.recordings: dict[str, tuple[bytes, str]] = {}  # sid → (media, content type)
 		self.fail_next: list[Response] = []  # queued canned answers (e.g. a 500) for retry tests
 		# seconds between recording a message and answering (a caller killed in between)
 		self.answer_delay = 0.0
@@ -123,6 +126,22 @@ class FakeTwilio(FakePeer):
 			if sid not in self.messages:
 				return _error(404, 20404, f"The requested resource {request.path} was not found")
 			return Response.json(self.messages[sid])
+
+		@self.route("GET", base + r"/Recordings/(?P<sid>RE[0-9a-fA-F]{32})\.mp3")
+		def recording(request, account, sid):
+			refused = self._authorised(request, account)
+			if refused:
+				return refused
+			if sid not in self.recordings:
+				return _error(404, 20404, f"The requested resource {request.path} was not found")
+			media, kind = self.recordings[sid]
+			return Response(200, media, {"Content-Type": kind})
+
+	def add_recording(self, audio: bytes, content_type: str = "audio/mpeg") -> tuple[str, str]:
+		"""A recording of this account: its sid and the RecordingUrl Twilio's webhooks give."""
+		sid = "RE" + secrets.token_hex(16)
+		self.recordings[sid] = (audio, content_type)
+		return sid, f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{sid}"
 
 	@property
 	def sent(self) -> list[dict]:

@@ -237,11 +237,14 @@ def send_pay_link(customer: str, e164: str | None, lang: str) -> str | None:
 
 
 def file_voicemail(form, customer: str | None, e164: str | None) -> str | None:
-	"""The recording as an Issue (the customer's, else a new one) with the audio attached, once per
-	RecordingSid."""
+	"""The recording as an Issue (the customer's, else a new one), once per RecordingSid; its
+	audio is downloaded from Twilio by a job after the commit and attached to the Issue as a
+	private file (``attach_voicemail``). A recording address that is not one of this account's
+	recordings on Twilio's API host files nothing (the app never fetches an address a request
+	chose)."""
 	recording = str(form.get("RecordingSid") or "")[:64]
 	url = str(form.get("RecordingUrl") or "")[:500]
-	if not recording or not url.startswith("https://"):
+	if not recording or not twilio.recording_media_url(get_settings().twilio, url):
 		return None
 	if frappe.db.exists("Communication", {"message_id": recording}):
 		return None
@@ -259,18 +262,56 @@ def file_voicemail(form, customer: str | None, e164: str | None) -> str | None:
 		("Issue", issue),
 		customer,
 	)
-	frappe.get_doc(
+	frappe.enqueue(
+		"gigafibre_fsm.gigafibre_integrations.phone.attach_voicemail",
+		queue="short",
+		enqueue_after_commit=True,
+		job_id=f"gigafibre_fsm:voicemail:{recording}",
+		deduplicate=True,
+		issue=issue,
+		recording=recording,
+		url=url,
+	)
+	frappe.logger(LOG).info({"event": "voicemail", "from": masked(e164), "issue": issue})
+	return issue
+
+
+def voicemail_file_name(recording: str) -> str:
+	return f"voicemail-{recording}.mp3"
+
+
+def attach_voicemail(issue: str, recording: str, url: str) -> str | None:
+	"""Download the recording's audio and attach it to the Issue as a private file, once. If
+	Twilio cannot give it, the Issue says so in a comment (the recording's address is in its
+	description) instead of failing silently."""
+	from gigafibre_fsm.connectors.errors import ConnectorError
+
+	name = voicemail_file_name(recording)
+	existing = frappe.db.get_value(
+		"File", {"attached_to_doctype": "Issue", "attached_to_name": issue, "file_name": name}
+	)
+	if existing:
+		return existing
+	try:
+		audio = twilio.fetch_recording(get_settings().twilio, url)
+	except ConnectorError as e:
+		frappe.get_doc("Issue", issue).add_comment(
+			"Info",
+			_("The voicemail's audio could not be downloaded from Twilio: {0}").format(escape_html(str(e))),
+		)
+		frappe.logger(LOG).warning({"event": "voicemail_download_failed", "issue": issue, "error": str(e)})
+		return None
+	file = frappe.get_doc(
 		{
 			"doctype": "File",
-			"file_url": f"{url}.mp3",
-			"file_name": f"voicemail-{recording}.mp3",
+			"file_name": name,
 			"attached_to_doctype": "Issue",
 			"attached_to_name": issue,
 			"is_private": 1,
+			"content": audio,
 		}
 	).insert(ignore_permissions=True)
-	frappe.logger(LOG).info({"event": "voicemail", "from": masked(e164), "issue": issue})
-	return issue
+	return file.name
 
 
 def add_transcription(form) -> None:

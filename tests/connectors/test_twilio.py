@@ -4,8 +4,13 @@ import json
 
 import pytest
 
-from gigafibre_fsm.connectors.errors import ConnectorAuthError, ConnectorTimeout, ConnectorUnavailable
-from gigafibre_fsm.connectors.twilio import TwilioRejected, send_sms
+from gigafibre_fsm.connectors.errors import (
+	ConnectorAuthError,
+	ConnectorResponseError,
+	ConnectorTimeout,
+	ConnectorUnavailable,
+)
+from gigafibre_fsm.connectors.twilio import TwilioRejected, fetch_recording, recording_media_url, send_sms
 from gigafibre_fsm.core.settings import TwilioSettings
 from gigafibre_fsm.fakepeers.http import Response
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
@@ -73,3 +78,55 @@ def test_timeout_and_refused_connection(fake_peer):
 def test_not_configured():
 	with pytest.raises(ConnectorUnavailable):
 		send_sms(TwilioSettings(), "+15145550123", "x")
+
+
+# -- voicemail recordings ----------------------------------------------------------------------
+
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 8
+
+
+def test_a_recording_is_downloaded_with_the_account_credentials(fake_peer):
+	peer = fake_peer(FakeTwilio())
+	sid, url = peer.add_recording(MP3)
+	assert fetch_recording(settings_for(peer), url) == MP3
+	(request,) = peer.requests
+	assert request.path.endswith(f"/Recordings/{sid}.mp3")
+	assert request.headers["authorization"].startswith("Basic ")
+
+
+def test_only_recordings_of_this_account_on_the_api_host_are_fetched(fake_peer):
+	peer = fake_peer(FakeTwilio())
+	sid, url = peer.add_recording(MP3)
+	settings = settings_for(peer)
+	other_account = url.replace(peer.account_sid, "AC" + "1" * 32)
+	elsewhere = url.replace(peer.url, "http://169.254.169.254")
+	for bad in (other_account, elsewhere, url + "?x=1", url + "/../Messages", "", "garbage", url[:-2]):
+		assert recording_media_url(settings, bad) is None
+		with pytest.raises(TwilioRejected):
+			fetch_recording(settings, bad)
+	assert peer.requests == []  # nothing was asked of anyone
+	assert recording_media_url(settings, url) == url + ".mp3"
+
+
+def test_a_missing_recording_and_bad_credentials_are_told_apart(fake_peer):
+	peer = fake_peer(FakeTwilio())
+	_, url = peer.add_recording(MP3)
+	gone = url[:-4] + "ffff"
+	with pytest.raises(TwilioRejected) as err:
+		fetch_recording(settings_for(peer), gone)
+	assert err.value.status == 404
+	with pytest.raises(ConnectorAuthError):
+		fetch_recording(settings_for(peer, auth_token="wrong"), url)
+
+
+def test_a_recording_that_is_not_audio_or_too_large_is_refused(fake_peer, monkeypatch):
+	from gigafibre_fsm.connectors import twilio as connector
+
+	peer = fake_peer(FakeTwilio())
+	_, url = peer.add_recording(MP3)
+	_, page = peer.add_recording(b"<html>login</html>", content_type="text/html")
+	with pytest.raises(ConnectorResponseError, match="not audio"):
+		fetch_recording(settings_for(peer), page)
+	monkeypatch.setattr(connector, "MAX_RECORDING_BYTES", len(MP3) - 1)
+	with pytest.raises(ConnectorResponseError, match="too large"):
+		fetch_recording(settings_for(peer), url)

@@ -433,8 +433,8 @@ class TestPhoneMenu(CommsCase):
 		self.assertIn("<Record", self.answer(number, now=OPEN))
 		self.assertIn("<Gather", self.answer(number, now=OPEN + timedelta(days=1)))
 
-		recording = "RE" + frappe.generate_hash(length=32)
-		url = f"https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/{recording}"
+		audio = b"ID3\x04" + frappe.generate_hash(length=64).encode() * 40
+		recording, url = self.twilio.add_recording(audio)
 		extra = {"RecordingSid": recording, "RecordingUrl": url, "RecordingDuration": "14"}
 		for _ in range(2):  # Twilio may post the recording's action twice
 			done = self.answer(number, "voicemail", now=SUNDAY, extra=extra)
@@ -442,10 +442,30 @@ class TestPhoneMenu(CommsCase):
 		(comm,) = self.comms(message_id=recording)
 		issue = frappe.get_doc("Issue", comm.reference_name)
 		self.assertEqual(issue.customer, customer.name)
+		# the job the webhook queued after its commit (run here: tests do not commit)
+		attached = {phone.attach_voicemail(issue.name, recording, url) for _ in range(2)}
+		(name,) = attached
 		files = frappe.get_all(
-			"File", {"attached_to_doctype": "Issue", "attached_to_name": issue.name}, pluck="file_url"
+			"File", {"attached_to_doctype": "Issue", "attached_to_name": issue.name}, pluck="name"
 		)
-		self.assertEqual(files, [url + ".mp3"])
+		self.assertEqual(files, [name])
+		file = frappe.get_doc("File", name)
+		self.assertEqual((file.file_name, file.is_private), (f"voicemail-{recording}.mp3", 1))
+		self.assertEqual(file.get_content(), audio)
+		self.assertEqual(len([r for r in self.twilio.requests if recording in r.path]), 1)
+
+		# a recording Twilio no longer has: the Issue says so, nothing is attached
+		gone, gone_url = self.twilio.add_recording(b"x")
+		del self.twilio.recordings[gone]
+		self.assertIsNone(phone.attach_voicemail(issue.name, gone, gone_url))
+		comments = frappe.get_all(
+			"Comment", {"reference_doctype": "Issue", "reference_name": issue.name}, pluck="content"
+		)
+		self.assertTrue(any("could not be downloaded" in c for c in comments), comments)
+		# an address that is not a recording of this account on Twilio's host files nothing
+		forged = dict(extra, RecordingSid="RE" + "f" * 32, RecordingUrl="https://example.com/a.mp3")
+		self.answer(number, "voicemail", now=SUNDAY, extra=forged)
+		self.assertEqual(self.comms(message_id="RE" + "f" * 32), [])
 		self.answer(
 			number, "transcription", extra={"RecordingSid": recording, "TranscriptionText": "Rappelez-moi"}
 		)
