@@ -44,6 +44,10 @@ def redis_gone():
 
 
 class TestUnavailable(CommsCase):
+	def setUp(self):
+		super().setUp()
+		self.addCleanup(frappe.local.flags.pop, "disable_traceback", None)
+
 	def post_sms(self, params: dict):
 		fake_request(
 			SMS_PATH, params, headers={"X-Twilio-Signature": self.twilio.sign(HOST + SMS_PATH, params)}
