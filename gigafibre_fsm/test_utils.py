@@ -367,9 +367,9 @@ class ApiClient:
 
 
 @contextmanager
-def serve_gunicorn(workers: int = 4):
+def serve_gunicorn(workers: int = 4, timeout: int = 300):
 	"""The site served as production serves it: ``gunicorn -w <workers> frappe.app:application
-	--preload`` started from the bench's sites folder with the bench's Python, on
+	--preload -t <timeout>`` started from the bench's sites folder with the bench's Python, on
 	127.0.0.1:<free port>; clients name the site in X-Frappe-Site-Name. It uses its own
 	connections: commit what it must see first. Waits (up to 3 minutes, for a loaded
 	machine) until the site answers."""
@@ -394,7 +394,7 @@ def serve_gunicorn(workers: int = 4):
 			"-w",
 			str(workers),
 			"-t",
-			"300",
+			str(timeout),
 			"--preload",
 			"frappe.app:application",
 		],

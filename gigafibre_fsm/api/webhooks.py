@@ -1,7 +1,8 @@
 """Inbound webhooks (``/api/method/gigafibre_fsm.api.webhooks.<name>``).
 
 Guest-callable: each proves itself with the secret its sender was configured with, and is
-idempotent (senders retry).
+idempotent (senders retry). Each is wrapped by ``unavailable.webhook``: no traceback in an
+error answer, and a 503 ``ServiceUnavailable`` while the database or Redis is unreachable.
 
 ``docuseal``: DocuSeal POSTs its events with the secret header configured in its webhook
 settings (``X-Gigafibre-Webhook-Secret``, value in Gigafibre Settings' DocuSeal Webhook
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from gigafibre_fsm.connectors import docuseal as ds
 from gigafibre_fsm.settings import get_settings
+from gigafibre_fsm.unavailable import webhook
 
 EVENT_TTL = 7 * 24 * 3600  # longer than DocuSeal's 48 hours of retries
 LOG = "gigafibre_fsm.webhooks"
@@ -38,6 +40,7 @@ def _seen_key(event_key: str) -> str:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@webhook
 @rate_limit(limit=600, seconds=60)
 def docuseal() -> dict:
 	request = frappe.request
@@ -133,6 +136,7 @@ def _xml(twiml: str) -> Response:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@webhook
 @rate_limit(limit=1200, seconds=60)
 def twilio_sms() -> Response:
 	"""Twilio's inbound SMS webhook: the message on the sender's timeline, once per MessageSid;
@@ -146,6 +150,7 @@ def twilio_sms() -> Response:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@webhook
 @rate_limit(limit=1200, seconds=60)
 def twilio_status() -> dict:
 	"""Twilio's status callback of an outgoing SMS: its delivery status (never moved back)."""
@@ -155,6 +160,7 @@ def twilio_status() -> dict:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@webhook
 @rate_limit(limit=1200, seconds=60)
 def twilio_voice() -> Response:
 	"""Twilio's voice webhook: the phone menu's TwiML for every request of a call (the first one
@@ -189,6 +195,7 @@ def _threecx_verified() -> None:
 
 
 @frappe.whitelist(allow_guest=True, methods=["GET", "POST"])
+@webhook
 @rate_limit(limit=1200, seconds=60)
 def threecx_lookup(number: str | None = None) -> dict:
 	"""3CX's contact lookup: the customer a number belongs to (id, name, desk URL) or
@@ -204,6 +211,7 @@ def threecx_lookup(number: str | None = None) -> dict:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@webhook
 @rate_limit(limit=1200, seconds=60)
 def threecx_call() -> dict:
 	"""3CX's call journal entry (JSON): stored once as a Call Log linked to the customer; a missed
@@ -251,6 +259,7 @@ def _kuma_token(request) -> str:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@webhook
 @rate_limit(limit=600, seconds=60)
 def uptime_kuma() -> dict:
 	"""Uptime-Kuma's webhook notification (JSON, or form-data with a ``data`` field). The
@@ -289,6 +298,7 @@ def uptime_kuma() -> dict:
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
+@webhook
 @rate_limit(limit=600, seconds=60)
 def stripe() -> dict:
 	from gigafibre_fsm.connectors import stripe_payments as sp

@@ -209,7 +209,8 @@ def send_sms(ctx: StepContext) -> Outcome:
 	"""At most one SMS per step attempt, even if the worker dies around the call.
 
 	Twilio takes no idempotency key, so the attempt leaves two marks in Redis: "in flight"
-	before the call, the message sid after it. A replay of the attempt (the worker died
+	before the call (Redis unreachable: no call, the step is retried later), the message sid
+	after it. A replay of the attempt (the worker died
 	before the run was saved) reuses the sid; one that finds only the in-flight mark cannot
 	know whether Twilio got the message and fails the step visibly instead of sending it
 	again (retrying the run sends it).
@@ -238,11 +239,29 @@ def send_sms(ctx: StepContext) -> Outcome:
 		frappe.cache.set_value(cache_key, sent.sid, expires_in_sec=REPLAY_SECONDS)
 		return Outcome.done(sent.as_dict())
 
-	frappe.cache.set_value(inflight_key, 1, expires_in_sec=REPLAY_SECONDS)
+	if not _mark(inflight_key):
+		return Outcome.retry(
+			_("Redis cannot be reached: the SMS was not sent, as nothing would stop a second send")
+		)
 	try:
 		return _external(call)
 	finally:  # not reached if the process is killed during the call: the mark stays
 		frappe.cache.delete_value(inflight_key)
+
+
+def _mark(key: str) -> bool:
+	"""Write a replay mark as ``frappe.cache.set_value`` would, but say whether it was written:
+	set_value swallows Redis connection errors, and an SMS sent without its in-flight mark
+	could be sent again by a replay."""
+	import pickle
+
+	import redis
+
+	try:
+		frappe.cache.set(frappe.cache.make_key(key), pickle.dumps(1), ex=REPLAY_SECONDS)
+	except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+		return False
+	return True
 
 
 def clear_sms_marks(run: str, step_id: str, attempts: int):

@@ -29,6 +29,7 @@ from gigafibre_fsm.connectors import twilio
 from gigafibre_fsm.connectors.errors import ConnectorError
 from gigafibre_fsm.core.comms import sms as rules
 from gigafibre_fsm.core.comms.phones import masked, stored_forms, to_e164
+from gigafibre_fsm.exceptions import ConflictError
 from gigafibre_fsm.gigafibre_integrations.consent import consent_of, set_consent
 from gigafibre_fsm.settings import get_settings
 
@@ -36,7 +37,7 @@ EVENT = "gigafibre_fsm:sms"
 CLOSED_ISSUE = ("Resolved", "Closed")
 STAFF_ROLE = "Customer Service"
 LOG = "gigafibre_fsm.sms"
-CLAIM_SECONDS = 24 * 3600  # then the stored Communication (message_id) answers
+CLAIM_SECONDS = 600  # longer than any request; then the stored Communication (message_id) answers
 MAX_BODY = 1600  # Twilio's limit for one message
 STATUS_WEBHOOK = "/api/method/gigafibre_fsm.api.webhooks.twilio_status"
 
@@ -157,11 +158,29 @@ def receive(form) -> dict:
 	existing = received(sid)
 	if existing:
 		return {"ok": True, "duplicate": True, "communication": existing}
-	# two deliveries of one message at once: the first claims it; the claim is dropped on rollback
+	# two deliveries of one message at once: the first claims it, the other is told to try
+	# again (409: never a 200 for a message not stored). The claim is dropped when the
+	# request fails, even when the database is gone and its rollback fails with it (then
+	# after_rollback never runs); a request killed outright leaves it CLAIM_SECONDS at most.
 	claim = frappe.cache.make_key(f"gigafibre_fsm:twilio_sms:{sid}")
 	if not frappe.cache.set(claim, 1, nx=True, ex=CLAIM_SECONDS):
-		return {"ok": True, "duplicate": True}
-	frappe.db.after_rollback.add(lambda: frappe.cache.delete(claim))
+		frappe.throw(_("This message is being stored by another request; try again"), ConflictError)
+	frappe.db.after_rollback.add(lambda: _release(claim))
+	try:
+		return _store(form, sid, body, e164)
+	except BaseException:
+		_release(claim)
+		raise
+
+
+def _release(claim: str) -> None:
+	try:
+		frappe.cache.delete(claim)
+	except Exception:  # Redis is the failing side: its restart forgot the claim, or it expires
+		pass
+
+
+def _store(form, sid: str, body: str, e164: str | None) -> dict:
 	word = rules.keyword(body)
 	if e164 and word in (rules.STOP, rules.START):
 		set_consent(e164, word, sid)
