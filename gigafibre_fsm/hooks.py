@@ -20,8 +20,9 @@ after_install = "gigafibre_fsm.install.after_install"
 before_uninstall = "gigafibre_fsm.install.before_uninstall"
 after_migrate = "gigafibre_fsm.install.after_migrate"
 
-# run-tests on an ERPNext site needs a company and the setup wizard done.
-before_tests = "erpnext.setup.utils.before_tests"
+# run-tests on an ERPNext site needs a company and the setup wizard done, and fiscal years
+# around today (tests bill next month: in December, next year).
+before_tests = ["erpnext.setup.utils.before_tests", "gigafibre_fsm.test_utils.before_tests"]
 
 # Fixtures: the app's roles, synced on install and migrate.
 fixtures = [

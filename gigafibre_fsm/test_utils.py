@@ -13,6 +13,17 @@ from gigafibre_fsm.testing import IntegrationTestCase
 # tests; this one holds none (the name follows frappe/helpdesk's test_utils.py).
 
 
+def before_tests() -> None:
+	"""run-tests' hook (after ERPNext's): calendar fiscal years from last year to next, so a
+	test may book last month or bill next month whatever today is (before_tests makes only
+	this year's)."""
+	from gigafibre_fsm.fiscal_years import ensure_calendar_years
+
+	year = frappe.utils.getdate().year
+	ensure_calendar_years(year - 1, year + 1)
+	frappe.db.commit()
+
+
 def unique(prefix: str) -> str:
 	return f"{prefix}-{frappe.generate_hash(length=8)}"
 

@@ -94,12 +94,20 @@ def test_hooks():
 	tree = ast.parse((APP / "hooks.py").read_text())
 	values = {}
 	for node in tree.body:
-		if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-			values.update({t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)})
+		if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant | ast.List):
+			try:
+				value = ast.literal_eval(node.value)
+			except ValueError:  # a list built from names
+				continue
+			values.update({t.id: value for t in node.targets if isinstance(t, ast.Name)})
 	assert values["app_name"] == "gigafibre_fsm"
 	assert values["export_python_type_annotations"] is True
 	assert values["require_type_annotated_api_methods"] is True
-	assert values["before_tests"] == "erpnext.setup.utils.before_tests"
+	# ERPNext's set-up first (a company), then the app's (fiscal years around today)
+	assert values["before_tests"] == [
+		"erpnext.setup.utils.before_tests",
+		"gigafibre_fsm.test_utils.before_tests",
+	]
 
 
 def _translatable_strings():

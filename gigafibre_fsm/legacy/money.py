@@ -80,25 +80,9 @@ def ensure_setup(imp) -> None:
 
 def _fiscal_years(imp) -> None:
 	"""Calendar fiscal years for the legacy years no fiscal year covers (GL rows name theirs)."""
+	from gigafibre_fsm.fiscal_years import ensure_calendar_years
 
-	def ranges():
-		rows = frappe.get_all(
-			"Fiscal Year",
-			filters={"disabled": 0},
-			fields=["name", "year_start_date", "year_end_date"],
-			limit=0,
-		)
-		return sorted((r.year_start_date, r.year_end_date, r.name) for r in rows)
-
-	known = ranges()
-	for year in range(2010, imp.today.year + 2):
-		first, last = date(year, 1, 1), date(year, 12, 31)
-		if any(a <= first <= b or a <= last <= b for a, b, _ in known):
-			continue
-		frappe.get_doc(
-			{"doctype": "Fiscal Year", "year": str(year), "year_start_date": first, "year_end_date": last}
-		).insert(ignore_permissions=True)
-	imp.fiscal_years = ranges()
+	imp.fiscal_years = ensure_calendar_years(2010, imp.today.year + 1)
 
 
 def fiscal_year(imp, when: date) -> str | None:
