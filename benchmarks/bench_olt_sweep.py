@@ -58,15 +58,21 @@ MAX_REPETITIONS = 50
 
 
 def start_agents(
-	count: int, olts: int, ports: int, onts: int
+	count: int, olts: int, ports: int, onts: int, *, interleave: bool = False
 ) -> tuple[list[OltAgent], list[OltTarget], dict]:
+	"""``count`` agents serving ``olts`` logical OLTs (one community each): in blocks of
+	consecutive names, or ``interleave``d (OLT n on agent n mod count, so a chunk of
+	consecutive names is spread over the agents as real OLTs are over their own hardware)."""
 	per_agent = -(-olts // count)
+	width = max(2, len(str(olts - 1)))
 	agents, targets, truth = [], [], {}
 	for a in range(count):
 		vendor = "zte" if a % 2 == 0 else "huawei"
 		table = generate_table(vendor, ports=ports, onts_per_port=onts, seed=100 + a)
-		communities = [f"olt{a * per_agent + k:02d}" for k in range(per_agent)]
-		communities = [c for c in communities if int(c[3:]) < olts]
+		numbers = (
+			range(a, olts, count) if interleave else range(a * per_agent, min(olts, (a + 1) * per_agent))
+		)
+		communities = [f"olt{n:0{width}d}" for n in numbers]
 		if not communities:
 			break
 		agent = OltAgent(table, communities=communities).start()

@@ -26,7 +26,7 @@ from gigafibre_fsm.settings import get_settings
 SINCE_KEY = "gigafibre_fsm:fleet_refresh_since"
 SILENT_AFTER = timedelta(minutes=30)  # six missed informs at the usual 5 minutes
 RETENTION_DAYS = 90
-OLT_CHUNK = 10  # OLTs per sweep job: read in parallel by one worker (bench_olt_sweep.py --scale)
+OLT_CHUNK = 10  # OLTs per sweep job, read in parallel by one worker (benchmarks/bench_olt_scale.py)
 FLEET_PROJECTION = [
 	"_deviceId",
 	"_lastInform",
