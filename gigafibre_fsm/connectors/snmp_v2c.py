@@ -309,8 +309,10 @@ class SnmpTransport:
 		self._endpoints.clear()
 
 	async def resolve(self, host: str, port: int) -> tuple[int, tuple]:
-		"""(address family, socket address) of ``host:port``; OSError when it cannot be resolved."""
+		"""(address family, socket address) of ``host:port``, IPv4 first (a name with both is
+		read over IPv4, as pysnmp's UDP target did); OSError when it cannot be resolved."""
 		infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+		infos.sort(key=lambda info: info[0] != socket.AF_INET)
 		family, _type, _proto, _name, address = infos[0]
 		return family, address
 

@@ -9,6 +9,7 @@ table, and a small test peer answering with pysnmp-encoded error responses.
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 from pyasn1.codec.ber import decoder, encoder
@@ -264,3 +265,18 @@ def test_an_error_status_is_a_response_error_naming_the_oid():
 def test_a_malformed_answer_is_a_response_error():
 	with pytest.raises(ConnectorResponseError, match="varbind list expected"):
 		run(_against_error_peer(None))
+
+
+def test_addresses_resolve_ipv4_first_and_a_bad_name_is_unavailable():
+	from gigafibre_fsm.connectors.errors import ConnectorUnavailable
+
+	async def go():
+		async with wire.SnmpTransport() as transport:
+			family, address = await transport.resolve("localhost", 1161)
+			client = OltSnmpClient(OltTarget("bad", "no-such-host.invalid"), FAST, transport=transport)
+			with pytest.raises(ConnectorUnavailable):
+				await client.walk(ROW[:-3])
+			return family, address
+
+	family, address = run(go())
+	assert (family, address) == (socket.AF_INET, ("127.0.0.1", 1161))
