@@ -195,7 +195,8 @@ class OltSnmpClient:
 	async def walk(self, oid: str | Sequence[int]) -> list[tuple[Oid, object]]:
 		"""Every row under ``oid`` (a column or a subtree) with GETBULK, in OID order.
 
-		Only what is kept is decoded: an answer's OIDs are compared with the root as BER
+		An agent that answers tooBig gets half the max-repetitions (for the rest of this
+		client's walks), down to one. Only what is kept is decoded: an answer's OIDs are compared with the root as BER
 		bytes, the index arcs and the value of a row are decoded once it is known to be
 		under the root, and the next request starts from the last row's OID as received.
 		"""
@@ -208,7 +209,13 @@ class OltSnmpClient:
 		last: tuple[int, ...] = ()
 		last_raw = prefix
 		while True:
-			varbinds = await self._request("GETBULK", wire.GETBULK, [last_raw], self.max_repetitions)
+			try:
+				varbinds = await self._request("GETBULK", wire.GETBULK, [last_raw], self.max_repetitions)
+			except ConnectorResponseError as e:
+				if e.status != wire.TOO_BIG or self.max_repetitions == 1:
+					raise
+				self.max_repetitions //= 2  # the answer would not fit in one message: ask for less
+				continue
 			if not varbinds:
 				return rows
 			for name, tag, value in varbinds:

@@ -53,6 +53,7 @@ NO_VALUE = frozenset((NULL, NO_SUCH_OBJECT, NO_SUCH_INSTANCE, END_OF_MIB_VIEW))
 _UNSIGNED = frozenset((COUNTER32, GAUGE32, TIMETICKS, COUNTER64))
 _BYTES = frozenset((OCTET_STRING, IP_ADDRESS, OPAQUE))
 
+TOO_BIG = 1
 # RFC 3416 error-status names, as agents' errors are reported
 ERROR_STATUS = (
 	"noError",

@@ -222,10 +222,14 @@ def test_a_timeout_sends_the_request_once_per_try():
 
 class _ErrorPeer(asyncio.DatagramProtocol):
 	"""Test peer: answers each SNMP request with error-status ``status`` (index 1), or with
-	a Response whose varbind list is not a SEQUENCE when ``status`` is None."""
+	a Response whose varbind list is not a SEQUENCE when ``status`` is None. With
+	``fits``, a GETBULK asking for at most ``fits`` rows is answered instead: one row
+	under the OID asked for, then an OID outside it."""
 
-	def __init__(self, status):
+	def __init__(self, status, fits=0):
 		self.status = status
+		self.fits = fits
+		self.asked: list[int] = []
 
 	def connection_made(self, transport):
 		self.transport = transport
@@ -235,7 +239,12 @@ class _ErrorPeer(asyncio.DatagramProtocol):
 		pdu = V2C.apiMessage.get_pdu(message)
 		request_id = int(V2C.apiPDU.get_request_id(pdu))
 		name = V2C.apiPDU.get_varbinds(pdu)[0][0]
-		if self.status is None:
+		repetitions = int(V2C.apiBulkPDU.get_max_repetitions(pdu))
+		self.asked.append(repetitions)
+		if repetitions <= self.fits:
+			rows = [((*ROW[:-3], 1), V2C.Integer(7))] if tuple(name) == ROW[:-3] else []
+			answer = pysnmp_response(request_id, [*rows, ((1, 3, 6, 1, 9), V2C.Integer(0))])
+		elif self.status is None:
 			answer = pysnmp_response(request_id, [])
 			answer = answer[:-2] + b"\x04\x00"  # varbind list replaced by an OCTET STRING
 		else:
@@ -243,13 +252,14 @@ class _ErrorPeer(asyncio.DatagramProtocol):
 		self.transport.sendto(answer, addr)
 
 
-async def _against_error_peer(status):
+async def _against_error_peer(status, fits=0):
 	loop = asyncio.get_running_loop()
-	peer, _ = await loop.create_datagram_endpoint(lambda: _ErrorPeer(status), local_addr=("127.0.0.1", 0))
+	protocol = _ErrorPeer(status, fits)
+	peer, _ = await loop.create_datagram_endpoint(lambda: protocol, local_addr=("127.0.0.1", 0))
 	port = peer.get_extra_info("sockname")[1]
 	try:
 		async with OltSnmpClient(OltTarget("err", "127.0.0.1", port=port), FAST) as client:
-			await client.walk(ROW[:-3])
+			return await client.walk(ROW[:-3]), client.max_repetitions, protocol.asked
 	finally:
 		peer.close()
 
@@ -280,3 +290,14 @@ def test_addresses_resolve_ipv4_first_and_a_bad_name_is_unavailable():
 
 	family, address = run(go())
 	assert (family, address) == (socket.AF_INET, ("127.0.0.1", 1161))
+
+
+def test_too_big_halves_the_max_repetitions_until_the_answer_fits():
+	rows, max_repetitions, asked = run(_against_error_peer(wire.TOO_BIG, fits=10))
+	assert rows == [((*ROW[:-3], 1), 7)]
+	assert asked == [50, 25, 12, 6] and max_repetitions == 6  # kept for the next walks
+
+
+def test_too_big_at_one_row_is_a_response_error():
+	with pytest.raises(ConnectorResponseError, match="tooBig"):
+		run(_against_error_peer(wire.TOO_BIG, fits=0))
