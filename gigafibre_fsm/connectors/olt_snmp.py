@@ -209,12 +209,15 @@ class OltSnmpClient:
 		last: tuple[int, ...] = ()
 		last_raw = prefix
 		while True:
+			asked = self.max_repetitions
 			try:
-				varbinds = await self._request("GETBULK", wire.GETBULK, [last_raw], self.max_repetitions)
+				varbinds = await self._request("GETBULK", wire.GETBULK, [last_raw], asked)
 			except ConnectorResponseError as e:
-				if e.status != wire.TOO_BIG or self.max_repetitions == 1:
+				if e.status != wire.TOO_BIG or asked == 1:
 					raise
-				self.max_repetitions //= 2  # the answer would not fit in one message: ask for less
+				# the answer would not fit in one message: ask for less (columns walked in
+				# parallel share the figure, so two tooBig answers to one figure halve it once)
+				self.max_repetitions = min(self.max_repetitions, asked // 2)
 				continue
 			if not varbinds:
 				return rows
