@@ -16,10 +16,10 @@ Needs Debian's ``snmpd`` and ``snmp`` packages (snmpd runs as root here). Two pa
    generator's truth (count and serials).
 2. **Walk vs snmpbulkwalk.** One OLT's ONT RX column (252 rows) and its whole
    vendor subtree, walked with GETBULK (max-repetitions 50) by the connector
-   (``OltSnmpClient.walk``, warm engine as in a sweep, and cold: a new engine per
+   (``OltSnmpClient.walk``, warm socket as in a sweep, and cold: a new socket per
    walk), by pysnmp's own ``bulk_walk_cmd``, and by the ``snmpbulkwalk`` command
-   (a new process per walk, MIB loading off). Goal: the connector's walk ≤ 3× the
-   command's time.
+   (a new process per walk, MIB loading off). Goal: the connector's walk ≤ 1.5× the
+   command's time (it was 4× with pysnmp's engine, 40× with a new engine per walk).
 
 The agents serve their tables through a Python pass_persist handler, one GETNEXT
 per row over a pipe, so agent time is part of every figure (for the command too).
@@ -53,20 +53,26 @@ from gigafibre_fsm.connectors.olt_snmp import OltSnmpClient, OltTarget, oid_text
 from gigafibre_fsm.core.settings import SNMPSettings
 from gigafibre_fsm.fakepeers.olt_agent import OltAgent, generate_table, snmpd_path
 
-WALK_GOAL_RATIO = 3.0
+WALK_GOAL_RATIO = 1.5
 MAX_REPETITIONS = 50
 
 
 def start_agents(
-	count: int, olts: int, ports: int, onts: int
+	count: int, olts: int, ports: int, onts: int, *, interleave: bool = False
 ) -> tuple[list[OltAgent], list[OltTarget], dict]:
+	"""``count`` agents serving ``olts`` logical OLTs (one community each): in blocks of
+	consecutive names, or ``interleave``d (OLT n on agent n mod count, so a chunk of
+	consecutive names is spread over the agents as real OLTs are over their own hardware)."""
 	per_agent = -(-olts // count)
+	width = max(2, len(str(olts - 1)))
 	agents, targets, truth = [], [], {}
 	for a in range(count):
 		vendor = "zte" if a % 2 == 0 else "huawei"
 		table = generate_table(vendor, ports=ports, onts_per_port=onts, seed=100 + a)
-		communities = [f"olt{a * per_agent + k:02d}" for k in range(per_agent)]
-		communities = [c for c in communities if int(c[3:]) < olts]
+		numbers = (
+			range(a, olts, count) if interleave else range(a * per_agent, min(olts, (a + 1) * per_agent))
+		)
+		communities = [f"olt{n:0{width}d}" for n in numbers]
 		if not communities:
 			break
 		agent = OltAgent(table, communities=communities).start()
@@ -215,16 +221,16 @@ def main() -> int:
 			ratio = statistics.median(warm) / base
 			print(f"   {label} ({rows} rows)")
 			print(f"     snmpbulkwalk (new process)      {ms(command)}")
-			print(f"     connector walk, warm engine     {ms(warm)}  = {ratio:.2f}× the command")
+			print(f"     connector walk, warm socket     {ms(warm)}  = {ratio:.2f}× the command")
 			print(
-				f"     connector walk, new engine      {ms(cold)}  = "
+				f"     connector walk, new socket      {ms(cold)}  = "
 				f"{statistics.median(cold) / base:.2f}× the command"
 			)
 			print(
 				f"     pysnmp bulk_walk_cmd, warm      {ms(raw)}  = {statistics.median(raw) / base:.2f}× the command"
 			)
 			verdict = "ok" if ratio <= WALK_GOAL_RATIO else "OVER GOAL"
-			print(f"     goal ≤ {WALK_GOAL_RATIO:.0f}× (warm connector walk): {verdict}")
+			print(f"     goal ≤ {WALK_GOAL_RATIO:g}× (warm connector walk): {verdict}")
 	finally:
 		for agent in agents:
 			agent.stop()

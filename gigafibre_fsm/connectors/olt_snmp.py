@@ -1,4 +1,4 @@
-"""OLTs over SNMP v2c (pysnmp 7, asyncio): ONT optical levels, status and serials.
+"""OLTs over SNMP v2c (asyncio, snmp_v2c's codec and socket): ONT optical levels, status and serials.
 
 What shared/NETWORK.md §4 says and this connector relies on:
 
@@ -23,6 +23,10 @@ What shared/NETWORK.md §4 says and this connector relies on:
   such a cap), every request has the settings' timeout and retries, and
   :func:`sweep` reads many OLTs at once: one dead OLT costs its own timeout and
   never holds the others back.
+- The wire is :mod:`gigafibre_fsm.connectors.snmp_v2c` (GET/GETBULK encoded and answers
+  decoded by hand, one UDP socket shared by every OLT of a sweep or a worker): a walk
+  decodes only the rows it keeps. pysnmp's engine spent two thirds of a walk in pyasn1
+  and ~0.4 s per new engine (benchmarks/bench_olt_sweep.py).
 - Errors are typed: :class:`~gigafibre_fsm.connectors.errors.ConnectorTimeout` when
   the agent does not answer (an SNMP v2c agent also stays silent on a wrong
   community), :class:`~gigafibre_fsm.connectors.errors.ConnectorResponseError` for
@@ -43,20 +47,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from pyasn1.type import univ
-from pysnmp.error import PySnmpError
-from pysnmp.hlapi.v3arch.asyncio import (
-	CommunityData,
-	ContextData,
-	ObjectIdentity,
-	ObjectType,
-	SnmpEngine,
-	UdpTransportTarget,
-	bulk_cmd,
-	get_cmd,
-)
-from pysnmp.proto import errind
-
+from gigafibre_fsm.connectors import snmp_v2c as wire
 from gigafibre_fsm.connectors.errors import (
 	ConnectorError,
 	ConnectorResponseError,
@@ -95,24 +86,12 @@ class OltTarget:
 	port: int = 161
 
 
-def _python(value):
-	"""A pysnmp/pyasn1 value as plain Python; the SNMP exceptions (noSuch*, endOfMibView) → None."""
-	if isinstance(value, univ.Null):  # NoSuchObject, NoSuchInstance, EndOfMibView derive from Null
-		return None
-	if isinstance(value, univ.Integer):
-		return int(value)
-	if isinstance(value, univ.OctetString):
-		return bytes(value.asOctets())
-	if isinstance(value, univ.ObjectIdentifier):
-		return tuple(value)
-	return value.prettyPrint()
-
-
 class OltSnmpClient:
 	"""Reads one OLT over SNMP v2c. Use ``async with`` (or call :meth:`close`).
 
-	``engine`` may be shared by many clients (a sweep does); the client then does not
-	close it. ``clock`` (→ aware datetime) stamps the readings.
+	``transport`` (a :class:`~gigafibre_fsm.connectors.snmp_v2c.SnmpTransport`: one UDP
+	socket) may be shared by many clients (a sweep, a worker's chunk jobs); the client then
+	does not close it. ``clock`` (→ aware datetime) stamps the readings.
 	"""
 
 	def __init__(
@@ -120,7 +99,7 @@ class OltSnmpClient:
 		olt: OltTarget,
 		settings: SNMPSettings | None = None,
 		*,
-		engine: SnmpEngine | None = None,
+		transport: wire.SnmpTransport | None = None,
 		max_repetitions: int = DEFAULT_MAX_REPETITIONS,
 		clock: Callable[[], datetime] | None = None,
 	):
@@ -129,19 +108,17 @@ class OltSnmpClient:
 		self.profile = get_profile(olt.profile)
 		self.max_repetitions = max(1, int(max_repetitions))
 		self.clock = clock or (lambda: datetime.now(UTC))
-		self._own_engine = engine is None
-		self.engine = engine or SnmpEngine()
-		self._auth = CommunityData(olt.community, mpModel=1)  # v2c
-		self._context = ContextData()
-		self._target: UdpTransportTarget | None = None
+		self._own_transport = transport is None
+		self.transport = transport or wire.SnmpTransport()
+		self._community = olt.community.encode()
+		self._address: tuple[int, tuple] | None = None
 		self._limit = asyncio.Semaphore(max(1, int(self.settings.max_inflight_per_olt)))
+		self._timeout = float(self.settings.timeout)
+		self._retries = max(0, int(self.settings.retries))
 		self.inflight = 0
 		self.peak_inflight = 0
 		self.requests = 0
 		self.varbinds = 0
-		# a request never waits longer than pysnmp's own timeout × tries, plus a little slack
-		tries = max(0, int(self.settings.retries)) + 1
-		self._deadline = float(self.settings.timeout) * tries + 0.5
 
 	async def __aenter__(self) -> OltSnmpClient:
 		return self
@@ -150,93 +127,112 @@ class OltSnmpClient:
 		self.close()
 
 	def close(self) -> None:
-		if self._own_engine:
-			self.engine.close_dispatcher()
+		if self._own_transport:
+			self.transport.close()
 
 	# -- low level
 	def _describe(self) -> str:
 		return f"OLT {self.olt.name} ({self.olt.host}:{self.olt.port})"
 
-	async def _transport(self) -> UdpTransportTarget:
-		if self._target is None:
+	async def _resolve(self) -> tuple[int, tuple]:
+		if self._address is None:
 			try:
-				self._target = await UdpTransportTarget.create(
-					(self.olt.host, int(self.olt.port)),
-					timeout=float(self.settings.timeout),
-					retries=max(0, int(self.settings.retries)),
-				)
-			except PySnmpError as e:
+				self._address = await self.transport.resolve(self.olt.host, int(self.olt.port))
+			except (OSError, UnicodeError, ValueError) as e:
 				raise ConnectorUnavailable(f"{self._describe()}: {e}", source=SOURCE)
-		return self._target
+		return self._address
 
-	async def _request(self, kind: str, call, *args) -> list[tuple[Oid, object]]:
-		"""One SNMP request under the per-OLT in-flight limit; errors become typed errors."""
-		target = await self._transport()
+	async def _request(
+		self, kind: str, pdu: int, oids: list[bytes], max_repetitions: int = 0
+	) -> list[tuple[bytes, int, bytes]]:
+		"""One SNMP request under the per-OLT in-flight limit → raw varbinds (snmp_v2c); errors
+		become typed errors."""
+		family, address = await self._resolve()
+		community = self._community
+
+		def build(request_id: int) -> bytes:
+			return wire.encode_request(pdu, request_id, community, oids, 0, max_repetitions)
+
 		async with self._limit:
 			self.inflight += 1
 			self.peak_inflight = max(self.peak_inflight, self.inflight)
 			self.requests += 1
 			try:
-				result = await asyncio.wait_for(
-					call(self.engine, self._auth, target, self._context, *args, lookupMib=False),
-					self._deadline,
+				answer = await self.transport.request(
+					family, address, build, timeout=self._timeout, retries=self._retries
 				)
-			except TimeoutError:
-				result = (errind.requestTimedOut, 0, 0, ())
-			except PySnmpError as e:
-				raise ConnectorUnavailable(f"{self._describe()}: {kind} failed: {e}", source=SOURCE)
 			finally:
 				self.inflight -= 1
-		indication, status, index, varbinds = result
-		if indication:
-			if isinstance(indication, errind.RequestTimedOut):
-				raise ConnectorTimeout(
-					f"{self._describe()} did not answer {kind} within {self.settings.timeout:g} s × "
-					f"{max(0, int(self.settings.retries)) + 1} tries (down, unreachable or wrong community)",
-					source=SOURCE,
-				)
-			raise ConnectorResponseError(f"{self._describe()}: {kind}: {indication}", source=SOURCE)
-		if status:
-			where = ""
-			if index and varbinds and int(index) <= len(varbinds):
-				where = f" at {oid_text(tuple(varbinds[int(index) - 1][0]))}"
-			raise ConnectorResponseError(
-				f"{self._describe()}: {kind}: SNMP error {status.prettyPrint()}{where}",
+		if answer is None:
+			raise ConnectorTimeout(
+				f"{self._describe()} did not answer {kind} within {self.settings.timeout:g} s × "
+				f"{self._retries + 1} tries (down, unreachable or wrong community)",
 				source=SOURCE,
-				status=int(status),
 			)
-		self.varbinds += len(varbinds)
-		return [(tuple(name), value) for name, value in varbinds]
+		try:
+			response = wire.decode_response(answer)
+		except wire.DecodeError as e:
+			raise ConnectorResponseError(f"{self._describe()}: {kind}: {e}", source=SOURCE)
+		if response.error_status:
+			where = ""
+			index = response.error_index
+			if 0 < index <= len(response.varbinds):
+				where = f" at {oid_text(wire.decode_oid(response.varbinds[index - 1][0]))}"
+			raise ConnectorResponseError(
+				f"{self._describe()}: {kind}: SNMP error {response.error_name}{where}",
+				source=SOURCE,
+				status=response.error_status,
+			)
+		self.varbinds += len(response.varbinds)
+		return response.varbinds
 
 	async def get(self, oids: Iterable[str | Sequence[int]]) -> dict[Oid, object]:
 		"""GET of a few OIDs in one request → OID → Python value (None for noSuch*)."""
-		wanted = [oid_tuple(o) for o in oids]
-		varbinds = await self._request("GET", get_cmd, *(ObjectType(ObjectIdentity(o)) for o in wanted))
-		return {name: _python(value) for name, value in varbinds}
+		wanted = [wire.encode_oid(oid_tuple(o)) for o in oids]
+		varbinds = await self._request("GET", wire.GET, wanted)
+		return {wire.decode_oid(name): wire.decode_value(tag, value) for name, tag, value in varbinds}
 
 	async def walk(self, oid: str | Sequence[int]) -> list[tuple[Oid, object]]:
-		"""Every row under ``oid`` (a column or a subtree) with GETBULK, in OID order."""
+		"""Every row under ``oid`` (a column or a subtree) with GETBULK, in OID order.
+
+		An agent that answers tooBig gets half the max-repetitions (for the rest of this
+		client's walks), down to one. Only what is kept is decoded: an answer's OIDs are compared with the root as BER
+		bytes, the index arcs and the value of a row are decoded once it is known to be
+		under the root, and the next request starts from the last row's OID as received.
+		"""
 		root = oid_tuple(oid)
-		depth = len(root)
+		prefix = wire.encode_oid(root)
+		cut = len(prefix)
 		rows: list[tuple[Oid, object]] = []
-		last = root
+		append = rows.append
+		decode_arcs, decode_value, no_value = wire.decode_arcs, wire.decode_value, wire.NO_VALUE
+		last: tuple[int, ...] = ()
+		last_raw = prefix
 		while True:
-			varbinds = await self._request(
-				"GETBULK", bulk_cmd, 0, self.max_repetitions, ObjectType(ObjectIdentity(last))
-			)
+			asked = self.max_repetitions
+			try:
+				varbinds = await self._request("GETBULK", wire.GETBULK, [last_raw], asked)
+			except ConnectorResponseError as e:
+				if e.status != wire.TOO_BIG or asked == 1:
+					raise
+				# the answer would not fit in one message: ask for less (columns walked in
+				# parallel share the figure, so two tooBig answers to one figure halve it once)
+				self.max_repetitions = min(self.max_repetitions, asked // 2)
+				continue
 			if not varbinds:
 				return rows
-			for name, value in varbinds:
-				if name[:depth] != root or isinstance(value, univ.Null):
+			for name, tag, value in varbinds:
+				if name[:cut] != prefix or tag in no_value:
 					return rows  # left the subtree, or endOfMibView
-				if name <= last:
+				index = decode_arcs(name[cut:])
+				if index <= last:
 					raise ConnectorResponseError(
-						f"{self._describe()}: GETBULK: OID not increasing ({oid_text(name)} after "
-						f"{oid_text(last)})",
+						f"{self._describe()}: GETBULK: OID not increasing ({oid_text((*root, *index))} "
+						f"after {oid_text((*root, *last))})",
 						source=SOURCE,
 					)
-				rows.append((name, _python(value)))
-				last = name
+				append(((*root, *index), decode_value(tag, value)))
+				last, last_raw = index, name
 
 	# -- the ONT table
 	def _fields(self, fields: Iterable[str] | None) -> list[str]:
@@ -370,7 +366,7 @@ async def sweep(
 	fields: Iterable[str] | None = None,
 	max_repetitions: int = DEFAULT_MAX_REPETITIONS,
 	clock: Callable[[], datetime] | None = None,
-	engine: SnmpEngine | None = None,
+	transport: wire.SnmpTransport | None = None,
 ) -> dict[str, SweepResult]:
 	"""Read the ONT tables of many OLTs in parallel → OLT name → :class:`SweepResult`.
 
@@ -382,8 +378,8 @@ async def sweep(
 	if len(set(names)) != len(names):
 		raise ValueError("two OLTs of one sweep share a name")
 	settings = settings or SNMPSettings()
-	own_engine = engine is None
-	engine = engine or SnmpEngine()
+	own_transport = transport is None
+	transport = transport or wire.SnmpTransport()
 	field_list = list(fields) if fields else None
 
 	async def one(olt: OltTarget) -> SweepResult:
@@ -391,7 +387,9 @@ async def sweep(
 		result = SweepResult(olt=olt.name)
 		client = None
 		try:
-			client = OltSnmpClient(olt, settings, engine=engine, max_repetitions=max_repetitions, clock=clock)
+			client = OltSnmpClient(
+				olt, settings, transport=transport, max_repetitions=max_repetitions, clock=clock
+			)
 			result.onts = await client.read_olt(field_list)
 		except (ConnectorError, CoreError) as e:
 			result.error = _sweep_error(olt, e)
@@ -406,8 +404,8 @@ async def sweep(
 	try:
 		results = await asyncio.gather(*(one(o) for o in olts))
 	finally:
-		if own_engine:
-			engine.close_dispatcher()
+		if own_transport:
+			transport.close()
 	return {r.olt: r for r in results}
 
 

@@ -1,7 +1,8 @@
 """Network scheduler jobs: fleet refresh from the GenieACS NBI, OLT optical sweeps,
 alarms, and the retention of Device Diagnostics.
 
-The scheduler entries only enqueue one deduplicated long job each; never poll the
+The scheduler entries only enqueue deduplicated long jobs (the fleet refresh and the OLT
+sweep split into page / chunk jobs, so more workers shorten them); never poll the
 fleet through connection requests (the NBI's stored values are read, paged on
 _lastInform from where the previous refresh stopped).
 """
@@ -19,12 +20,13 @@ from frappe.utils import add_to_date, now_datetime
 from gigafibre_fsm.connectors.genieacs import GenieACSClient
 from gigafibre_fsm.core.diagnostics import normalise_genieacs
 from gigafibre_fsm.network import outages
-from gigafibre_fsm.network.diagnose import equipment_values, update_equipment
+from gigafibre_fsm.network.diagnose import equipment_values
 from gigafibre_fsm.settings import get_settings
 
 SINCE_KEY = "gigafibre_fsm:fleet_refresh_since"
 SILENT_AFTER = timedelta(minutes=30)  # six missed informs at the usual 5 minutes
 RETENTION_DAYS = 90
+OLT_CHUNK = 10  # OLTs per sweep job, read in parallel by one worker (benchmarks/bench_olt_scale.py)
 FLEET_PROJECTION = [
 	"_deviceId",
 	"_lastInform",
@@ -43,12 +45,27 @@ def _enqueue(method: str):
 	frappe.enqueue(method, queue="long", timeout=1800, job_id=f"gigafibre_fsm:{method}", deduplicate=True)
 
 
+def _enqueue_part(method: str, kind: str, keys: list[str], **kwargs):
+	"""One part of a split pass on the long queue; its job id is derived from ``keys`` (the
+	same part is never queued twice while it waits or runs)."""
+	digest = hashlib.sha1("\x1f".join(keys).encode()).hexdigest()[:16]
+	frappe.enqueue(
+		f"gigafibre_fsm.network.jobs.{method}",
+		queue="long",
+		timeout=600,
+		job_id=f"gigafibre_fsm:{kind}:{digest}",
+		deduplicate=True,
+		**kwargs,
+	)
+
+
 def schedule_fleet_refresh():
 	_enqueue("gigafibre_fsm.network.jobs.refresh_fleet")
 
 
 def schedule_olt_sweep():
-	_enqueue("gigafibre_fsm.network.jobs.sweep_olts")
+	"""Lists the enabled OLTs and enqueues their chunk jobs (a light query, no SNMP here)."""
+	sweep_olts()
 
 
 def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
@@ -73,15 +90,7 @@ def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
 				totals.update(refresh_fleet_page(ids, client=client))
 				frappe.db.commit()  # a long job: keep each page's work
 			else:
-				digest = hashlib.sha1("\x1f".join(ids).encode()).hexdigest()[:16]
-				frappe.enqueue(
-					"gigafibre_fsm.network.jobs.refresh_fleet_page",
-					queue="long",
-					timeout=600,
-					job_id=f"gigafibre_fsm:fleet_page:{digest}",
-					deduplicate=True,
-					ids=ids,
-				)
+				_enqueue_part("refresh_fleet_page", "fleet_page", ids, ids=ids)
 	if last:
 		frappe.cache.set_value(SINCE_KEY, last)
 	totals["alarms"] += flag_silent_cpes()
@@ -175,15 +184,37 @@ def raise_alarm(row, event: str, detail: str) -> int:
 	return 1
 
 
-def sweep_olts() -> dict:
-	"""Read the optical columns of every enabled OLT (OLTs in parallel, a few requests in
-	flight per OLT) and update the equipment found at each (OLT, PON port, ONT id)."""
+def sweep_olts(chunk_size: int = OLT_CHUNK, *, inline: bool = False) -> dict:
+	"""The OLT sweep: list the enabled Network Elements and give each chunk of ``chunk_size``
+	to a ``sweep_olts_chunk`` job on the long queue, so more workers shorten the sweep. A chunk
+	job is idempotent (the same OLTs give the same writes; its job id is derived from their
+	names, deduplicated). ``inline`` runs the chunks here, one after another."""
+	names = frappe.get_all("Network Element", filters={"enabled": 1}, pluck="name", order_by="name asc")
+	chunk_size = max(1, int(chunk_size))
+	totals: Counter = Counter()
+	for start in range(0, len(names), chunk_size):
+		chunk = names[start : start + chunk_size]
+		totals["chunks"] += 1
+		if inline:
+			done = sweep_olts_chunk(chunk)
+			totals.update({key: done[key] for key in ("updated", "alarms")})
+		else:
+			_enqueue_part("sweep_olts_chunk", "olt_sweep", chunk, names=chunk)
+	return {"olts": len(names), "chunks": 0, "updated": 0, "alarms": 0, **totals}
+
+
+def sweep_olts_chunk(names: list[str]) -> dict:
+	"""One chunk of the sweep: its OLTs read in parallel (a few requests in flight per OLT, one
+	socket for all), then per OLT one UPDATE of its element, one of the equipment found at
+	each (OLT, PON port, ONT id), its outages and alarms, and a commit."""
 	from gigafibre_fsm.connectors.olt_snmp import sweep_sync
 	from gigafibre_fsm.network.diagnose import olt_target
 
-	elements = frappe.get_all("Network Element", filters={"enabled": 1}, pluck="name")
+	elements = frappe.get_all(
+		"Network Element", filters={"name": ["in", list(names)], "enabled": 1}, pluck="name"
+	)
 	if not elements:
-		return {"olts": 0}
+		return {"olts": 0, "updated": 0, "alarms": 0}
 	targets = [olt_target(frappe.get_doc("Network Element", n)) for n in elements]
 	results = sweep_sync(targets, get_settings().snmp)
 	equipment = defaultdict(dict)
@@ -206,16 +237,20 @@ def sweep_olts() -> dict:
 			values["last_error"] = (result.error or {}).get("message")
 		frappe.db.set_value("Network Element", name, values, update_modified=False)
 		in_alarm = []
+		updates = {}
 		for reading in result.onts or []:
 			row = equipment[name].get((reading.location.pon, reading.ont))
 			if not row:
 				continue
 			data = reading.to_diagnosis(now=now).to_dict()
-			update_equipment(row.name, data)
-			updated += 1
+			updates[row.name] = equipment_values(data)
 			status = (data.get("optical") or {}).get("status")
 			if status in ("low", "los", "high"):
 				in_alarm.append((row, status))
+		frappe.db.bulk_update(
+			"Service Equipment", updates, chunk_size=max(len(updates), 1), update_modified=False
+		)
+		updated += len(updates)
 		# many ONTs of one PON port in alarm at once: one outage for the port, not an Issue each
 		known = Counter(pon for pon, _ont in equipment[name])
 		covered = outages.apply_sweep(name, in_alarm, known, ok=result.ok)

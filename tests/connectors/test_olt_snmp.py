@@ -19,6 +19,7 @@ import pytest
 from gigafibre_fsm.connectors import olt_snmp
 from gigafibre_fsm.connectors.errors import ConnectorResponseError, ConnectorTimeout
 from gigafibre_fsm.connectors.olt_snmp import OltSnmpClient, OltTarget, sweep, sweep_sync
+from gigafibre_fsm.connectors.snmp_v2c import SnmpTransport
 from gigafibre_fsm.core.diagnostics import Diagnosis, merge, optical_reading
 from gigafibre_fsm.core.errors import InvalidInput, NotFound
 from gigafibre_fsm.core.olt.profiles import (
@@ -318,19 +319,19 @@ def test_reading_merges_with_other_sources(olt_agent):
 def test_in_flight_requests_stay_under_the_cap(olt_agent, monkeypatch):
 	inflight: dict[str, int] = {}
 	peak: dict[str, int] = {}
-	real = olt_snmp.bulk_cmd
+	real = SnmpTransport.request
 
-	async def counting(engine, auth, transport, context, *args, **kwargs):
-		key = auth.communityName
+	async def counting(self, family, address, build, **kwargs):
+		key = "public" if b"public" in build(1) else "second"  # the community in the message
 		inflight[key] = inflight.get(key, 0) + 1
 		peak[key] = max(peak.get(key, 0), inflight[key])
 		try:
 			await asyncio.sleep(0.01)  # hold the slot a little so overlaps are visible
-			return await real(engine, auth, transport, context, *args, **kwargs)
+			return await real(self, family, address, build, **kwargs)
 		finally:
 			inflight[key] -= 1
 
-	monkeypatch.setattr(olt_snmp, "bulk_cmd", counting)
+	monkeypatch.setattr(SnmpTransport, "request", counting)
 	settings = SNMPSettings(timeout=2.0, retries=0, max_inflight_per_olt=2)
 	olts = [target(olt_agent, "a", "public"), target(olt_agent, "b", "second")]
 	results = run(sweep(olts, settings, fields=ALL_FIELDS, max_repetitions=10))

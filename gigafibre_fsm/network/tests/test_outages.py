@@ -388,7 +388,7 @@ class TestOltSweepBurst(OutageCase):
 		settings = settings_for_update()
 		settings.snmp_timeout = 2
 		settings.save()
-		jobs.sweep_olts()
+		jobs.sweep_olts(inline=True)
 		port = f"{dark.onts[0].frame}/{dark.onts[0].slot}/1"
 		self.assertTrue(frappe.db.get_value("Outage", {"open_key": f"pon:{self.olt}:{port}"}, "name"))
 		dark_eqp = frappe.get_all(
