@@ -50,9 +50,10 @@ from frappe.utils import getdate, now
 from shapely.geometry import shape
 
 from gigafibre_fsm.core.customers.address import Street, name_key, normalise_postal_code, parse_street
-from gigafibre_fsm.core.customers.footprint import AddressRecord, Footprint, Zone
+from gigafibre_fsm.core.customers.footprint import Footprint
 from gigafibre_fsm.core.customers.loaders import parse_addresses, parse_zones
 from gigafibre_fsm.core.customers.pricing import Plan, Promotion, connection_type, money
+from gigafibre_fsm.core.customers.served import AddressRecord, Zone
 from gigafibre_fsm.core.errors import InvalidInput
 from gigafibre_fsm.exceptions import GigafibreValidationError, core_errors
 from gigafibre_fsm.permissions import CUSTOMER_SERVICE, has_any_role
