@@ -192,7 +192,7 @@ CUSTOM_FIELDS = {
 			"search_index": 1,
 		},
 	],
-	# An Item with a download speed is an internet plan (gigafibre_fsm.customers.footprint).
+	# An Item with a download speed is an internet plan (gigafibre_fsm.customers.footprint_build).
 	"Item": [
 		{
 			"fieldname": "gigafibre_plan_section",
