@@ -309,7 +309,7 @@ def after_install():
 		)
 	after_migrate()
 	from gigafibre_fsm.customers.billing import ensure_tax_template
-	from gigafibre_fsm.customers.referrals import allow_credit_lines
+	from gigafibre_fsm.customers.referral_credits import allow_credit_lines
 
 	ensure_tax_template()  # none before the setup wizard: the billing run makes it then
 	# Referral credits are negative invoice lines (an existing site gets this from a patch).
@@ -335,7 +335,7 @@ def before_uninstall():
 
 
 def after_migrate():
-	from gigafibre_fsm.customers.referrals import setup_referrals
+	from gigafibre_fsm.customers.referral_credits import setup_referrals
 	from gigafibre_fsm.flows.seeds import install_seeds
 
 	make_custom_fields()

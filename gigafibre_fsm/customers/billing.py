@@ -44,7 +44,7 @@ from gigafibre_fsm.core.billing import (
 from gigafibre_fsm.core.billing.taxes import DEFAULT_ROUNDING, ROUNDING_METHODS, TPS, TVQ
 from gigafibre_fsm.core.contracts import SUBSCRIPTION_STATUSES
 from gigafibre_fsm.core.errors import CoreError
-from gigafibre_fsm.customers import referrals
+from gigafibre_fsm.customers import referral_credits
 from gigafibre_fsm.exceptions import translated_message
 
 PENDING, ACTIVE, CANCELLED = SUBSCRIPTION_STATUSES
@@ -453,9 +453,9 @@ def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
 		)
 	si.extend("taxes", [dict(row) for row in ctx.tax_rows])
 	# Referral credits due to this customer: negative lines, never more than the net total,
-	# used once across invoices (gigafibre_fsm.customers.referrals).
-	if referrals.pending_credits(plan.customer, posting_date=plan.posting_date):
-		referrals.apply_credits(si)
+	# used once across invoices (gigafibre_fsm.customers.referral_credits).
+	if referral_credits.pending_credits(plan.customer, posting_date=plan.posting_date):
+		referral_credits.apply_credits(si)
 	si.docstatus = 1 if ctx.submit else 0
 	si.flags.ignore_permissions = True
 	si.insert()

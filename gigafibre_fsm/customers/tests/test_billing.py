@@ -192,10 +192,10 @@ class TestBillingRun(IntegrationTestCase):
 		self.assertEqual(len(keys_on_invoices([fibre.name, phone.name, part.name, b_sub.name])), 4)
 
 	def test_a_referral_credit_is_on_the_referrers_next_invoice_once(self):
-		from gigafibre_fsm.customers import referrals
+		from gigafibre_fsm.customers import referral_credits
 		from gigafibre_fsm.test_utils import make_contract
 
-		referrals.allow_credit_lines()
+		referral_credits.allow_credit_lines()
 		referrer, referred = make_customer(), make_customer()
 		make_contract(
 			referred.name,
@@ -204,7 +204,7 @@ class TestBillingRun(IntegrationTestCase):
 		doc = make_sub(referred.name, 60, add_months(self.first, 1), status="En attente")
 		doc.status = "Actif"
 		doc.save(ignore_permissions=True)  # the referred customer's first active subscription
-		(credit,) = referrals.pending_credits(referrer.name)
+		(credit,) = referral_credits.pending_credits(referrer.name)
 		# the referrer's next invoice: the first billing date after the credit was granted
 		next_first, next_last = add_months(self.first, 1), add_months(self.last, 1)
 		make_sub(referrer.name, 100, next_first)
@@ -221,7 +221,7 @@ class TestBillingRun(IntegrationTestCase):
 		# the taxes apply to the net: 100 - 50 = 50 -> 2.50 + 4.99
 		self.assertEqual((flt(si.net_total), [flt(t.tax_amount) for t in si.taxes]), (50.0, [2.5, 4.99]))
 		self.assertEqual(frappe.db.get_value("Referral", credit["referral"], "status"), "Credited")
-		self.assertEqual(referrals.pending_credits(referrer.name), [])
+		self.assertEqual(referral_credits.pending_credits(referrer.name), [])
 
 		# the next month's invoice carries no credit
 		run([referrer.name], add_months(self.last, 2))
