@@ -145,8 +145,6 @@ def credit_prepaid(doc, on: date, subscriptions: list[str], reason: str) -> list
 
 
 def _credit_note(doc, on: date, reason: str, invoice: str, lines: list[tuple]) -> dict:
-	from gigafibre_fsm.customers.contracts import _submit
-
 	original = frappe.get_doc(INVOICE, invoice)
 	si = frappe.new_doc(INVOICE)
 	si.update(
@@ -194,7 +192,7 @@ def _credit_note(doc, on: date, reason: str, invoice: str, lines: list[tuple]) -
 	# the credit reduces what is still owed on the invoice; past that, it stays on the account
 	si.update_outstanding_for_self = 0 if flt(original.outstanding_amount) >= abs(flt(si.grand_total)) else 1
 	si.insert()
-	submitted = _submit(si)
+	submitted = submit_invoice(si)
 	return {
 		"credit_note": si.name,
 		"against": invoice,
@@ -202,3 +200,13 @@ def _credit_note(doc, on: date, reason: str, invoice: str, lines: list[tuple]) -
 		"net_total": str(money(si.net_total)),
 		"grand_total": str(money(si.grand_total)),
 	}
+
+
+def submit_invoice(si) -> bool:
+	"""Submit an invoice of a termination (the fee, a credit note), unless Gigafibre Settings say
+	"Invoices as Drafts" (for an ERPNext whose PostgreSQL layer cannot submit one: README "Frappe
+	v16"). Any error undoes the whole termination."""
+	if frappe.db.get_single_value("Gigafibre Settings", "billing_as_drafts"):
+		return False
+	si.submit()
+	return True
