@@ -247,7 +247,7 @@ def _kuma_token(request) -> str:
 # header, a signature that does not match, or one older than the tolerance (a replay) → 401,
 # nothing written; no secret configured → 401; a signed body that is not an event → 400. An event
 # is acted on once (its id is the primary key of a Stripe Event row written in the same
-# transaction as its effects): see gigafibre_fsm.customers.payments.
+# transaction as its effects): see gigafibre_fsm.customers.stripe_events.
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
@@ -292,13 +292,13 @@ def uptime_kuma() -> dict:
 @rate_limit(limit=600, seconds=60)
 def stripe() -> dict:
 	from gigafibre_fsm.connectors import stripe_payments as sp
-	from gigafibre_fsm.customers import payments
+	from gigafibre_fsm.customers import stripe_events, stripe_ledger
 
 	request = frappe.request
 	body = request.get_data(cache=True) if request is not None else b""
 	header = request.headers.get(sp.SIGNATURE_HEADER) if request is not None else None
 	try:
-		event = sp.verify_event(body, header, payments.stripe_settings().webhook_secret)
+		event = sp.verify_event(body, header, stripe_ledger.stripe_settings().webhook_secret)
 	except (sp.WebhookRejected, sp.StripeUnavailable) as e:
 		frappe.logger(LOG).warning(
 			{
@@ -311,4 +311,4 @@ def stripe() -> dict:
 	except sp.WebhookMalformed as e:
 		frappe.logger(LOG).warning({"event": "stripe_malformed", "error": str(e)})
 		frappe.throw(_("This is not a Stripe event"), WebhookBadRequest)
-	return payments.handle_event(event)
+	return stripe_events.handle_event(event)
