@@ -308,7 +308,7 @@ def after_install():
 			title=frappe._("Installation incomplete"),
 		)
 	after_migrate()
-	from gigafibre_fsm.customers.billing import ensure_tax_template
+	from gigafibre_fsm.customers.billing_book import ensure_tax_template
 	from gigafibre_fsm.customers.referral_credits import allow_credit_lines
 
 	ensure_tax_template()  # none before the setup wizard: the billing run makes it then

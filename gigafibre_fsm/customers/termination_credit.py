@@ -30,7 +30,7 @@ from gigafibre_fsm.core.billing.invoices import CANCELLATION
 from gigafibre_fsm.core.billing.statement import parse_key
 from gigafibre_fsm.core.contracts import money
 from gigafibre_fsm.core.errors import CoreError
-from gigafibre_fsm.customers import billing
+from gigafibre_fsm.customers import billing, billing_book
 
 INVOICE = "Sales Invoice"
 KEY = "Billing Line Key"
@@ -42,10 +42,10 @@ def _rows(names: list[str]) -> list:
 	rows = frappe.get_all(
 		SUBSCRIPTION,
 		filters={"name": ["in", names or [""]]},
-		fields=list(billing.SUB_FIELDS),
+		fields=list(billing_book.SUB_FIELDS),
 		order_by="name asc",
 	)
-	billing._attach_changes(rows)
+	billing_book.attach_changes(rows)
 	return rows
 
 
@@ -89,7 +89,7 @@ def _plan(row, billing_day: int, on: date) -> list[tuple] | None:
 	"""[(cancellation line, invoice, invoice row)] for one subscription; None when any of its
 	credited days cannot be matched to a submitted invoice row (left to the billing run)."""
 	try:
-		sub = billing.billable(row, billing_day)
+		sub = billing_book.billable(row, billing_day)
 		lines = [line for line in due_lines(sub, on + timedelta(days=1)) if line.kind == CANCELLATION]
 	except CoreError:
 		return None
@@ -137,7 +137,7 @@ def credit_prepaid(doc, on: date, subscriptions: list[str], reason: str) -> list
 	for invoice in sorted(by_invoice):
 		made = _credit_note(doc, on, reason, invoice, by_invoice[invoice])
 		keys = [(line.key, line.subscription) for line, _item in by_invoice[invoice]]
-		billing._insert_keys(doc.customer, keys, "sales_invoice", made["credit_note"])
+		billing.insert_keys(doc.customer, keys, "sales_invoice", made["credit_note"])
 		out.append(made)
 	for name in sorted(credited):
 		frappe.db.set_value(SUBSCRIPTION, name, "billed_until", on, update_modified=False)
@@ -172,7 +172,7 @@ def _credit_note(doc, on: date, reason: str, invoice: str, lines: list[tuple]) -
 				"rate": float(-line.amount),
 				"price_list_rate": float(-line.amount),
 				"discount_percentage": 0,
-				"description": billing._description(line),
+				"description": billing.line_description(line),
 				"income_account": item.income_account,
 				"cost_center": item.cost_center,
 				"sales_invoice_item": item.name,

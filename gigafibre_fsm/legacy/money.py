@@ -39,7 +39,7 @@ def ensure_setup(imp) -> None:
 	"""Company, accounts, tax template and fiscal years the money steps need (made once)."""
 	if not {"invoices", "payments"} & set(imp.steps):
 		return
-	from gigafibre_fsm.customers.billing import Context
+	from gigafibre_fsm.customers.billing_book import Context
 
 	ctx = Context()
 	imp.ctx = ctx

@@ -55,7 +55,7 @@ def receivables(company: str, report_date: date) -> dict[str, int]:
 
 def verify(source: str, company: str | None = None) -> dict:
 	started = time.monotonic()
-	from gigafibre_fsm.customers.billing import default_company
+	from gigafibre_fsm.customers.billing_book import default_company
 
 	company = company or default_company()
 	day = date.fromisoformat(today())

@@ -21,7 +21,7 @@ from frappe.utils import add_days, add_months, flt, getdate
 
 from gigafibre_fsm.api import billing as api
 from gigafibre_fsm.core.billing import BillableSubscription, line_key, plan_invoices
-from gigafibre_fsm.customers import billing
+from gigafibre_fsm.customers import billing, billing_book
 from gigafibre_fsm.customers.doctype.service_subscription.test_service_subscription import make_plan
 from gigafibre_fsm.exceptions import ForbiddenError
 from gigafibre_fsm.test_utils import make_customer, make_location, make_user, settings_for_update
@@ -100,18 +100,18 @@ class TestBillingRun(IntegrationTestCase):
 
 	def setUp(self):
 		self.first, self.last = month_bounds()
-		self.company = billing.default_company()
+		self.company = billing_book.default_company()
 
 	def test_the_tax_template_is_made_once_with_its_accounts_under_duties_and_taxes(self):
-		name = billing.ensure_tax_template()
-		self.assertEqual(billing.ensure_tax_template(), name)
+		name = billing_book.ensure_tax_template()
+		self.assertEqual(billing_book.ensure_tax_template(), name)
 		self.assertEqual(
 			frappe.db.count(
-				billing.TAX_TEMPLATE, {"company": self.company, "title": billing.TAX_TEMPLATE_TITLE}
+				billing_book.TAX_TEMPLATE, {"company": self.company, "title": billing_book.TAX_TEMPLATE_TITLE}
 			),
 			1,
 		)
-		rows = frappe.get_doc(billing.TAX_TEMPLATE, name).taxes
+		rows = frappe.get_doc(billing_book.TAX_TEMPLATE, name).taxes
 		self.assertEqual(
 			[(r.charge_type, flt(r.rate, 3)) for r in rows], [("On Net Total", 5), ("On Net Total", 9.975)]
 		)
@@ -144,7 +144,7 @@ class TestBillingRun(IntegrationTestCase):
 		self.assertEqual(
 			(flt(si.net_total), flt(si.grand_total), flt(si.outstanding_amount)), (100.0, 114.98, 114.98)
 		)
-		self.assertEqual(si.taxes_and_charges, billing.ensure_tax_template())
+		self.assertEqual(si.taxes_and_charges, billing_book.ensure_tax_template())
 
 		# one invoice for both of A's addresses, each line with its address and key
 		(a_inv,) = invoices_of(a.name)
@@ -355,7 +355,7 @@ class TestBillingRun(IntegrationTestCase):
 			)
 
 		before = counts()
-		result = billing.dry_run(self.last, [c.name])
+		result = billing_book.dry_run(self.last, [c.name])
 		self.assertEqual(counts(), before)
 		self.assertEqual((result["invoices"], result["grand_total"]), (1, 114.98))
 		self.assertEqual(result["plans"][0]["customer"], c.name)
