@@ -70,7 +70,7 @@ def pending_credits(customer: str, *, posting_date=None, exclude_invoice: str | 
 	``referred_customer``, ``item``, ``description_en`` / ``description_fr``. With
 	``posting_date``, only credits granted by then; ``exclude_invoice``: ignore that invoice's lines.
 
-	For the billing run: each is a ``core.billing.invoices.Credit(id=referral, customer,
+	For the billing run: each is a ``core.billing.values.Credit(id=referral, customer,
 	amount=credit_amount, applied=used, available_from=granted_on, item=item)``; the invoice line
 	it plans must carry ``gigafibre_referral`` = referral (or call :func:`apply_credits`)."""
 	ref = frappe.qb.DocType(REFERRAL)

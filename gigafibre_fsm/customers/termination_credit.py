@@ -26,8 +26,8 @@ from frappe import _
 from frappe.utils import cint, flt, getdate
 
 from gigafibre_fsm.core.billing import due_lines
-from gigafibre_fsm.core.billing.invoices import CANCELLATION
 from gigafibre_fsm.core.billing.statement import parse_key
+from gigafibre_fsm.core.billing.values import CANCELLATION
 from gigafibre_fsm.core.contracts import money
 from gigafibre_fsm.core.errors import CoreError
 from gigafibre_fsm.customers import billing, billing_book
