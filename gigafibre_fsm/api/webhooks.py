@@ -20,7 +20,7 @@ from frappe import _
 from frappe.rate_limiter import rate_limit
 from werkzeug.wrappers import Response
 
-from gigafibre_fsm.connectors import docuseal as ds
+from gigafibre_fsm.connectors import docuseal_webhooks as ds
 from gigafibre_fsm.settings import get_settings
 
 EVENT_TTL = 7 * 24 * 3600  # longer than DocuSeal's 48 hours of retries
