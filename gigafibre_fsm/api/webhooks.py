@@ -292,14 +292,15 @@ def uptime_kuma() -> dict:
 @rate_limit(limit=600, seconds=60)
 def stripe() -> dict:
 	from gigafibre_fsm.connectors import stripe_payments as sp
+	from gigafibre_fsm.connectors import stripe_webhooks
 	from gigafibre_fsm.customers import stripe_events, stripe_ledger
 
 	request = frappe.request
 	body = request.get_data(cache=True) if request is not None else b""
-	header = request.headers.get(sp.SIGNATURE_HEADER) if request is not None else None
+	header = request.headers.get(stripe_webhooks.SIGNATURE_HEADER) if request is not None else None
 	try:
-		event = sp.verify_event(body, header, stripe_ledger.stripe_settings().webhook_secret)
-	except (sp.WebhookRejected, sp.StripeUnavailable) as e:
+		event = stripe_webhooks.verify_event(body, header, stripe_ledger.stripe_settings().webhook_secret)
+	except (stripe_webhooks.WebhookRejected, sp.StripeUnavailable) as e:
 		frappe.logger(LOG).warning(
 			{
 				"event": "stripe_refused",
@@ -308,7 +309,7 @@ def stripe() -> dict:
 			}
 		)
 		frappe.throw(_("Not authorised"), frappe.AuthenticationError)
-	except sp.WebhookMalformed as e:
+	except stripe_webhooks.WebhookMalformed as e:
 		frappe.logger(LOG).warning({"event": "stripe_malformed", "error": str(e)})
 		frappe.throw(_("This is not a Stripe event"), WebhookBadRequest)
 	return stripe_events.handle_event(event)

@@ -29,7 +29,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt, now_datetime
 
-from gigafibre_fsm.connectors import stripe_payments as sp
+from gigafibre_fsm.connectors import stripe_webhooks as sw
 from gigafibre_fsm.core.billing import payments as rules
 from gigafibre_fsm.customers.payments import amount_text, payment_failed
 from gigafibre_fsm.customers.stripe_ledger import (
@@ -58,13 +58,13 @@ def as_system_user() -> Iterator[None]:
 		session.user = previous
 
 
-def handle_event(event: sp.StripeEvent) -> dict:
+def handle_event(event: sw.StripeEvent) -> dict:
 	"""Act on one verified event, once per event id."""
 	with as_system_user():
 		return _handle_event(event)
 
 
-def _handle_event(event: sp.StripeEvent) -> dict:
+def _handle_event(event: sw.StripeEvent) -> dict:
 	if frappe.db.exists(STRIPE_EVENT, event.id):
 		return {"ok": True, "duplicate": True}
 	log = frappe.get_doc(
@@ -94,11 +94,11 @@ def _existing_invoice(name: str | None) -> str | None:
 	return name if name and frappe.db.exists(INVOICE, name) else None
 
 
-def _ignore(event: sp.StripeEvent) -> dict:
+def _ignore(event: sw.StripeEvent) -> dict:
 	return {"action": rules.IGNORE}
 
 
-def _on_payment(event: sp.StripeEvent) -> dict:
+def _on_payment(event: sw.StripeEvent) -> dict:
 	if not event.payment_intent:
 		return {"action": rules.IGNORE, "reason": "no PaymentIntent"}
 	amount = event.data.get("amount_received") if event.object_type == "payment_intent" else event.amount
@@ -115,7 +115,7 @@ def _on_payment(event: sp.StripeEvent) -> dict:
 	return {"action": rules.RECORD_PAYMENT, **result}
 
 
-def _on_refund(event: sp.StripeEvent) -> dict:
+def _on_refund(event: sw.StripeEvent) -> dict:
 	payment_intent = event.payment_intent
 	if not payment_intent or not frappe.db.exists(STRIPE_PAYMENT, payment_intent):
 		return {"action": rules.IGNORE, "reason": "no recorded payment"}
@@ -136,7 +136,7 @@ def _on_refund(event: sp.StripeEvent) -> dict:
 	}
 
 
-def _on_failed(event: sp.StripeEvent) -> dict:
+def _on_failed(event: sw.StripeEvent) -> dict:
 	invoice = _existing_invoice(event.invoice)
 	if not invoice:
 		return {"action": rules.IGNORE, "reason": "no invoice"}
@@ -144,7 +144,7 @@ def _on_failed(event: sp.StripeEvent) -> dict:
 	return {"action": rules.PAYMENT_FAILED, "invoice": invoice, "runs": runs}
 
 
-def _on_dispute(event: sp.StripeEvent) -> dict:
+def _on_dispute(event: sw.StripeEvent) -> dict:
 	payment_intent = event.payment_intent
 	row = frappe.db.get_value(STRIPE_PAYMENT, payment_intent or "", ["invoice", "customer"], as_dict=True)
 	invoice = (row or {}).get("invoice") or _existing_invoice(event.invoice)
@@ -169,7 +169,7 @@ def _on_dispute(event: sp.StripeEvent) -> dict:
 	return {"action": rules.OPEN_DISPUTE, "issue": issue.name, "invoice": invoice, "customer": customer}
 
 
-def _on_setup(event: sp.StripeEvent) -> dict:
+def _on_setup(event: sw.StripeEvent) -> dict:
 	customer = event.metadata.get("customer")
 	saved = _save_card(customer, event.customer, event.data.get("payment_method"))
 	return {"action": rules.SAVE_CARD, "customer": customer if saved else None, "saved": saved}
