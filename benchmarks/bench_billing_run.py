@@ -210,7 +210,7 @@ def main(site: str, n: int, workers: int = 1) -> None:
 	frappe.set_user("Administrator")
 	from frappe.model.document import Document
 
-	from gigafibre_fsm.customers import billing
+	from gigafibre_fsm.customers import billing, billing_book
 
 	as_of = getdate().replace(day=1)
 	prefix = f"BENCHBILL-{frappe.generate_hash(length=6)}"
@@ -221,8 +221,8 @@ def main(site: str, n: int, workers: int = 1) -> None:
 	runs = []
 	try:
 		started = time.perf_counter()
-		ctx = billing.Context()
-		plans, refused = billing.plan_book(as_of, customers, ctx)
+		ctx = billing_book.Context()
+		plans, refused = billing_book.plan_book(as_of, customers, ctx)
 		plan_s = time.perf_counter() - started
 		lines = sum(len(p.lines) for ps in plans.values() for p in ps)
 		print(f"plan: {len(plans)} customers due, {lines} lines, {len(refused)} refused, in {plan_s:.2f} s")
@@ -277,14 +277,14 @@ def main(site: str, n: int, workers: int = 1) -> None:
 		print(f"re-run: {again['invoices']} invoices in {again_s:.2f} s")
 		# what a re-run costs before it finds nothing: reading and planning the whole site's book
 		started = time.perf_counter()
-		whole = billing.dry_run(as_of)
+		whole = billing_book.dry_run(as_of)
 		print(
 			f"planning the whole site's book ({whole['customers']} customers still due there, "
 			f"not bench ones): {time.perf_counter() - started:.2f} s"
 		)
 
 		started = time.perf_counter()
-		dry = billing.dry_run(as_of, customers)
+		dry = billing_book.dry_run(as_of, customers)
 		print(f"dry run after: {dry['invoices']} invoices in {time.perf_counter() - started:.2f} s")
 	finally:
 		started = time.perf_counter()

@@ -36,7 +36,7 @@ def main() -> int:
 	from frappe.utils import add_days, getdate
 	from frappe.utils.password import update_password
 
-	from gigafibre_fsm.dispatch import service
+	from gigafibre_fsm.dispatch import planning
 	from gigafibre_fsm.gigafibre_integrations import demo
 	from gigafibre_fsm.gigafibre_integrations.tests.test_desk_browser import serve_desk
 	from gigafibre_fsm.test_utils import launch_chromium, make_user
@@ -57,7 +57,7 @@ def main() -> int:
 			times = []
 			for _ in range(args.repeat):
 				t = time.perf_counter()
-				board = service.board(start, end)
+				board = planning.board(start, end)
 				times.append((time.perf_counter() - t) * 1000)
 			times.sort()
 			print(

@@ -1,7 +1,7 @@
 """Bench commands of the app (Frappe reads the ``commands`` list of ``<app>/commands.py``).
 
 ``bench --site <site> gigafibre-import-footprint --addresses served.csv --zones zones.geojson [--dry-run]``
-imports the served addresses and the zones (see ``gigafibre_fsm.customers.footprint.import_footprint``).
+imports the served addresses and the zones (see ``gigafibre_fsm.customers.footprint_import.import_footprint``).
 ``bench --site <site> gigafibre-export-openapi [--output docs/openapi.json] [--check]`` writes (or checks)
 the OpenAPI description of every whitelisted method (``gigafibre_fsm.openapi``).
 ``bench --site <site> gigafibre-demo [--customers 240] [--force] [--remove] [--serve-peers]`` loads
@@ -68,7 +68,7 @@ def import_footprint(context, addresses=None, zones=None, dry_run=False):
 	"""Import the served addresses (CSV) and the zones (GeoJSON): all or nothing, re-runs update in place."""
 	import frappe
 
-	from gigafibre_fsm.customers import footprint
+	from gigafibre_fsm.customers import footprint_import
 
 	if not addresses and not zones:
 		raise click.UsageError("give --addresses, --zones or both")
@@ -78,7 +78,7 @@ def import_footprint(context, addresses=None, zones=None, dry_run=False):
 	frappe.connect()
 	try:
 		try:
-			report = footprint.import_footprint(
+			report = footprint_import.import_footprint(
 				addresses_text, zones_text, dry_run=dry_run, progress=_progress
 			)
 		except frappe.ValidationError as e:

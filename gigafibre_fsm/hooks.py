@@ -59,14 +59,15 @@ doc_events["ToDo"] = {"on_update": "gigafibre_fsm.flows.on_todo_update"}
 # Referrals: every customer gets a code; a quotation's code is checked on save and recorded on
 # submit; an invoice's referral credit lines are used once (submit) and given back (cancel).
 _referrals = "gigafibre_fsm.customers.referrals"
+_credits = "gigafibre_fsm.customers.referral_credits"
 doc_events["Customer"]["after_insert"] = [f"{_referrals}.on_customer_insert", "gigafibre_fsm.flows.on_insert"]
 doc_events["Quotation"]["validate"] = f"{_referrals}.validate_document"
 for _event in ("on_submit", "on_cancel"):
 	doc_events["Quotation"][_event] = [f"{_referrals}.on_quotation_{_event[3:]}", _flow_events[_event]]
 doc_events["Sales Invoice"] = {
-	"validate": f"{_referrals}.check_invoice_credits",
-	"on_submit": [f"{_referrals}.on_invoice_change", "gigafibre_fsm.customers.payments.on_invoice_submit"],
-	"on_cancel": f"{_referrals}.on_invoice_change",
+	"validate": f"{_credits}.check_invoice_credits",
+	"on_submit": [f"{_credits}.on_invoice_change", "gigafibre_fsm.customers.payments.on_invoice_submit"],
+	"on_cancel": f"{_credits}.on_invoice_change",
 }
 
 # Serviceability: plans (Items), their prices and the plans' price list rebuild the footprint.

@@ -192,7 +192,7 @@ CUSTOM_FIELDS = {
 			"search_index": 1,
 		},
 	],
-	# An Item with a download speed is an internet plan (gigafibre_fsm.customers.footprint).
+	# An Item with a download speed is an internet plan (gigafibre_fsm.customers.footprint_build).
 	"Item": [
 		{
 			"fieldname": "gigafibre_plan_section",
@@ -308,8 +308,8 @@ def after_install():
 			title=frappe._("Installation incomplete"),
 		)
 	after_migrate()
-	from gigafibre_fsm.customers.billing import ensure_tax_template
-	from gigafibre_fsm.customers.referrals import allow_credit_lines
+	from gigafibre_fsm.customers.billing_book import ensure_tax_template
+	from gigafibre_fsm.customers.referral_credits import allow_credit_lines
 
 	ensure_tax_template()  # none before the setup wizard: the billing run makes it then
 	# Referral credits are negative invoice lines (an existing site gets this from a patch).
@@ -335,7 +335,7 @@ def before_uninstall():
 
 
 def after_migrate():
-	from gigafibre_fsm.customers.referrals import setup_referrals
+	from gigafibre_fsm.customers.referral_credits import setup_referrals
 	from gigafibre_fsm.flows.seeds import install_seeds
 
 	make_custom_fields()

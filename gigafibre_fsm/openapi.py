@@ -7,17 +7,14 @@ is whitelisted (``frappe.whitelisted``) and defined there, as
 - operations: ``get`` and/or ``post`` from ``frappe.allowed_http_methods_for_whitelisted_func``
   (a list on v15, a tuple on v16; other HTTP methods are not described);
 - parameters: from the innermost function's signature (the ``fsm_api``, ``rate_limit`` and
-  Frappe wrappers use ``functools.wraps``, so ``__wrapped__`` leads to it). The ``api``
-  modules use ``from __future__ import annotations``: annotations are strings, resolved with
-  ``typing.get_type_hints`` in the function's module, or, if that fails, through a small
-  mapping of the annotation text (``str``, ``int``, ``dict | None``...). GET takes them in the
-  query, POST as a JSON object body (Frappe also accepts form-encoded arguments);
+  Frappe wrappers use ``functools.wraps``, so ``__wrapped__`` leads to it), their schemas from
+  the annotations (openapi_schema.py). GET takes them in the query, POST as a JSON object body
+  (Frappe also accepts form-encoded arguments);
 - responses: 200 ``{"message": <the return annotation>}`` and Frappe's JSON error answers
   (403, 404, 409, 417, and 429 for guest and rate-limited methods);
 - roles (``fn.fsm_roles``) as ``x-roles``; guest methods (``frappe.guest_methods``) as
   ``security: []`` with ``x-guest`` and the proof they expect, from the parameter names and
-  the docstrings; Frappe's ``rate_limit`` leaves no marker, so its wrappers are recognised by
-  their code object and their limits read from the closure (``x-rate-limits``).
+  the docstrings; Frappe's ``rate_limit`` limits as ``x-rate-limits`` (openapi_texts.py).
 
 The document is deterministic: ``write()`` sorts the keys, so the checked-in
 ``docs/openapi.json`` diffs cleanly. ``bench --site <site> gigafibre-export-openapi``
@@ -27,27 +24,32 @@ writes it (``export_openapi``), ``differences()`` names the methods that changed
 
 from __future__ import annotations
 
-import datetime
 import importlib
 import inspect
 import json
 import os
 import pkgutil
-import re
 import sys
 import types
-import typing
 from collections.abc import Callable, Iterator
 
 import click
 import frappe
 from frappe.commands import get_site, pass_context
-from frappe.rate_limiter import rate_limit
 
 import gigafibre_fsm
 import gigafibre_fsm.api
 import gigafibre_fsm.exceptions
-from gigafibre_fsm.permissions import SUPER_ROLES
+from gigafibre_fsm.openapi_schema import (
+	NONE,
+	can_be_none,
+	json_default,
+	not_null,
+	schema_for,
+	structured,
+	type_hints,
+)
+from gigafibre_fsm.openapi_texts import docstring_parts, proofs, rate_limit_text, rate_limits, roles_text
 
 API_PACKAGE = "gigafibre_fsm.api"
 PATH_PREFIX = "/api/method/"
@@ -57,33 +59,6 @@ TITLE = "Gigafibre FSM API"
 VERBS = ("GET", "POST")  # what the document describes (Frappe also lets PUT, DELETE... through)
 ERROR_STATUSES = (403, 404, 409, 417)  # every method may answer these
 RATE_LIMITED = 429  # guest methods and methods with a rate_limit
-
-_NONE = type(None)
-_SIMPLE: dict[type, str] = {
-	str: "string",
-	int: "integer",
-	float: "number",
-	bool: "boolean",
-	dict: "object",
-	list: "array",
-	tuple: "array",
-	set: "array",
-	frozenset: "array",
-}
-# The fallback when get_type_hints cannot resolve a function's annotations.
-_ANNOTATION_NAMES: dict[str, object] = {
-	"str": str,
-	"int": int,
-	"float": float,
-	"bool": bool,
-	"dict": dict,
-	"list": list,
-	"tuple": tuple,
-	"set": set,
-	"None": _NONE,
-	"Any": typing.Any,
-	"typing.Any": typing.Any,
-}
 
 _ERRORS: dict[int, tuple[str, str, tuple[type, ...]]] = {
 	403: (
@@ -118,14 +93,6 @@ _ERRORS: dict[int, tuple[str, str, tuple[type, ...]]] = {
 }
 
 
-def _probe() -> None:  # only wrapped, never called
-	pass
-
-
-# Every wrapper rate_limit makes shares this code object; its closure holds the limits.
-_RATE_LIMIT_CODE = rate_limit()(_probe).__code__
-
-
 # -- what is published ------------------------------------------------------------------
 
 
@@ -145,215 +112,6 @@ def _modules() -> list[tuple[str, types.ModuleType]]:
 
 def method_path(module: str, name: str) -> str:
 	return f"{PATH_PREFIX}{API_PACKAGE}.{module}.{name}"
-
-
-# -- types --------------------------------------------------------------------------------
-
-
-def type_hints(fn: Callable) -> dict[str, object]:
-	"""The resolved annotations of the innermost function, parameters and ``return``."""
-	inner = inspect.unwrap(fn)
-	try:
-		return typing.get_type_hints(inner)
-	except Exception:  # a name the module does not define at run time (TYPE_CHECKING...)
-		return {k: _from_text(v) for k, v in getattr(inner, "__annotations__", {}).items()}
-
-
-def _split_top(text: str, sep: str) -> list[str]:
-	"""``text`` split on ``sep`` outside brackets."""
-	parts, depth, current = [], 0, ""
-	for ch in text:
-		depth += ch == "["
-		depth -= ch == "]"
-		if ch == sep and depth == 0:
-			parts.append(current)
-			current = ""
-		else:
-			current += ch
-	return [*parts, current]
-
-
-def _from_text(annotation: object) -> object:
-	"""An annotation string mapped through ``_ANNOTATION_NAMES`` (generic arguments are
-	dropped; an unknown name gives ``Any``)."""
-	if not isinstance(annotation, str):
-		return annotation
-	members = []
-	for part in _split_top(annotation, "|"):
-		base = part.split("[", 1)[0].strip()
-		if base.startswith("Optional") and "[" in part:
-			members += [_from_text(part.split("[", 1)[1].rsplit("]", 1)[0]), _NONE]
-			continue
-		tp = _ANNOTATION_NAMES.get(base)
-		if tp is None or tp is typing.Any:
-			return typing.Any
-		members.append(tp)
-	return members[0] if len(members) == 1 else typing.Union[tuple(members)]  # noqa: UP007
-
-
-def schema_for(tp: object) -> dict:
-	"""The JSON Schema (OpenAPI 3.1) of a resolved annotation."""
-	if tp is None or tp is _NONE:
-		return {"type": "null"}
-	if tp is typing.Any or tp is inspect.Parameter.empty:
-		return {}
-	origin = typing.get_origin(tp)
-	args = typing.get_args(tp)
-	if origin is typing.Union or (origin is not None and origin is getattr(types, "UnionType", None)):
-		nullable = _NONE in args
-		members = [schema_for(a) for a in args if a is not _NONE]
-		if any(m == {} for m in members):
-			return {}
-		if len(members) == 1:
-			return _nullable(members[0]) if nullable else members[0]
-		if nullable:
-			members.append({"type": "null"})
-		kinds = set()
-		for m in members:
-			kind = m.get("type")
-			kinds.update(kind if isinstance(kind, list) else [kind])
-		# an integer is also a number: oneOf would refuse it
-		return {"anyOf" if {"integer", "number"} <= kinds else "oneOf": members}
-	if origin is typing.Literal:
-		return {"enum": list(args)}
-	if origin is not None and isinstance(origin, type) and issubclass(origin, list | tuple | set | frozenset):
-		out = {"type": "array"}
-		if args and args[-1] is not Ellipsis and (items := schema_for(args[0])):
-			out["items"] = items
-		return out
-	if origin is dict:
-		out = {"type": "object"}
-		if len(args) == 2 and (values := schema_for(args[1])):
-			out["additionalProperties"] = values
-		return out
-	if isinstance(tp, type):
-		for base, name in _SIMPLE.items():
-			if tp is base:
-				return {"type": name}
-		if issubclass(tp, datetime.datetime):
-			return {"type": "string", "format": "date-time"}
-		if issubclass(tp, datetime.date):
-			return {"type": "string", "format": "date"}
-		for base, name in _SIMPLE.items():
-			if issubclass(tp, base):
-				return {"type": name}
-	return {}
-
-
-def _nullable(schema: dict) -> dict:
-	kind = schema.get("type")
-	if isinstance(kind, str):
-		return {**schema, "type": [kind, "null"]}
-	if isinstance(kind, list):
-		return {**schema, "type": [*kind, "null"] if "null" not in kind else kind}
-	if "oneOf" in schema or "anyOf" in schema:
-		key = "oneOf" if "oneOf" in schema else "anyOf"
-		return {**schema, key: [*schema[key], {"type": "null"}]}
-	return schema
-
-
-def _json_default(value: object) -> tuple[bool, object]:
-	"""(True, value) when a parameter default can be written as JSON."""
-	if value is None or isinstance(value, bool | int | float | str):
-		return True, value
-	return False, None
-
-
-# -- texts --------------------------------------------------------------------------------
-
-
-def _markdown(text: str) -> str:
-	"""Docstring reST to CommonMark: ``x`` and :func:`x` become `x`."""
-	text = re.sub(r":[a-z]+:`([^`]+)`", r"`\1`", text)
-	return text.replace("``", "`")
-
-
-def docstring_parts(obj: object) -> tuple[str, str]:
-	"""(first paragraph on one line, the rest) of an object's docstring."""
-	doc = inspect.cleandoc(getattr(obj, "__doc__", None) or "")
-	if not doc:
-		return "", ""
-	first, _sep, rest = doc.partition("\n\n")
-	return _markdown(" ".join(first.split())), _markdown(rest.strip())
-
-
-def _roles_text(roles: tuple[str, ...] | None) -> str:
-	if not roles:
-		return "Roles: any logged-in user (Guest is refused)."
-	supers = " and ".join(sorted(SUPER_ROLES))
-	return f"Roles: {', '.join(roles)} ({supers} pass every role check)."
-
-
-def _token_kind(fn: Callable, module: types.ModuleType) -> str:
-	"""What a ``token`` parameter carries, as the function's then the module's docstring says."""
-	fn_doc = (inspect.unwrap(fn).__doc__ or "").lower()
-	if "session" in fn_doc:
-		return "session token"
-	if "link" in fn_doc:
-		return "link token"
-	module_doc = (module.__doc__ or "").lower()
-	if "link token" in module_doc:
-		return "link token"
-	if "session token" in module_doc:
-		return "session token"
-	return "token"
-
-
-def proofs(fn: Callable, module: types.ModuleType, parameters: list[str]) -> list[str]:
-	"""What a guest method takes as proof of who calls, from its parameter names."""
-	out = []
-	if "token" in parameters:
-		out.append(
-			f"the signed {_token_kind(fn, module)} in `token` (a forged, expired or revoked token answers 403)"
-		)
-	if "code" in parameters:
-		out.append("the SMS one-time code in `code`")
-	if "phone" in parameters:
-		out.append("the cell phone number on file in `phone` (a code is texted to that number only)")
-	return out
-
-
-def rate_limits(fn: Callable) -> list[dict]:
-	"""The limits of Frappe's ``rate_limit`` wrappers around ``fn``, outermost first."""
-	out = []
-	layer = fn
-	while layer is not None:
-		if getattr(layer, "__code__", None) is _RATE_LIMIT_CODE and layer.__closure__:
-			cells = dict(zip(layer.__code__.co_freevars, layer.__closure__, strict=True))
-			value = {k: cell.cell_contents for k, cell in cells.items() if k != "fn"}
-			limit = value.get("limit")
-			methods = value.get("methods", "ALL")
-			if isinstance(methods, str) and methods != "ALL":
-				methods = [methods]
-			out.append(
-				{
-					"limit": limit if isinstance(limit, int) else None,
-					"seconds": value.get("seconds"),
-					"key": value.get("key"),
-					"ip_based": bool(value.get("ip_based", True)),
-					"methods": methods if isinstance(methods, str) else sorted(methods),
-				}
-			)
-		layer = getattr(layer, "__wrapped__", None)
-	return out
-
-
-def _rate_limit_text(limits: list[dict]) -> str:
-	parts = []
-	for rl in limits:
-		per = []
-		if rl["ip_based"]:
-			per.append("IP address")
-		if rl["key"]:
-			per.append(f"`{rl['key']}`")
-		count = "a configured number of" if rl["limit"] is None else str(rl["limit"])
-		text = f"{count} requests per {rl['seconds']} s per {' and '.join(per) or 'caller'}"
-		if rl["methods"] != "ALL":
-			text += f" ({', '.join(rl['methods'])} only)"
-		parts.append(text)
-	return (
-		"Rate limits (Frappe's `rate_limit`; over a limit the method answers 429): " + "; ".join(parts) + "."
-	)
 
 
 # -- the document -------------------------------------------------------------------------
@@ -440,7 +198,7 @@ def _operation(module: str, name: str, fn: Callable, verb: str, mod: types.Modul
 		if p.default is inspect.Parameter.empty:
 			required.append(p.name)
 		else:
-			ok, value = _json_default(p.default)
+			ok, value = json_default(p.default)
 			if ok:
 				schema = {**schema, "default": value}
 		properties[p.name] = schema
@@ -454,9 +212,9 @@ def _operation(module: str, name: str, fn: Callable, verb: str, mod: types.Modul
 			+ "."
 		)
 	else:
-		lines.append(_roles_text(roles))
+		lines.append(roles_text(roles))
 	if limits:
-		lines.append(_rate_limit_text(limits))
+		lines.append(rate_limit_text(limits))
 	elif guest:
 		lines.append("Rate limit: none declared on the method (a site-wide limit may answer 429).")
 	if params and verb == "GET":
@@ -479,7 +237,7 @@ def _operation(module: str, name: str, fn: Callable, verb: str, mod: types.Modul
 			{"name": p.name, "in": "query", "required": p.name in required, "schema": properties[p.name]}
 			| (
 				{"description": "An object or a list: send it as JSON text, or call with POST."}
-				if _structured(properties[p.name])
+				if structured(properties[p.name])
 				else {}
 			)
 			for p in params
@@ -495,10 +253,10 @@ def _operation(module: str, name: str, fn: Callable, verb: str, mod: types.Modul
 
 	result = hints.get("return", inspect.Parameter.empty)
 	message = schema_for(result)
-	nullable = _can_be_none(result)
+	nullable = can_be_none(result)
 	envelope: dict = {"type": "object"}
-	if result is not None and result is not _NONE:  # a method annotated -> None has no message
-		envelope["properties"] = {"message": _not_null(message)}
+	if result is not None and result is not NONE:  # a method annotated -> None has no message
+		envelope["properties"] = {"message": not_null(message)}
 	if not nullable:
 		envelope["required"] = ["message"]
 	op["responses"] = {
@@ -521,32 +279,6 @@ def _operation(module: str, name: str, fn: Callable, verb: str, mod: types.Modul
 	if limits:
 		op["x-rate-limits"] = limits
 	return op
-
-
-def _structured(schema: dict) -> bool:
-	kinds = schema.get("type")
-	kinds = [kinds] if isinstance(kinds, str) else kinds or []
-	members = schema.get("oneOf") or schema.get("anyOf") or []
-	return bool({"object", "array"} & set(kinds)) or any(_structured(m) for m in members)
-
-
-def _can_be_none(tp: object) -> bool:
-	if tp is None or tp is _NONE:
-		return True
-	return _NONE in typing.get_args(tp) and typing.get_origin(tp) is not typing.Literal
-
-
-def _not_null(schema: dict) -> dict:
-	"""A response's ``message`` schema: Frappe leaves ``message`` out rather than sending null."""
-	kind = schema.get("type")
-	if isinstance(kind, list) and "null" in kind:
-		rest = [k for k in kind if k != "null"]
-		return {**schema, "type": rest[0] if len(rest) == 1 else rest}
-	for key in ("oneOf", "anyOf"):
-		if key in schema:
-			members = [m for m in schema[key] if m != {"type": "null"}]
-			return members[0] if len(members) == 1 else {**schema, key: members}
-	return schema
 
 
 def build() -> dict:

@@ -149,11 +149,11 @@ def get_contract_status(contract: str) -> dict:
 def preview_termination(contract: str, date: str) -> dict:
 	"""The termination fee on ``date`` (YYYY-MM-DD) and how it was computed (Quebec's Consumer
 	Protection Act for a residential contract, the contract's clause for a commercial one)."""
-	from gigafibre_fsm.customers import contracts
+	from gigafibre_fsm.customers import contract_termination
 
 	on = day(date, "date")
 	doc = get_doc_for("Service Contract", str(contract or ""), "read")
-	return contracts.preview_termination(doc.name, on)
+	return contract_termination.preview_termination(doc.name, on)
 
 
 @fsm_api(roles=CONTRACT_STAFF, write=True)
@@ -162,7 +162,7 @@ def terminate_contract(contract: str, date: str, reason: str) -> dict:
 	subscriptions Annulé, the fee invoiced (a submitted Sales Invoice), the days invoiced after
 	``date`` credited (``credit_notes``: submitted Sales Invoice returns), the equipment to return
 	listed, the ``on_contract_terminated`` flows started."""
-	from gigafibre_fsm.customers import contracts
+	from gigafibre_fsm.customers import contract_termination
 
 	on = day(date, "date")
 	if not isinstance(reason, str) or len(reason) > MAX_REASON_LENGTH:
@@ -171,7 +171,7 @@ def terminate_contract(contract: str, date: str, reason: str) -> dict:
 			GigafibreValidationError,
 		)
 	doc = get_doc_for("Service Contract", str(contract or ""), "write")
-	return contracts.terminate_contract(doc.name, on, reason)
+	return contract_termination.terminate_contract(doc.name, on, reason)
 
 
 def _client_ip() -> str | None:

@@ -6,7 +6,7 @@ import frappe
 from frappe import _
 from frappe.utils import get_datetime
 
-from gigafibre_fsm.dispatch import service
+from gigafibre_fsm.dispatch import offer_pool, planning, service
 from gigafibre_fsm.exceptions import GigafibreValidationError
 from gigafibre_fsm.permissions import (
 	CUSTOMER_SERVICE,
@@ -44,13 +44,13 @@ def when(value, name: str):
 @fsm_api(roles=VIEWERS)
 def get_board(start: str, end: str) -> dict:
 	"""Jobs, technicians (skills, shifts as availability), open offers for a range, in one call."""
-	return service.board(when(start, "start"), when(end, "end"))
+	return planning.board(when(start, "start"), when(end, "end"))
 
 
 @fsm_api(roles=PLANNERS)
 def suggest_slots(job: str, limit: int = 5) -> list:
 	get_doc_for("Dispatch Job", job, "read")
-	return service.slots(job, min(max(int(limit), 1), 20))
+	return planning.slots(job, min(max(int(limit), 1), 20))
 
 
 @fsm_api(roles=PLANNERS, write=True)
@@ -83,7 +83,7 @@ def create_from_preset(preset: str, customer: str, service_location: str | None 
 @fsm_api(roles=PLANNERS, write=True)
 def publish_plan(plan: str) -> dict:
 	get_doc_for("Dispatch Plan", plan, "write")
-	return service.publish_plan(plan)
+	return planning.publish_plan(plan)
 
 
 @fsm_api(roles=PLANNERS, write=True)
@@ -95,22 +95,22 @@ def offer_job(
 	pool: str | None = None,
 ) -> dict:
 	get_doc_for("Dispatch Job", job, "write")
-	return service.offer_job(job, mode, technicians, price, pool)
+	return offer_pool.offer_job(job, mode, technicians, price, pool)
 
 
 @fsm_api(roles=(TECHNICIAN,), write=True)
 def accept_offer(offer: str) -> dict:
-	return service.accept_offer(offer, current_technician())
+	return offer_pool.accept_offer(offer, current_technician())
 
 
 @fsm_api(roles=(TECHNICIAN,), write=True)
 def decline_offer(offer: str, reason: str) -> dict:
-	return service.decline_offer(offer, current_technician(), reason)
+	return offer_pool.decline_offer(offer, current_technician(), reason)
 
 
 @fsm_api(roles=(TECHNICIAN,), write=True)
 def claim_job(job: str) -> dict:
-	return service.claim_job(job, current_technician())
+	return offer_pool.claim_job(job, current_technician())
 
 
 @fsm_api(roles=(*PLANNERS, TECHNICIAN), write=True)

@@ -21,7 +21,7 @@ from frappe import _
 from frappe.rate_limiter import rate_limit
 from werkzeug.wrappers import Response
 
-from gigafibre_fsm.connectors import docuseal as ds
+from gigafibre_fsm.connectors import docuseal_webhooks as ds
 from gigafibre_fsm.settings import get_settings
 from gigafibre_fsm.unavailable import webhook
 
@@ -255,7 +255,7 @@ def _kuma_token(request) -> str:
 # header, a signature that does not match, or one older than the tolerance (a replay) → 401,
 # nothing written; no secret configured → 401; a signed body that is not an event → 400. An event
 # is acted on once (its id is the primary key of a Stripe Event row written in the same
-# transaction as its effects): see gigafibre_fsm.customers.payments.
+# transaction as its effects): see gigafibre_fsm.customers.stripe_events.
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
@@ -302,14 +302,15 @@ def uptime_kuma() -> dict:
 @rate_limit(limit=600, seconds=60)
 def stripe() -> dict:
 	from gigafibre_fsm.connectors import stripe_payments as sp
-	from gigafibre_fsm.customers import payments
+	from gigafibre_fsm.connectors import stripe_webhooks
+	from gigafibre_fsm.customers import stripe_events, stripe_ledger
 
 	request = frappe.request
 	body = request.get_data(cache=True) if request is not None else b""
-	header = request.headers.get(sp.SIGNATURE_HEADER) if request is not None else None
+	header = request.headers.get(stripe_webhooks.SIGNATURE_HEADER) if request is not None else None
 	try:
-		event = sp.verify_event(body, header, payments.stripe_settings().webhook_secret)
-	except (sp.WebhookRejected, sp.StripeUnavailable) as e:
+		event = stripe_webhooks.verify_event(body, header, stripe_ledger.stripe_settings().webhook_secret)
+	except (stripe_webhooks.WebhookRejected, sp.StripeUnavailable) as e:
 		frappe.logger(LOG).warning(
 			{
 				"event": "stripe_refused",
@@ -318,7 +319,7 @@ def stripe() -> dict:
 			}
 		)
 		frappe.throw(_("Not authorised"), frappe.AuthenticationError)
-	except sp.WebhookMalformed as e:
+	except stripe_webhooks.WebhookMalformed as e:
 		frappe.logger(LOG).warning({"event": "stripe_malformed", "error": str(e)})
 		frappe.throw(_("This is not a Stripe event"), WebhookBadRequest)
-	return payments.handle_event(event)
+	return stripe_events.handle_event(event)

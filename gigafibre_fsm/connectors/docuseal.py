@@ -1,4 +1,4 @@
-"""DocuSeal REST client (commercial contract signature) and pure webhook helpers.
+"""DocuSeal REST client (commercial contract signature).
 
 What this client relies on (DocuSeal API reference, https://www.docuseal.com/docs/api, and
 ``docs/openapi.json`` / ``docs/webhooks/*.md`` in docusealco/docuseal):
@@ -26,28 +26,14 @@ carries ``timeout`` as its connect and read timeout, a download also has a total
 (``download_timeout``) and a size cap (``max_document_bytes``); redirects are not followed. ``POST /submissions`` is not idempotent: after a timeout the submission may exist, so
 the caller records the submitters' ``external_id`` (the contract name) and looks before retrying.
 
-Webhooks (pure helpers, no network):
-
-- DocuSeal POSTs ``{"event_type", "timestamp", "data"}`` (JSON) to the configured URL, adds the
-  *secret* key/value pair configured with the webhook as a request header, and retries a failed
-  delivery (non-2xx or no answer) every 2^attempt minutes for about 48 hours.
-  :func:`verify_webhook` checks that header in constant time (``hmac.compare_digest``).
-  Recent DocuSeal versions also sign the body (``X-Docuseal-Signature: <unix ts>.<hex
-  HMAC-SHA256(hmac secret, "<ts>.<body>")>``): :func:`verify_signature` checks it when the
-  HMAC secret is configured.
-- :func:`parse_webhook` reads an event into a :class:`WebhookEvent` whose ``key`` is stable
-  across DocuSeal's retries of the same event (see :func:`event_key`).
+Webhooks: docuseal_webhooks.py (pure helpers, no network).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -65,11 +51,6 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_DOWNLOAD_TIMEOUT = 60.0
 MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
 CHUNK = 64 * 1024
-# The header name we configure in DocuSeal's webhook "secret" (key/value) setting.
-WEBHOOK_SECRET_HEADER = "X-Gigafibre-Webhook-Secret"
-SIGNATURE_HEADER = "X-Docuseal-Signature"
-SIGNATURE_TOLERANCE = 5 * 60  # seconds, as DocuSeal's own verifier
-MAX_WEBHOOK_BYTES = 2 * 1024 * 1024
 
 SUBMISSION_STATUSES = ("pending", "completed", "declined", "expired")
 SUBMITTER_STATUSES = ("awaiting", "sent", "opened", "completed", "declined")
@@ -110,20 +91,6 @@ class DocuSealTimeout(DocuSealUnavailable, ConnectorTimeout):
 
 class DocumentTooLarge(DocuSealResponseError):
 	pass
-
-
-class WebhookRejected(ConnectorAuthError):
-	"""An incoming webhook failed authentication. ``reason`` is for logs, never for the caller."""
-
-	source = SOURCE
-
-	def __init__(self, message: str, *, reason: str):
-		super().__init__(message)
-		self.reason = reason
-
-
-class WebhookMalformed(DocuSealResponseError):
-	"""An incoming body is not a DocuSeal webhook we can read."""
 
 
 # -- values
@@ -182,17 +149,17 @@ class Submitter:
 		if not isinstance(data, dict):
 			raise DocuSealResponseError("DocuSeal sent a submitter that is not an object")
 		return cls(
-			id=_int(data.get("id"), "submitter id"),
-			submission_id=_int(data.get("submission_id"), "submission id", optional=True),
-			role=_str(data.get("role")) or "",
-			status=_str(data.get("status")) or "",
-			email=_str(data.get("email")),
-			name=_str(data.get("name")),
-			slug=_str(data.get("slug")),
-			embed_src=_str(data.get("embed_src")),
-			external_id=_str(data.get("external_id")),
-			completed_at=_str(data.get("completed_at")),
-			documents=_documents(data.get("documents")),
+			id=read_int(data.get("id"), "submitter id"),
+			submission_id=read_int(data.get("submission_id"), "submission id", optional=True),
+			role=read_str(data.get("role")) or "",
+			status=read_str(data.get("status")) or "",
+			email=read_str(data.get("email")),
+			name=read_str(data.get("name")),
+			slug=read_str(data.get("slug")),
+			embed_src=read_str(data.get("embed_src")),
+			external_id=read_str(data.get("external_id")),
+			completed_at=read_str(data.get("completed_at")),
+			documents=read_documents(data.get("documents")),
 		)
 
 	def as_dict(self) -> dict:
@@ -242,12 +209,12 @@ class Submission:
 		if not isinstance(submitters, list):
 			raise DocuSealResponseError("DocuSeal sent submitters that are not a list")
 		return cls(
-			id=_int(data.get("id"), "submission id"),
-			status=_str(data.get("status")) or "",
-			completed_at=_str(data.get("completed_at")),
-			audit_log_url=_str(data.get("audit_log_url")),
-			combined_document_url=_str(data.get("combined_document_url")),
-			documents=_documents(data.get("documents")),
+			id=read_int(data.get("id"), "submission id"),
+			status=read_str(data.get("status")) or "",
+			completed_at=read_str(data.get("completed_at")),
+			audit_log_url=read_str(data.get("audit_log_url")),
+			combined_document_url=read_str(data.get("combined_document_url")),
+			documents=read_documents(data.get("documents")),
 			submitters=tuple(Submitter.from_api(s) for s in submitters),
 		)
 
@@ -336,7 +303,7 @@ class DocuSealClient:
 		return CreatedSubmission(submission_id=created[0].submission_id or 0, submitters=created)
 
 	def get_submission(self, submission_id: int) -> Submission:
-		wanted = _int(submission_id, "submission id", error=DocuSealInvalidInput)
+		wanted = read_int(submission_id, "submission id", error=DocuSealInvalidInput)
 		return Submission.from_api(self._request("GET", f"/submissions/{wanted}"))
 
 	def download_document(self, url: str) -> bytes:
@@ -455,211 +422,7 @@ class DocuSealClient:
 		raise DocuSealResponseError(f"DocuSeal answered {status} to {what}: {detail}", status=status)
 
 
-# -- webhooks (pure)
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-	"""One DocuSeal webhook, read.
-
-	``record`` is "submitter" (form.* events), "submission" (submission.*), "template"
-	(template.*) or "other"; ``record_id`` its id. ``status`` is the record's own status,
-	``submission_status`` the submission's; ``completed`` is true when the whole submission is
-	completed (every party signed). ``key`` identifies the event across retries (:func:`event_key`).
-	"""
-
-	event_type: str
-	timestamp: str | None
-	record: str
-	record_id: int | None
-	submission_id: int | None
-	submitter_id: int | None
-	status: str | None
-	submission_status: str | None
-	completed: bool
-	documents: tuple[Document, ...]
-	audit_log_url: str | None
-	external_id: str | None
-	key: str
-	data: dict = field(repr=False, compare=False, default_factory=dict)
-
-	def as_dict(self) -> dict:
-		return {
-			"event_type": self.event_type,
-			"timestamp": self.timestamp,
-			"record": self.record,
-			"record_id": self.record_id,
-			"submission_id": self.submission_id,
-			"submitter_id": self.submitter_id,
-			"status": self.status,
-			"submission_status": self.submission_status,
-			"completed": self.completed,
-			"documents": [d.as_dict() for d in self.documents],
-			"audit_log_url": self.audit_log_url,
-			"external_id": self.external_id,
-			"key": self.key,
-		}
-
-
-# The record's own field that dates the fact an event reports. DocuSeal serialises it from its
-# database on every attempt, so it is the same in every retry of one event, and it changes when the
-# fact happens again (a form completed anew after changes were requested). None: the event happens
-# once per record.
-EVENT_ANCHORS: dict[str, str | None] = {
-	"form.viewed": "opened_at",
-	"form.started": None,
-	"form.completed": "completed_at",
-	"form.declined": "declined_at",
-	"submission.created": None,
-	"submission.completed": "completed_at",
-	"submission.expired": "expire_at",
-	"submission.archived": "archived_at",
-}
-
-
-def event_key(event_type: str, record: str, record_id: int | None, anchor: str | None) -> str:
-	"""``docuseal:<event_type>:<record>:<id>[:<anchor>]``: one key per event, equal across retries.
-
-	Not the envelope ``timestamp``: older DocuSeal versions set it to the time of each attempt
-	(current ones to the event's creation), so a key built on it could differ between a delivery
-	and its retry. The anchor is the record's own date of the fact (:data:`EVENT_ANCHORS`); only
-	events without one (template.*, types DocuSeal may add) fall back to the envelope timestamp.
-	"""
-	key = f"docuseal:{event_type}:{record}:{record_id if record_id is not None else '-'}"
-	return f"{key}:{anchor}" if anchor else key
-
-
-def parse_webhook(body: bytes | str) -> WebhookEvent:
-	"""Read a DocuSeal webhook body; WebhookMalformed when it is not one."""
-	if isinstance(body, bytes | bytearray):
-		if len(body) > MAX_WEBHOOK_BYTES:
-			raise WebhookMalformed("The webhook body is too large")
-		try:
-			body = bytes(body).decode("utf-8")
-		except UnicodeDecodeError as e:
-			raise WebhookMalformed("The webhook body is not UTF-8") from e
-	try:
-		payload = json.loads(body)
-	except (TypeError, ValueError) as e:
-		raise WebhookMalformed("The webhook body is not JSON") from e
-	if not isinstance(payload, dict):
-		raise WebhookMalformed("The webhook body is not a JSON object")
-	event_type, data = payload.get("event_type"), payload.get("data")
-	if not isinstance(event_type, str) or not event_type or not isinstance(data, dict):
-		raise WebhookMalformed("The webhook has no event_type or data")
-	timestamp = _str(payload.get("timestamp"))
-	prefix = event_type.split(".", 1)[0]
-	record = {"form": "submitter", "submission": "submission", "template": "template"}.get(prefix, "other")
-	record_id = _int(data.get("id"), "record id", optional=record == "other", error=WebhookMalformed)
-	submission = data.get("submission") if isinstance(data.get("submission"), dict) else {}
-	if record == "submitter":
-		submitter_id = record_id
-		submission_id = _int(
-			data.get("submission_id", submission.get("id")),
-			"submission id",
-			optional=True,
-			error=WebhookMalformed,
-		)
-		status = _str(data.get("status"))
-		submission_status = _str(submission.get("status"))
-		audit_log_url = _str(data.get("audit_log_url")) or _str(submission.get("audit_log_url"))
-		external_id = _str(data.get("external_id"))
-	elif record == "submission":
-		submitter_id = None
-		submission_id = record_id
-		status = submission_status = _str(data.get("status"))
-		audit_log_url = _str(data.get("audit_log_url"))
-		submitters = data.get("submitters") if isinstance(data.get("submitters"), list) else []
-		external_id = next(
-			(_str(s.get("external_id")) for s in submitters if isinstance(s, dict) and s.get("external_id")),
-			None,
-		)
-	else:
-		submitter_id = submission_id = None
-		status = submission_status = _str(data.get("status"))
-		audit_log_url = external_id = None
-	documents = _documents(data.get("documents"), error=WebhookMalformed)
-	if event_type in EVENT_ANCHORS:
-		anchor_field = EVENT_ANCHORS[event_type]
-		# the record's own date; when DocuSeal left it out, the envelope timestamp is the best there is
-		anchor = (_str(data.get(anchor_field)) or timestamp) if anchor_field else None
-	else:
-		anchor = timestamp
-	return WebhookEvent(
-		event_type=event_type,
-		timestamp=timestamp,
-		record=record,
-		record_id=record_id,
-		submission_id=submission_id,
-		submitter_id=submitter_id,
-		status=status,
-		submission_status=submission_status,
-		completed=submission_status == "completed",
-		documents=documents,
-		audit_log_url=audit_log_url,
-		external_id=external_id,
-		key=event_key(event_type, record, record_id, anchor),
-		data=data,
-	)
-
-
-def verify_webhook(headers: Mapping[str, str], expected_header_name: str, expected_secret: str) -> None:
-	"""Check the secret header DocuSeal sends with each webhook; WebhookRejected if it is not right.
-
-	The header name is matched without regard to case; its value is compared in constant time.
-	No secret configured refuses everything (never an open endpoint); a header sent twice is
-	refused (ambiguous).
-	"""
-	if not expected_header_name or not expected_secret:
-		raise WebhookRejected("The DocuSeal webhook secret is not configured", reason="not_configured")
-	values = _header_values(headers, expected_header_name)
-	if not values:
-		raise WebhookRejected("The webhook carries no secret", reason="missing_secret")
-	if len(values) > 1:
-		raise WebhookRejected("The webhook carries its secret more than once", reason="duplicate_secret")
-	if not hmac.compare_digest(values[0].encode("utf-8"), expected_secret.encode("utf-8")):
-		raise WebhookRejected("The webhook secret is wrong", reason="wrong_secret")
-
-
-def verify_signature(
-	body: bytes,
-	header_value: str | None,
-	hmac_secret: str,
-	*,
-	now: datetime | float,
-	tolerance: int = SIGNATURE_TOLERANCE,
-) -> None:
-	"""Check ``X-Docuseal-Signature`` (``<unix ts>.<hex HMAC-SHA256(secret, "<ts>.<body>")>``).
-
-	``body`` is the raw request body, byte for byte. ``now`` is passed in (aware datetime or epoch
-	seconds); a signature more than ``tolerance`` seconds away from it is refused (replays).
-	"""
-	if not hmac_secret:
-		raise WebhookRejected("The DocuSeal HMAC secret is not configured", reason="not_configured")
-	stamp, _, signature = (header_value or "").partition(".")
-	if not stamp.isdigit() or not signature:
-		raise WebhookRejected("The webhook carries no valid signature", reason="missing_signature")
-	current = now.timestamp() if isinstance(now, datetime) else float(now)
-	if abs(current - int(stamp)) > tolerance:
-		raise WebhookRejected("The webhook signature is too old or in the future", reason="stale_signature")
-	expected = hmac.new(
-		hmac_secret.encode("utf-8"), stamp.encode("ascii") + b"." + body, hashlib.sha256
-	).hexdigest()
-	if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8")):
-		raise WebhookRejected("The webhook signature is wrong", reason="bad_signature")
-
-
 # -- helpers
-
-
-def _header_values(headers, name: str) -> list[str]:
-	getlist = getattr(headers, "getlist", None)
-	if callable(getlist):  # werkzeug's headers (Frappe's request): every occurrence
-		found = [v for v in getlist(name) if v is not None]
-		if found:
-			return [str(v) for v in found]
-	wanted = name.lower()
-	return [str(v) for k, v in (headers or {}).items() if isinstance(k, str) and k.lower() == wanted]
 
 
 def _error_detail(resp: requests.Response) -> str:
@@ -673,7 +436,7 @@ def _error_detail(resp: requests.Response) -> str:
 	return text[0][:200] if text else resp.reason or ""
 
 
-def _int(value, what: str, *, optional: bool = False, error: type[Exception] = DocuSealResponseError):
+def read_int(value, what: str, *, optional: bool = False, error: type[Exception] = DocuSealResponseError):
 	if value is None and optional:
 		return None
 	if isinstance(value, str) and value.isdigit():
@@ -683,13 +446,13 @@ def _int(value, what: str, *, optional: bool = False, error: type[Exception] = D
 	return value
 
 
-def _str(value) -> str | None:
+def read_str(value) -> str | None:
 	if value is None or value == "":
 		return None
 	return value if isinstance(value, str) else str(value)
 
 
-def _documents(value, *, error: type[Exception] = DocuSealResponseError) -> tuple[Document, ...]:
+def read_documents(value, *, error: type[Exception] = DocuSealResponseError) -> tuple[Document, ...]:
 	if value is None:
 		return ()
 	if not isinstance(value, list) or not all(

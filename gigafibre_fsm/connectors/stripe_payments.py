@@ -17,10 +17,6 @@ What this client does (Stripe API reference, https://docs.stripe.com/api):
   (``off_session=true``) under the caller's idempotency key (core/billing/autopay.py gives one per
   invoice and attempt): a retry with the same key never charges twice.
 - ``retrieve_*``: one object by id.
-- :func:`verify_event`: a webhook body checked with ``stripe.Webhook.construct_event``
-  (``Stripe-Signature: t=<ts>,v1=<HMAC-SHA256>``, timestamp tolerance 300 s) and read into a
-  :class:`StripeEvent`. Stripe may deliver an event more than once: the event ``id`` is the key
-  to process it once.
 
 The API base is ``StripeSettings.api_base`` (gigafibre_fsm.core.settings: Gigafibre Settings' Stripe
 section) (``base_addresses={"api": ...}``), so tests point it at
@@ -32,8 +28,9 @@ Errors: a declined card (402) → :class:`PaymentFailed` (``code``, ``decline_co
 PaymentIntent id); 401/403 → :class:`StripeAuthError`; 404 → :class:`StripeNotFound`; other 400s →
 :class:`StripeInvalidRequest`; an idempotency key reused with other parameters →
 :class:`StripeIdempotencyConflict`; unreachable, 429 and 5xx → :class:`StripeUnavailable`; a
-timeout → :class:`StripeTimeout` (an unavailable *and* a timeout). Webhooks: :class:`WebhookUnsigned`,
-:class:`WebhookForged`, :class:`WebhookStale` (all :class:`WebhookRejected`), :class:`WebhookMalformed`.
+timeout → :class:`StripeTimeout` (an unavailable *and* a timeout).
+
+Webhooks (a body verified and read into a StripeEvent): stripe_webhooks.py.
 """
 
 from __future__ import annotations
@@ -41,7 +38,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -61,8 +58,6 @@ from gigafibre_fsm.core.settings import StripeSettings
 SOURCE = "stripe"
 DEFAULT_API_BASE = "https://api.stripe.com"
 CURRENCY = "cad"
-TOLERANCE = 300  # seconds, Stripe's default
-SIGNATURE_HEADER = "Stripe-Signature"
 
 
 # -- errors
@@ -123,32 +118,6 @@ class PaymentFailed(StripeResponseError):
 		self.payment_intent = payment_intent
 		self.payment_intent_status = payment_intent_status
 		self.advice_code = advice_code
-
-
-class WebhookRejected(ConnectorAuthError):
-	"""An incoming webhook failed authentication. ``reason`` is for logs, never for the caller."""
-
-	source = SOURCE
-
-	def __init__(self, message: str, *, reason: str):
-		super().__init__(message)
-		self.reason = reason
-
-
-class WebhookUnsigned(WebhookRejected):
-	"""No ``Stripe-Signature`` header (or no timestamp/v1 signature in it)."""
-
-
-class WebhookForged(WebhookRejected):
-	"""No v1 signature matches the body and the endpoint secret."""
-
-
-class WebhookStale(WebhookRejected):
-	"""Correctly signed, but the timestamp is older than the tolerance (a replay)."""
-
-
-class WebhookMalformed(StripeResponseError):
-	"""A correctly signed body that is not a Stripe event we can read."""
 
 
 # -- values
@@ -223,45 +192,6 @@ class StripeCustomer:
 	metadata: dict[str, str]
 
 
-@dataclass(frozen=True)
-class StripeEvent:
-	"""A verified webhook event, with what the Frappe layer needs to find the invoice."""
-
-	id: str  # evt_...: the key to process an event once
-	type: str  # checkout.session.completed, payment_intent.succeeded, ...
-	created: int
-	livemode: bool
-	object_type: str | None  # "checkout.session", "payment_intent", ...
-	object_id: str | None
-	payment_intent: str | None  # the PaymentIntent id (the object itself, or the session's)
-	metadata: dict[str, str]
-	amount: int | None  # cents: amount_received, amount_total or amount
-	currency: str | None
-	status: str | None
-	customer: str | None
-	data: dict = field(repr=False, default_factory=dict)  # the object as sent
-
-	@property
-	def invoice(self) -> str | None:
-		return self.metadata.get("invoice")
-
-	def as_dict(self) -> dict:
-		return {
-			"id": self.id,
-			"type": self.type,
-			"created": self.created,
-			"livemode": self.livemode,
-			"object_type": self.object_type,
-			"object_id": self.object_id,
-			"payment_intent": self.payment_intent,
-			"metadata": dict(self.metadata),
-			"amount": self.amount,
-			"currency": self.currency,
-			"status": self.status,
-			"customer": self.customer,
-		}
-
-
 # -- the client
 
 
@@ -295,7 +225,7 @@ def _translate(error: stripe.StripeError, settings: StripeSettings) -> Exception
 			status=status,
 			code=error.code or details.get("code"),
 			decline_code=details.get("decline_code"),
-			payment_intent=_id(intent),
+			payment_intent=id_of(intent),
 			payment_intent_status=intent.get("status") if isinstance(intent, Mapping) else None,
 			advice_code=details.get("advice_code"),
 		)
@@ -326,18 +256,18 @@ def _call(settings: StripeSettings, fn, *args, **kwargs):
 		raise _translate(e, settings) from e
 
 
-def _plain(obj) -> dict:
+def as_plain(obj) -> dict:
 	"""A StripeObject as a plain dict (its ``str()`` is its JSON in every SDK version)."""
 	if isinstance(obj, Mapping):
 		return dict(obj)
 	return json.loads(str(obj))
 
 
-def _metadata(value) -> dict[str, str]:
+def metadata_of(value) -> dict[str, str]:
 	return {str(k): str(v) for k, v in (value or {}).items()}
 
 
-def _id(value) -> str | None:
+def id_of(value) -> str | None:
 	"""An expandable field: an id, or the object (then its id)."""
 	if value is None or isinstance(value, str):
 		return value
@@ -345,7 +275,7 @@ def _id(value) -> str | None:
 
 
 def _session(obj, *, reused: bool = False) -> CheckoutSession:
-	obj = _plain(obj)
+	obj = as_plain(obj)
 	return CheckoutSession(
 		id=obj["id"],
 		url=obj.get("url"),
@@ -353,38 +283,38 @@ def _session(obj, *, reused: bool = False) -> CheckoutSession:
 		payment_status=obj.get("payment_status"),
 		amount_total=obj.get("amount_total"),
 		currency=obj.get("currency"),
-		metadata=_metadata(obj.get("metadata")),
-		payment_intent=_id(obj.get("payment_intent")),
-		customer=_id(obj.get("customer")),
+		metadata=metadata_of(obj.get("metadata")),
+		payment_intent=id_of(obj.get("payment_intent")),
+		customer=id_of(obj.get("customer")),
 		expires_at=obj.get("expires_at"),
 		reused=reused,
 	)
 
 
 def _payment_intent(obj) -> PaymentIntent:
-	obj = _plain(obj)
+	obj = as_plain(obj)
 	return PaymentIntent(
 		id=obj["id"],
 		status=obj.get("status"),
 		amount=obj.get("amount"),
 		amount_received=obj.get("amount_received") or 0,
 		currency=obj.get("currency"),
-		customer=_id(obj.get("customer")),
-		payment_method=_id(obj.get("payment_method")),
-		metadata=_metadata(obj.get("metadata")),
-		latest_charge=_id(obj.get("latest_charge")),
+		customer=id_of(obj.get("customer")),
+		payment_method=id_of(obj.get("payment_method")),
+		metadata=metadata_of(obj.get("metadata")),
+		latest_charge=id_of(obj.get("latest_charge")),
 	)
 
 
 def _setup_intent(obj) -> SetupIntent:
-	obj = _plain(obj)
+	obj = as_plain(obj)
 	return SetupIntent(
 		id=obj["id"],
 		client_secret=obj.get("client_secret"),
 		status=obj.get("status"),
-		customer=_id(obj.get("customer")),
-		payment_method=_id(obj.get("payment_method")),
-		metadata=_metadata(obj.get("metadata")),
+		customer=id_of(obj.get("customer")),
+		payment_method=id_of(obj.get("payment_method")),
+		metadata=metadata_of(obj.get("metadata")),
 	)
 
 
@@ -419,8 +349,8 @@ def create_customer(
 		params["email"] = email
 	options = {"idempotency_key": idempotency_key or f"customer-{customer}"}
 	with client(settings) as c:
-		obj = _plain(_call(settings, c.v1.customers.create, params, options))
-	return StripeCustomer(obj["id"], obj.get("name"), obj.get("email"), _metadata(obj.get("metadata")))
+		obj = as_plain(_call(settings, c.v1.customers.create, params, options))
+	return StripeCustomer(obj["id"], obj.get("name"), obj.get("email"), metadata_of(obj.get("metadata")))
 
 
 def create_setup_intent(
@@ -565,80 +495,3 @@ def retrieve_checkout_session(settings: StripeSettings, session: str) -> Checkou
 def retrieve_setup_intent(settings: StripeSettings, setup_intent: str) -> SetupIntent:
 	with client(settings) as c:
 		return _setup_intent(_call(settings, c.v1.setup_intents.retrieve, setup_intent))
-
-
-# -- webhooks
-
-
-def _timestamp(sig_header: str) -> int | None:
-	for item in sig_header.split(","):
-		key, _, value = item.strip().partition("=")
-		if key == "t" and value.isdigit():
-			return int(value)
-	return None
-
-
-def verify_event(
-	payload: bytes,
-	sig_header: str | None,
-	secret: str,
-	now: float | None = None,
-	tolerance: int = TOLERANCE,
-) -> StripeEvent:
-	"""A webhook body checked against its ``Stripe-Signature`` header and read into a StripeEvent.
-
-	``now`` (Unix seconds) replaces the clock for the age check; the signature check is
-	``stripe.Webhook.construct_event``'s. A body signed longer ago than ``tolerance`` seconds is
-	stale even when correctly signed (Stripe's replay protection).
-	"""
-	if not secret:
-		raise StripeUnavailable("The Stripe webhook secret is not configured")
-	if not sig_header:
-		raise WebhookUnsigned("Unsigned Stripe webhook", reason="no Stripe-Signature header")
-	timestamp = _timestamp(sig_header)
-	if timestamp is None or "v1=" not in sig_header:
-		raise WebhookUnsigned("Unsigned Stripe webhook", reason="no timestamp or v1 signature in the header")
-	try:
-		# the SDK checks the age against the wall clock; with ``now`` given we check it below
-		event = stripe.Webhook.construct_event(
-			payload, sig_header, secret, tolerance=tolerance if now is None else 0
-		)
-	except stripe.SignatureVerificationError as e:
-		if "tolerance" in str(e):
-			raise WebhookStale("Stale Stripe webhook", reason=str(e)) from e
-		raise WebhookForged("Bad Stripe webhook signature", reason=str(e)) from e
-	except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as e:  # signed, not an event object
-		raise WebhookMalformed(f"Not a Stripe event: {e}") from e
-	if now is not None and tolerance and timestamp < now - tolerance:
-		raise WebhookStale("Stale Stripe webhook", reason=f"signed at {timestamp}, now {int(now)}")
-	return parse_event(event)
-
-
-def parse_event(event) -> StripeEvent:
-	"""A StripeEvent from a ``stripe.Event`` or the event's JSON (a dict)."""
-	raw = json.loads(event) if isinstance(event, bytes | str) else _plain(event)
-	if not isinstance(raw, Mapping) or raw.get("object") != "event" or not raw.get("id"):
-		raise WebhookMalformed("Not a Stripe event")
-	obj = (raw.get("data") or {}).get("object") or {}
-	object_type = obj.get("object")
-	if object_type == "payment_intent":
-		payment_intent = obj.get("id")
-		amount = obj.get("amount_received") or obj.get("amount")
-	else:
-		payment_intent = _id(obj.get("payment_intent"))
-		amount = obj.get("amount_total") if "amount_total" in obj else obj.get("amount")
-	return StripeEvent(
-		id=raw["id"],
-		type=raw.get("type") or "",
-		created=int(raw.get("created") or 0),
-		livemode=bool(raw.get("livemode")),
-		object_type=object_type,
-		object_id=obj.get("id"),
-		payment_intent=payment_intent,
-		metadata=_metadata(obj.get("metadata")),
-		amount=amount,
-		currency=obj.get("currency"),
-		status=obj.get("status"),
-		customer=_id(obj.get("customer")),
-		data=dict(obj),
-	)

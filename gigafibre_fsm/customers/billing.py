@@ -1,6 +1,6 @@
 """The billing run: every due Service Subscription invoiced once, one submitted Sales Invoice
-per customer and billing date (core/billing/invoices.py plans them; this module only reads the
-subscriptions, writes the invoices and keeps the run's record).
+per customer and billing date (core/billing/invoices.py plans them; billing_book.py reads the
+subscriptions and says what is due; this module writes the invoices and keeps the run's record).
 
 Exactly once
 	Every line carries its key (``line_key``: subscription, first and last day charged). Before a
@@ -26,311 +26,36 @@ Failures
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 import frappe
 from frappe import _
 from frappe.utils import flt, getdate, now_datetime
 
-from gigafibre_fsm.core.billing import (
-	BillableSubscription,
-	InvoicePlan,
-	PlanChange,
-	line_key,
-	plan_invoices,
-)
-from gigafibre_fsm.core.billing.taxes import DEFAULT_ROUNDING, ROUNDING_METHODS, TPS, TVQ
-from gigafibre_fsm.core.contracts import SUBSCRIPTION_STATUSES
+from gigafibre_fsm.core.billing import InvoicePlan, line_key
 from gigafibre_fsm.core.errors import CoreError
-from gigafibre_fsm.customers import referrals
-from gigafibre_fsm.exceptions import translated_message
+from gigafibre_fsm.customers import referral_credits
+from gigafibre_fsm.customers.billing_book import (
+	ACTIVE,
+	CANCELLED,
+	KEY,
+	SETTINGS,
+	SUB_FIELDS,
+	SUBSCRIPTION,
+	Context,
+	as_date,
+	attach_changes,
+	failure_reason,
+	plan_book,
+	plan_for,
+)
 
-PENDING, ACTIVE, CANCELLED = SUBSCRIPTION_STATUSES
-SUBSCRIPTION = "Service Subscription"
-CHANGE = "Service Subscription Change"
 RUN = "Billing Run"
-KEY = "Billing Line Key"
-SETTINGS = "Gigafibre Settings"
-TAX_TEMPLATE = "Sales Taxes and Charges Template"
-TAX_TEMPLATE_TITLE = "Québec TPS TVQ"
-TAX_ACCOUNTS = (("TPS à payer", TPS), ("TVQ à payer", TVQ))
 EVENT = "gigafibre_fsm:billing_run"
 LOCK_KEY = "gigafibre_fsm:billing_run_lock"
 LOCK_SECONDS = 4 * 3600
 PROGRESS_SECONDS = 2.0
-
-SUB_FIELDS = (
-	"name",
-	"customer",
-	"service_location",
-	"status",
-	"plan",
-	"plan_name",
-	"monthly_price",
-	"billing_cycle",
-	"start_date",
-	"end_date",
-	"cancellation_date",
-	"billed_until",
-)
-
-
-# -- company, accounts and the tax template -------------------------------------------------
-
-
-def default_company() -> str | None:
-	return frappe.db.get_single_value("Global Defaults", "default_company") or frappe.db.get_value(
-		"Company", {}, "name"
-	)
-
-
-def ensure_tax_template(company: str | None = None) -> str | None:
-	"""The company's "Québec TPS TVQ" Sales Taxes and Charges Template (TPS 5 %, TVQ 9.975 %, both
-	on the net total), made once: its tax accounts are found or created under the company's
-	Duties and Taxes group the way ERPNext's setup wizard does it. None without a company."""
-	company = company or default_company()
-	if not company:
-		return None
-	existing = frappe.db.get_value(TAX_TEMPLATE, {"company": company, "title": TAX_TEMPLATE_TITLE}, "name")
-	if existing:
-		return existing
-	from erpnext.setup.setup_wizard.operations.taxes_setup import get_or_create_account
-
-	cost_center = frappe.get_cached_value("Company", company, "cost_center")
-	rows = []
-	for account_name, tax in TAX_ACCOUNTS:
-		account = get_or_create_account(company, {"account_name": account_name, "tax_rate": float(tax.rate)})
-		rows.append(
-			{
-				"charge_type": "On Net Total",
-				"account_head": account.name,
-				"rate": float(tax.rate),
-				"description": tax.name,
-				"cost_center": cost_center,
-				"included_in_print_rate": 0,
-			}
-		)
-	doc = frappe.get_doc(
-		{"doctype": TAX_TEMPLATE, "title": TAX_TEMPLATE_TITLE, "company": company, "taxes": rows}
-	)
-	doc.insert(ignore_permissions=True)
-	return doc.name
-
-
-class Context:
-	"""What every invoice of a run shares: company, accounts, taxes, rounding, the floor date."""
-
-	def __init__(self, company: str | None = None, *, write: bool = True):
-		method = frappe.db.get_single_value("System Settings", "rounding_method")
-		self.rounding = method if method in ROUNDING_METHODS else DEFAULT_ROUNDING
-		self.row_wise = bool(frappe.db.get_single_value("Accounts Settings", "round_row_wise_tax"))
-		floor = _d(frappe.db.get_single_value(SETTINGS, "billing_from"))
-		# an empty Date of a Single reads as 0001-01-01
-		self.billed_before = floor - timedelta(days=1) if floor and floor > date(1900, 1, 1) else None
-		if write:  # a dry run needs only the rules' settings, and must not make the template
-			self._invoicing(company)
-
-	def _invoicing(self, company: str | None) -> None:
-		self.company = company or default_company()
-		if not self.company:
-			frappe.throw(_("Set a default company before billing"), frappe.ValidationError)
-		values = frappe.get_cached_value(
-			"Company", self.company, ["default_income_account", "cost_center"], as_dict=True
-		)
-		self.income_account, self.cost_center = values.default_income_account, values.cost_center
-		if not (self.income_account and self.cost_center):
-			frappe.throw(
-				_("Company {0} needs a default income account and cost center for billing").format(
-					self.company
-				),
-				frappe.ValidationError,
-			)
-		self.tax_template = ensure_tax_template(self.company)
-		from erpnext.controllers.accounts_controller import get_taxes_and_charges
-
-		self.tax_rows = get_taxes_and_charges(TAX_TEMPLATE, self.tax_template)
-		self.submit = not frappe.db.get_single_value(SETTINGS, "billing_as_drafts")
-
-
-# -- reading the book -------------------------------------------------------------------------
-
-
-def _d(value) -> date | None:
-	return getdate(value) if value else None
-
-
-def billable(row, billing_day: int | None, billed_before: date | None = None) -> BillableSubscription:
-	"""A Service Subscription row as the pure rules see it.
-
-	``start_date`` is the first day charged (the installation chain sets it to the day after the
-	free activation day); the last day of service is the earlier of ``end_date`` and
-	``cancellation_date`` (both inclusive)."""
-	ends = [d for d in (_d(row.end_date), _d(row.cancellation_date)) if d]
-	end = min(ends) if ends else None
-	billed = _d(row.billed_until)
-	if billed_before:
-		# the previous system billed up to the floor, never past the last day of service
-		floor = min(billed_before, end) if end else billed_before
-		if billed is None or billed < floor:
-			billed = floor
-	return BillableSubscription(
-		id=row.name,
-		monthly_rate=row.monthly_price or 0,
-		start=_d(row.start_date),
-		cycle=row.billing_cycle or "Monthly",
-		billing_day=int(billing_day or 1),
-		status=row.status,
-		service_location=row.service_location,
-		item=row.plan,
-		label=row.plan_name or row.plan,
-		end=end,
-		billed_until=billed,
-		changes=tuple(
-			PlanChange(
-				effective=_d(c.effective_date),
-				monthly_rate=c.monthly_price or 0,
-				item=c.plan or None,
-				billed_until=_d(c.billed_until),
-			)
-			for c in row.get("changes") or ()
-		),
-	)
-
-
-def _billing_days(customers: Iterable[str] | None = None) -> dict[str, int]:
-	filters = {"gigafibre_billing_day": [">", 0]}
-	if customers is not None:
-		filters["name"] = ["in", list(customers) or [""]]
-	rows = frappe.get_all(
-		"Customer", filters=filters, fields=["name", "gigafibre_billing_day"], limit_page_length=0
-	)
-	return {r.name: r.gigafibre_billing_day for r in rows}
-
-
-def _book(customers: Iterable[str] | None = None) -> dict[str, list]:
-	"""Billable subscription rows by customer (pending ones are never billed)."""
-	filters = {"status": ["in", [ACTIVE, CANCELLED]]}
-	if customers is not None:
-		filters["customer"] = ["in", list(customers) or [""]]
-	rows = frappe.get_all(
-		SUBSCRIPTION,
-		filters=filters,
-		fields=list(SUB_FIELDS),
-		order_by="customer asc, name asc",
-		limit_page_length=0,
-	)
-	_attach_changes(rows, everything=customers is None)
-	out: dict[str, list] = defaultdict(list)
-	for row in rows:
-		out[row.customer].append(row)
-	return out
-
-
-def _attach_changes(rows, everything: bool = False) -> None:
-	"""Each row's plan changes (``row.changes``), in one query."""
-	filters = {"parenttype": SUBSCRIPTION, "parentfield": "plan_changes"}
-	if not everything:
-		filters["parent"] = ["in", [r.name for r in rows] or [""]]
-	changes = defaultdict(list)
-	for c in frappe.get_all(
-		CHANGE,
-		filters=filters,
-		fields=["parent", "effective_date", "monthly_price", "plan", "billed_until"],
-		order_by="effective_date asc",
-		limit_page_length=0,
-	):
-		changes[c.parent].append(c)
-	for row in rows:
-		row.changes = changes.get(row.name, [])
-
-
-def _issued_change_keys(rows) -> set[str]:
-	"""Plan-change lines already invoiced: the rules plan them again on every run (the days were
-	billed before the change), so they are left out by key."""
-	subs = [r.name for r in rows if r.changes]
-	if not subs:
-		return set()
-	return set(
-		frappe.get_all(
-			KEY, filters={"subscription": ["in", subs], "name": ["like", "%:change-%"]}, pluck="name"
-		)
-	)
-
-
-def _plan(customer: str, rows, billing_day, ctx: Context, as_of: date) -> tuple[InvoicePlan, ...]:
-	subs = [billable(row, billing_day, ctx.billed_before) for row in rows]
-	return plan_invoices(
-		{customer: subs},
-		as_of,
-		issued=_issued_change_keys(rows),
-		rounding=ctx.rounding,
-		row_wise=ctx.row_wise,
-	)
-
-
-def _reason(error: Exception) -> str:
-	if isinstance(error, frappe.ValidationError | CoreError):
-		message = translated_message(error) if isinstance(error, CoreError) else str(error)
-	else:
-		message = f"{type(error).__name__}: {error}"
-	return frappe.utils.strip_html(message or type(error).__name__)[:1000]
-
-
-def plan_book(
-	as_of: date, customers: Iterable[str] | None = None, ctx: Context | None = None
-) -> tuple[dict[str, tuple[InvoicePlan, ...]], list[tuple[str, str]]]:
-	"""What is due on ``as_of``: the plans by customer (only customers with something due) and
-	the customers whose data the rules refuse, with the reason. Reads only."""
-	ctx = ctx or Context()
-	book = _book(customers)
-	days = _billing_days(book.keys()) if customers is not None else _billing_days()
-	plans, failures = {}, []
-	for customer, rows in book.items():
-		try:
-			found = _plan(customer, rows, days.get(customer), ctx, as_of)
-		except CoreError as e:
-			failures.append((customer, _reason(e)))
-			continue
-		if found:
-			plans[customer] = found
-	return plans, failures
-
-
-# -- dry run ------------------------------------------------------------------------------------
-
-
-def dry_run(as_of: date, customers: Iterable[str] | None = None) -> dict:
-	"""What a run on ``as_of`` would invoice, per customer and in total. Writes nothing."""
-	plans, failures = plan_book(as_of, customers, Context(write=False))
-	out, net, grand, lines = [], 0.0, 0.0, 0
-	for customer in sorted(plans):
-		for plan in plans[customer]:
-			out.append(
-				{
-					"customer": customer,
-					"posting_date": plan.posting_date.isoformat(),
-					"lines": len(plan.lines),
-					"net_total": float(plan.net_total),
-					"total_taxes": float(plan.total_taxes),
-					"grand_total": float(plan.grand_total),
-				}
-			)
-			net += float(plan.net_total)
-			grand += float(plan.grand_total)
-			lines += len(plan.lines)
-	return {
-		"as_of": as_of.isoformat(),
-		"dry_run": True,
-		"customers": len(plans),
-		"invoices": len(out),
-		"lines": lines,
-		"net_total": flt(net, 2),
-		"grand_total": flt(grand, 2),
-		"plans": out,
-		"failures": [{"customer": c, "reason": r} for c, r in failures],
-	}
 
 
 # -- one customer -----------------------------------------------------------------------------
@@ -354,7 +79,7 @@ def _locked_rows(customer: str) -> list:
 		.for_update()
 		.run(as_dict=True)
 	)
-	_attach_changes(rows)
+	attach_changes(rows)
 	return rows
 
 
@@ -367,7 +92,7 @@ def bill_customer(customer: str, as_of: date, ctx: Context, run: str | None = No
 	if not rows:
 		return []
 	billing_day = frappe.db.get_value("Customer", customer, "gigafibre_billing_day")
-	plans = _plan(customer, rows, billing_day, ctx, as_of)
+	plans = plan_for(customer, rows, billing_day, ctx, as_of)
 	issued = []
 	for plan in plans:
 		_claim_keys(plan, run)
@@ -386,7 +111,7 @@ def bill_customer(customer: str, as_of: date, ctx: Context, run: str | None = No
 	return issued
 
 
-def _insert_keys(customer: str, keyed: list[tuple[str, str]], link: str, value: str | None) -> None:
+def insert_keys(customer: str, keyed: list[tuple[str, str]], link: str, value: str | None) -> None:
 	"""Insert Billing Line Keys ``(key, subscription)`` of ``customer`` with their primary key,
 	``link`` (billing_run or sales_invoice) set to ``value``, in one statement."""
 	table = frappe.qb.DocType(KEY)
@@ -402,16 +127,14 @@ def _insert_keys(customer: str, keyed: list[tuple[str, str]], link: str, value: 
 def _claim_keys(plan: InvoicePlan, run: str | None) -> None:
 	"""Insert the plan's keys as primary keys: a key that exists means billed already."""
 	try:
-		_insert_keys(
-			plan.customer, [(line.key, line.subscription) for line in plan.lines], "billing_run", run
-		)
+		insert_keys(plan.customer, [(line.key, line.subscription) for line in plan.lines], "billing_run", run)
 	except Exception as e:
 		if frappe.db.is_primary_key_violation(e) or frappe.db.is_duplicate_entry(e):
 			raise AlreadyBilled(plan.customer) from e
 		raise
 
 
-def _description(line) -> str:
+def line_description(line) -> str:
 	params = [p.strftime("%Y-%m-%d") if isinstance(p, date) else p for p in line.description.params]
 	return _(line.description.template).format(*params)
 
@@ -444,7 +167,7 @@ def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
 				"rate": amount,
 				"price_list_rate": amount,
 				"discount_percentage": 0,
-				"description": _description(line),
+				"description": line_description(line),
 				"income_account": ctx.income_account,
 				"cost_center": ctx.cost_center,
 				"gigafibre_line_key": line.key,
@@ -453,9 +176,9 @@ def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
 		)
 	si.extend("taxes", [dict(row) for row in ctx.tax_rows])
 	# Referral credits due to this customer: negative lines, never more than the net total,
-	# used once across invoices (gigafibre_fsm.customers.referrals).
-	if referrals.pending_credits(plan.customer, posting_date=plan.posting_date):
-		referrals.apply_credits(si)
+	# used once across invoices (gigafibre_fsm.customers.referral_credits).
+	if referral_credits.pending_credits(plan.customer, posting_date=plan.posting_date):
+		referral_credits.apply_credits(si)
 	si.docstatus = 1 if ctx.submit else 0
 	si.flags.ignore_permissions = True
 	si.insert()
@@ -473,7 +196,7 @@ def _advance(rows, plans: tuple[InvoicePlan, ...]) -> None:
 				continue
 			if line.kind == "cancellation":
 				row = by_sub[line.subscription]
-				ends = [d for d in (_d(row.end_date), _d(row.cancellation_date)) if d]
+				ends = [d for d in (as_date(row.end_date), as_date(row.cancellation_date)) if d]
 				day = min(ends)
 			else:
 				day = line.period_end
@@ -489,7 +212,7 @@ def record_prorated_invoice(customer: str, invoice: str, lines) -> None:
 	keyed = [
 		(line_key(line.subscription, line.period_start, line.period_end), line.subscription) for line in lines
 	]
-	_insert_keys(customer, keyed, "sales_invoice", invoice)
+	insert_keys(customer, keyed, "sales_invoice", invoice)
 	for line in lines:
 		frappe.db.set_value(
 			SUBSCRIPTION, line.subscription, "billed_until", line.period_end, update_modified=False
@@ -560,7 +283,7 @@ def bill(run: str, customers: Iterable[str] | None = None) -> dict:
 		frappe.db.commit()  # the tax template, if it was just made
 	except Exception as e:
 		frappe.db.rollback()
-		_finish(run, "Failed", error=_reason(e))
+		_finish(run, "Failed", error=failure_reason(e))
 		frappe.db.commit()
 		frappe.log_error(
 			title=_("Billing run {0} failed").format(run), reference_doctype=RUN, reference_name=run
@@ -584,7 +307,7 @@ def bill(run: str, customers: Iterable[str] | None = None) -> dict:
 			issued = []
 		except Exception as e:
 			frappe.db.rollback()
-			failures.append((customer, _reason(e)))
+			failures.append((customer, failure_reason(e)))
 			if not isinstance(e, frappe.ValidationError | CoreError):
 				frappe.log_error(title=_("Billing failed for customer {0}").format(customer))
 			issued = []

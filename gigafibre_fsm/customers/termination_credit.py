@@ -26,11 +26,11 @@ from frappe import _
 from frappe.utils import cint, flt, getdate
 
 from gigafibre_fsm.core.billing import due_lines
-from gigafibre_fsm.core.billing.invoices import CANCELLATION
 from gigafibre_fsm.core.billing.statement import parse_key
+from gigafibre_fsm.core.billing.values import CANCELLATION
 from gigafibre_fsm.core.contracts import money
 from gigafibre_fsm.core.errors import CoreError
-from gigafibre_fsm.customers import billing
+from gigafibre_fsm.customers import billing, billing_book
 
 INVOICE = "Sales Invoice"
 KEY = "Billing Line Key"
@@ -42,10 +42,10 @@ def _rows(names: list[str]) -> list:
 	rows = frappe.get_all(
 		SUBSCRIPTION,
 		filters={"name": ["in", names or [""]]},
-		fields=list(billing.SUB_FIELDS),
+		fields=list(billing_book.SUB_FIELDS),
 		order_by="name asc",
 	)
-	billing._attach_changes(rows)
+	billing_book.attach_changes(rows)
 	return rows
 
 
@@ -89,7 +89,7 @@ def _plan(row, billing_day: int, on: date) -> list[tuple] | None:
 	"""[(cancellation line, invoice, invoice row)] for one subscription; None when any of its
 	credited days cannot be matched to a submitted invoice row (left to the billing run)."""
 	try:
-		sub = billing.billable(row, billing_day)
+		sub = billing_book.billable(row, billing_day)
 		lines = [line for line in due_lines(sub, on + timedelta(days=1)) if line.kind == CANCELLATION]
 	except CoreError:
 		return None
@@ -137,7 +137,7 @@ def credit_prepaid(doc, on: date, subscriptions: list[str], reason: str) -> list
 	for invoice in sorted(by_invoice):
 		made = _credit_note(doc, on, reason, invoice, by_invoice[invoice])
 		keys = [(line.key, line.subscription) for line, _item in by_invoice[invoice]]
-		billing._insert_keys(doc.customer, keys, "sales_invoice", made["credit_note"])
+		billing.insert_keys(doc.customer, keys, "sales_invoice", made["credit_note"])
 		out.append(made)
 	for name in sorted(credited):
 		frappe.db.set_value(SUBSCRIPTION, name, "billed_until", on, update_modified=False)
@@ -145,8 +145,6 @@ def credit_prepaid(doc, on: date, subscriptions: list[str], reason: str) -> list
 
 
 def _credit_note(doc, on: date, reason: str, invoice: str, lines: list[tuple]) -> dict:
-	from gigafibre_fsm.customers.contracts import _submit
-
 	original = frappe.get_doc(INVOICE, invoice)
 	si = frappe.new_doc(INVOICE)
 	si.update(
@@ -174,7 +172,7 @@ def _credit_note(doc, on: date, reason: str, invoice: str, lines: list[tuple]) -
 				"rate": float(-line.amount),
 				"price_list_rate": float(-line.amount),
 				"discount_percentage": 0,
-				"description": billing._description(line),
+				"description": billing.line_description(line),
 				"income_account": item.income_account,
 				"cost_center": item.cost_center,
 				"sales_invoice_item": item.name,
@@ -194,7 +192,7 @@ def _credit_note(doc, on: date, reason: str, invoice: str, lines: list[tuple]) -
 	# the credit reduces what is still owed on the invoice; past that, it stays on the account
 	si.update_outstanding_for_self = 0 if flt(original.outstanding_amount) >= abs(flt(si.grand_total)) else 1
 	si.insert()
-	submitted = _submit(si)
+	submitted = submit_invoice(si)
 	return {
 		"credit_note": si.name,
 		"against": invoice,
@@ -202,3 +200,13 @@ def _credit_note(doc, on: date, reason: str, invoice: str, lines: list[tuple]) -
 		"net_total": str(money(si.net_total)),
 		"grand_total": str(money(si.grand_total)),
 	}
+
+
+def submit_invoice(si) -> bool:
+	"""Submit an invoice of a termination (the fee, a credit note), unless Gigafibre Settings say
+	"Invoices as Drafts" (for an ERPNext whose PostgreSQL layer cannot submit one: README "Frappe
+	v16"). Any error undoes the whole termination."""
+	if frappe.db.get_single_value("Gigafibre Settings", "billing_as_drafts"):
+		return False
+	si.submit()
+	return True

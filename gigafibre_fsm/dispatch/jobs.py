@@ -8,11 +8,11 @@ import frappe
 from frappe.utils import now_datetime
 from frappe.utils.data import convert_utc_to_system_timezone
 
-from gigafibre_fsm.dispatch import service
+from gigafibre_fsm.dispatch import offer_pool
 
 
 def expire_offers():
-	return service.expire_offers(now_datetime())
+	return offer_pool.expire_offers(now_datetime())
 
 
 def poll_positions():

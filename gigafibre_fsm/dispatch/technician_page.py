@@ -29,7 +29,7 @@ from frappe.utils.html_utils import sanitize_html
 
 from gigafibre_fsm.core import tokens
 from gigafibre_fsm.core.dispatch.status import allowed_next
-from gigafibre_fsm.dispatch import links, service
+from gigafibre_fsm.dispatch import links, offer_pool, service
 from gigafibre_fsm.exceptions import ForbiddenError, GigafibreValidationError
 
 JOB = "Dispatch Job"
@@ -333,12 +333,12 @@ def _apply(technician: str, kind: str, action: dict) -> dict:
 		return {"job": job, "status": result["status"]}
 	if kind == "accept_offer":
 		offer = _required(action, "offer")
-		result = service.accept_offer(offer, technician)
+		result = offer_pool.accept_offer(offer, technician)
 		_audit(result["job"], technician, _("offer accepted"))
 		return {"offer": offer, "job": result["job"], "status": "Accepted"}
 	if kind == "decline_offer":
 		offer = _required(action, "offer")
-		result = service.decline_offer(offer, technician, str(action.get("reason") or "")[:MAX_NOTE])
+		result = offer_pool.decline_offer(offer, technician, str(action.get("reason") or "")[:MAX_NOTE])
 		return {"offer": offer, "status": result["status"]}
 	if kind == "add_note":
 		return _add_note(technician, _required(action, "job"), action)

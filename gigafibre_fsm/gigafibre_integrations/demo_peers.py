@@ -19,7 +19,7 @@ from gigafibre_fsm.fakepeers.genieacs import FakeGenieACS
 from gigafibre_fsm.fakepeers.olt_agent import OltAgent, snmpd_path
 from gigafibre_fsm.fakepeers.tplink import FakeTPLinkEX
 from gigafibre_fsm.fakepeers.traccar import FakeTraccar
-from gigafibre_fsm.gigafibre_integrations import demo
+from gigafibre_fsm.gigafibre_integrations import demo, demo_loader
 
 MODEM_USER, MODEM_PASSWORD = "admin", "demo-modem"
 TRACCAR_TOKEN = "demo-traccar-token"
@@ -58,7 +58,7 @@ def start(*, snmp: bool = True) -> DemoPeers:
 	manifest = demo.read_manifest()
 	if not manifest:
 		frappe.throw(frappe._("No demo is loaded on this site"), demo.DemoRefused)
-	tables = demo.olt_tables(manifest["customers"])
+	tables = demo_loader.olt_tables(manifest["customers"])
 	truths = {
 		(olt, f"{t.frame}/{t.slot}/{t.port}", t.ont): t for olt, table in tables.items() for t in table.onts
 	}
@@ -86,7 +86,7 @@ def start(*, snmp: bool = True) -> DemoPeers:
 	)
 	try:
 		if snmp and snmpd_path():
-			for name, _vendor, _profile, community, _seed in demo.OLTS:
+			for name, _vendor, _profile, community, _seed in demo_loader.OLTS:
 				peers.agents[name] = OltAgent(tables[name], communities=(community,)).start()
 		else:
 			peers.notes.append("snmpd is not installed: the OLT source answers with a timeout")

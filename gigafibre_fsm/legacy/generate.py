@@ -30,212 +30,39 @@ import base64
 import hashlib
 import math
 import random
-import struct
 import sys
 import time
-import zlib
 from datetime import date
 from pathlib import Path
 
+from gigafibre_fsm.legacy.generate_rows import (
+	CATEGORIES,
+	CITIES,
+	FIRST_DAY,
+	FIRST_NAMES,
+	LAST_NAMES,
+	LINES_PER_INVOICE,
+	METHODS,
+	RATES,
+	SNAPSHOT,
+	STREETS,
+	SUBJECTS,
+	TARGETS,
+	TPS,
+	TVQ,
+	Planter,
+	Writer,
+	iso_days,
+	mojibake,
+	money,
+	random_email,
+	random_phone,
+	scaled_count,
+	tax_cents,
+	tiny_png,
+)
+
 SCHEMA = Path(__file__).with_name("schema.sql")
-SNAPSHOT = date(2026, 6, 1)  # the day the legacy copy was taken
-FIRST_DAY = date(2012, 1, 1)
-
-TARGETS = {
-	"staff": 155,
-	"account": 15_303,
-	"delivery": 17_114,
-	"service": 66_879,
-	"invoice": 630_000,
-	"invoice_item": 1_860_000,
-	"payment": 541_000,
-	"payment_item": 685_000,
-	"ticket": 243_000,
-	"ticket_msg": 784_000,
-	"ticket_image": 8_000,
-	"device": 10_377,
-	"product": 833,
-	"bon_travail": 30_000,
-	"journal_piece": 3_000,
-}
-RATES = {
-	"account_without_address": 0.015,
-	"credit_note": 0.028,  # of invoices
-	"credit_named": 0.04,  # of credit notes: credit_of filled
-	"credit_partial": 0.15,  # of credit notes: one line only
-	"reversement": 0.78,  # of whole-invoice credits
-	"duplicate_stripe": 0.004,  # of Stripe payments
-	"zero_date": 0.001,
-	"future_date": 0.0005,
-	"unpaid": 0.01,
-	"advance": 0.006,  # payments with an unallocated surplus
-	"mojibake": 0.35,  # of accented names
-}
-LINES_PER_INVOICE = ((1, 0.14), (2, 0.23), (3, 0.30), (4, 0.20), (5, 0.13))
-BATCH = 5000
-
-FIRST_NAMES = [
-	"Jean", "Marie", "Éric", "Hélène", "François", "Gérald", "Josée", "Benoît", "Stéphane", "Mélanie",
-	"Luc", "Sylvie", "René", "Chloé", "Noël", "Zoé", "André", "Julie", "Marc", "Isabelle",
-]  # fmt: skip
-LAST_NAMES = [
-	"Tremblay", "Gagnon", "Roy", "Côté", "Bouchard", "Gauthier", "Morin", "Lavoie", "Fortin", "Gagné",
-	"Ouellet", "Pelletier", "Bélanger", "Lévesque", "Bergeron", "Leblanc", "Paquette", "Girard", "Simard", "Boucher",
-]  # fmt: skip
-STREETS = ["rue Principale", "chemin de la Rivière", "rang Saint-Édouard", "boulevard Sainte-Clotilde",
-	"rue de l'Église", "montée Gagnon", "rue des Érables", "chemin du Lac"]  # fmt: skip
-CITIES = ["Sainte-Clotilde", "Saint-Rémi", "Napierville", "Hemmingford", "Saint-Chrysostome",
-	"Châteauguay", "Saint-Urbain-Premier", "Mercier"]  # fmt: skip
-CATEGORIES = ["Internet", "Télévision", "Téléphonie", "Équipement", "Installation", "Frais", "Forfaits",
-	"Rabais", "Hébergement", "Divers", "Affaires", "Promotions"]  # fmt: skip
-SUBJECTS = ["Pas d'internet", "Lenteur", "Facturation", "Déménagement", "Modem à changer", "Télé gelée",
-	"Ligne téléphonique coupée", "Question sur la facture", "Changement de forfait", "Wi-Fi faible"]  # fmt: skip
-METHODS = (("preauth", 0.35), ("stripe", 0.25), ("cheque", 0.20), ("visa", 0.10), ("interac", 0.07),
-	("comptant", 0.03))  # fmt: skip
-COLUMNS = {
-	"staff": "id username first_name last_name email password is_user active date_created",
-	"account": "id customer_number company first_name last_name address1 city province zip phone cell email "
-	"email_billing language password status billing_day note date_created date_modified",
-	"delivery": "id account_id address1 address2 city province zip lat lng note date_created",
-	"fibre": "id delivery_id connection_type olt olt_port ont_id vlan",
-	"product_cat": "id name",
-	"product": "id cat_id sku name price down_mbps up_mbps taxable active",
-	"service": "id account_id delivery_id product_id price payment_recurrence status actif_since actif_until "
-	"date_cancelled last_billed date_created",
-	"tax": "id code name rate account_no",
-	"invoice": "id account_id type credit_of date due_date subtotal tps tvq total status note date_created "
-	"date_modified",
-	"invoice_item": "id invoice_id service_id product_id description qty price amount",
-	"payment": "id account_id date amount method reference stripe_ref staff_id note date_created date_modified",
-	"payment_item": "id payment_id invoice_id amount",
-	"compta_comptes": "id numero nom type",
-	"ecritures": "id piece date compte_id debit credit libelle invoice_id payment_id",
-	"ticket": "id account_id delivery_id subject status priority staff_id date_created date_closed",
-	"ticket_msg": "id ticket_id staff_id from_customer message date_created",
-	"device": "id account_id delivery_id type serial mac manufacturer model status date_installed",
-	"bon_travail": "id account_id delivery_id ticket_id type status date_planned date_done staff_id note",
-}
-
-
-def money(cents: int) -> str:
-	sign = "-" if cents < 0 else ""
-	cents = abs(cents)
-	return f"{sign}{cents // 100}.{cents % 100:02d}"
-
-
-def tax_cents(subtotal: int, per_100k: int) -> int:
-	"""The PHP app's tax: round half away from zero of subtotal × rate (rate in 1/100,000)."""
-	value = abs(subtotal) * per_100k
-	rounded = (value + 50_000) // 100_000
-	return rounded if subtotal >= 0 else -rounded
-
-
-TPS, TVQ = 5_000, 9_975
-
-
-def mojibake(text: str) -> str:
-	"""What a UTF-8 string becomes when PHP wrote its bytes through a latin1 connection."""
-	return text.encode("utf-8").decode("cp1252")
-
-
-def tiny_png(rng: random.Random) -> bytes:
-	"""A valid 8×8 PNG of one random colour (about 80 bytes)."""
-	r, g, b = rng.randrange(256), rng.randrange(256), rng.randrange(256)
-	raw = b"".join(b"\x00" + bytes((r, g, b)) * 8 for _ in range(8))
-
-	def chunk(kind: bytes, data: bytes) -> bytes:
-		return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-	header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
-	return (
-		b"\x89PNG\r\n\x1a\n"
-		+ chunk(b"IHDR", header)
-		+ chunk(b"IDAT", zlib.compress(raw))
-		+ chunk(b"IEND", b"")
-	)
-
-
-class Planter:
-	"""True for ``rate`` of the calls, evenly spread, the first call included (rates hold at any scale)."""
-
-	def __init__(self, rate: float):
-		self.rate = rate
-		self.seen = 0
-
-	def __call__(self) -> bool:
-		hit = math.ceil((self.seen + 1) * self.rate - 1e-9) > math.ceil(self.seen * self.rate - 1e-9)
-		self.seen += 1
-		return hit
-
-
-class Writer:
-	"""Buffers rows per table and writes them as multi-row INSERTs (PyMySQL's executemany)."""
-
-	def __init__(self, conn):
-		self.conn = conn
-		self.buffers: dict[str, list[tuple]] = {}
-		self.counts: dict[str, int] = {}
-
-	def add(self, table: str, row: tuple) -> None:
-		buffer = self.buffers.setdefault(table, [])
-		buffer.append(row)
-		if len(buffer) >= BATCH:
-			self.flush(table)
-
-	def flush(self, table: str | None = None) -> None:
-		for name in [table] if table else list(self.buffers):
-			rows = self.buffers.get(name)
-			if not rows:
-				continue
-			columns = COLUMNS[name].split()
-			sql = f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-			with self.conn.cursor() as cur:
-				cur.executemany(sql, rows)
-			self.counts[name] = self.counts.get(name, 0) + len(rows)
-			rows.clear()
-
-
-MINIMUMS = {"product": 24, "staff": 3}  # enough products for every category at tiny scales
-
-
-def _scaled(name: str, scale: float) -> int:
-	return max(MINIMUMS.get(name, 1), round(TARGETS[name] * scale))
-
-
-def _phone(rng: random.Random) -> str | None:
-	area, a, b = rng.choice(("450", "514", "438")), rng.randrange(200, 999), rng.randrange(10000)
-	kind = rng.randrange(10)
-	return [
-		f"({area}) {a}-{b:04d}",
-		f"{area}-{a}-{b:04d}",
-		f"{area}.{a}.{b:04d}",
-		f"{area}{a}{b:04d}",
-		f"1-{area}-{a}-{b:04d}",
-		f"{a}-{b:04d}",  # no area code: the region's 450
-		f"{area} {a} {b:04d} poste 12",
-		"",
-		None,
-		"0",
-	][kind]
-
-
-def _email(rng: random.Random, first: str, last: str, n: int) -> str | None:
-	base = f"{first}.{last}{n}".lower().replace(" ", "")
-	kind = rng.randrange(12)
-	if kind < 6:
-		return f"{base}@videotron.ca"
-	return [
-		f"  {base.upper()}@Gmail.com ",
-		f"{base}@hotmail.com; {base}2@gmail.com",
-		"aucun",
-		"",
-		None,
-		f"{base}@@sympatico.ca",
-	][kind - 6]
-
-
-def _dates(start: date, end: date) -> dict[int, str]:
-	return {d: (date.fromordinal(d)).isoformat() for d in range(start.toordinal(), end.toordinal() + 1)}
 
 
 def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
@@ -243,7 +70,7 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	whose tables exist); returns the counts and what was planted."""
 	rng = random.Random(seed)
 	out = Writer(conn)
-	day = _dates(FIRST_DAY, date(2032, 12, 31))
+	day = iso_days(FIRST_DAY, date(2032, 12, 31))
 	snapshot = SNAPSHOT.toordinal()
 	first = FIRST_DAY.toordinal()
 	planted = {
@@ -268,14 +95,14 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 			progress(stage, dict(out.counts))
 
 	# -- reference tables ---------------------------------------------------------------
-	for i in range(1, _scaled("staff", scale) + 1):
+	for i in range(1, scaled_count("staff", scale) + 1):
 		first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
 		out.add(
 			"staff",
 			(i, f"{first_name[0]}{last_name}{i}".lower(), first_name, last_name, f"staff{i}@gigafibre.ca",
 			 md5(f"pass{i}"), int(i % 3 == 0), 1, f"{day[first + i]} 09:00:00"),
 		)  # fmt: skip
-	staff_count = _scaled("staff", scale)
+	staff_count = scaled_count("staff", scale)
 	out.add("tax", (1, "TPS", "TPS", "5.0000", "2310"))
 	out.add("tax", (2, "TVQ", "TVQ", "9.9750", "2320"))
 	accounts_chart = [("1100", "Comptes clients", "actif"), ("1010", "Banque", "actif"), ("2310", "TPS à payer", "passif"),
@@ -286,7 +113,7 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	for i, name in enumerate(CATEGORIES, 1):
 		out.add("product_cat", (i, name))
 	products: list[tuple[int, int, str]] = []  # (id, price cents, sku)
-	product_count = _scaled("product", scale)
+	product_count = scaled_count("product", scale)
 	for i in range(1, product_count + 1):
 		cat = (i - 1) % len(CATEGORIES) + 1
 		annual = i % 7 == 0
@@ -303,17 +130,17 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	note("products")
 
 	# -- accounts, addresses, services ----------------------------------------------------
-	n_accounts = _scaled("account", scale)
+	n_accounts = scaled_count("account", scale)
 	with_address = n_accounts - math.ceil(n_accounts * RATES["account_without_address"] - 1e-9)
-	extra_addresses = max(0, _scaled("delivery", scale) - with_address)
+	extra_addresses = max(0, scaled_count("delivery", scale) - with_address)
 	no_address = Planter(RATES["account_without_address"])
 	moji = Planter(RATES["mojibake"])
 	months_weights = [rng.random() + 0.05 for _ in range(n_accounts)]
 	total_weight = sum(months_weights)
-	target_invoices = _scaled("invoice", scale) / (1 + RATES["credit_note"])
+	target_invoices = scaled_count("invoice", scale) / (1 + RATES["credit_note"])
 	accounts = []  # (id, created ordinal, months, active, deliveries, services)
 	delivery_id = service_id = 0
-	n_services_target = _scaled("service", scale)
+	n_services_target = scaled_count("service", scale)
 	services_left = n_services_target
 	for a in range(1, n_accounts + 1):
 		months = max(1, round(target_invoices * months_weights[a - 1] / total_weight))
@@ -336,8 +163,8 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 		out.add(
 			"account",
 			(a, f"C{a:06d}" if a % 50 else None, company, first_name, last_name, street, city, "QC",
-			 rng.choice(("J0L 1Z0", "j0l1z0", "J0L1Z0", "", None)), _phone(rng), _phone(rng),
-			 _email(rng, first_name, last_name, a), _email(rng, first_name, last_name, a) if a % 3 == 0 else None,
+			 rng.choice(("J0L 1Z0", "j0l1z0", "J0L1Z0", "", None)), random_phone(rng), random_phone(rng),
+			 random_email(rng, first_name, last_name, a), random_email(rng, first_name, last_name, a) if a % 3 == 0 else None,
 			 "fr" if a % 9 else "en", md5(f"secret{a % 97}"), status, rng.choice((None, 1, 1, 15)),
 			 None if a % 4 else "", f"{day[created]} 10:{a % 60:02d}:00" if a % 400 else "0000-00-00 00:00:00",
 			 f"{day[created]} 10:00:00"),
@@ -556,7 +383,7 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	note("invoices and payments")
 
 	# -- journal pieces (entries no invoice or payment covers) ------------------------------
-	for p in range(1, _scaled("journal_piece", scale) + 1):
+	for p in range(1, scaled_count("journal_piece", scale) + 1):
 		when = rng.randrange(first, snapshot)
 		cents = rng.randrange(1000, 500000)
 		debit_account, credit_account = rng.choice(((6, 2), (7, 2), (2, 8)))
@@ -567,8 +394,8 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	note("journal")
 
 	# -- tickets and messages ---------------------------------------------------------------
-	n_tickets = _scaled("ticket", scale)
-	msg_target = _scaled("ticket_msg", scale)
+	n_tickets = scaled_count("ticket", scale)
+	msg_target = scaled_count("ticket_msg", scale)
 	image = Planter(TARGETS["ticket_image"] / TARGETS["ticket_msg"])
 	msg_id = 0
 	for t in range(1, n_tickets + 1):
@@ -593,14 +420,14 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 
 	# -- devices and work orders ------------------------------------------------------------
 	with_address = [acc for acc in accounts if acc[4]]
-	for d in range(1, _scaled("device", scale) + 1):
+	for d in range(1, scaled_count("device", scale) + 1):
 		a, created, _m, active, deliveries, _s = with_address[(d * 7919) % len(with_address)]
 		kind = rng.choice(("ONT", "ONT", "modem", "routeur", "terminal tv", "ata"))
 		serial = None if d % 211 == 0 else f"GF{kind[:2].upper()}{d:08d}"
 		mac = ":".join(f"{(d >> (8 * i)) & 255:02x}" for i in (5, 4, 3, 2, 1, 0))
 		out.add("device", (d, a, deliveries[0], kind, serial, mac.upper() if d % 2 else mac, "TP-Link", "XX230v",
 			1 if active else rng.choice((0, 3)), day[created] if d % 50 else None))  # fmt: skip
-	for w in range(1, _scaled("bon_travail", scale) + 1):
+	for w in range(1, scaled_count("bon_travail", scale) + 1):
 		a, created, _m, active, deliveries, _s = accounts[(w * 104729) % len(accounts)]
 		planned = rng.randrange(created, snapshot + 30)
 		status = 0 if planned >= snapshot else rng.choice((1, 1, 1, 2))

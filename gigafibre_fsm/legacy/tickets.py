@@ -38,15 +38,7 @@ def extract_images(message_id: int, text: str) -> tuple[str, list[tuple[str, byt
 
 def tickets(imp) -> None:
 	customers = imp.lookup("Customer", "legacy_account_id")
-	titles = dict(
-		frappe.get_all(
-			"Customer",
-			filters={"legacy_account_id": ["is", "set"]},
-			fields=["name", "customer_name"],
-			as_list=True,
-			limit=0,
-		)
-	)
+	titles = imp.imported("Customer", "customer_name")
 	priorities = set(frappe.get_all("Issue Priority", pluck="name"))
 	company = imp.ctx.company if getattr(imp, "ctx", None) else frappe.defaults.get_global_default("company")
 	issue_t = bulk.template_row("Issue", company=company)
@@ -83,15 +75,7 @@ def tickets(imp) -> None:
 
 def messages(imp) -> None:
 	issues = imp.lookup("Issue", "legacy_ticket_id")
-	customers = dict(
-		frappe.get_all(
-			"Issue",
-			filters={"legacy_ticket_id": ["is", "set"]},
-			fields=["name", "customer"],
-			as_list=True,
-			limit=0,
-		)
-	)
+	customers = imp.imported("Issue", "customer", "legacy_ticket_id")
 	comm_t = bulk.template_row(
 		"Communication", communication_type="Communication", communication_medium="Other", status="Linked"
 	)

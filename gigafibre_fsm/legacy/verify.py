@@ -55,7 +55,7 @@ def receivables(company: str, report_date: date) -> dict[str, int]:
 
 def verify(source: str, company: str | None = None) -> dict:
 	started = time.monotonic()
-	from gigafibre_fsm.customers.billing import default_company
+	from gigafibre_fsm.customers.billing_book import default_company
 
 	company = company or default_company()
 	day = date.fromisoformat(today())
@@ -109,26 +109,20 @@ def verify(source: str, company: str | None = None) -> dict:
 			entry[0] += 1
 			entry[1] += p.amount
 	erp_years: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-	for posting, total in frappe.get_all(
-		"Sales Invoice",
-		filters={"docstatus": 1, "legacy_invoice_id": ["is", "set"]},
-		fields=["posting_date", "grand_total"],
-		as_list=True,
-		limit=0,
+	for doctype, legacy_field, amount, label in (
+		("Sales Invoice", "legacy_invoice_id", "grand_total", "invoices"),
+		("Payment Entry", "legacy_payment_id", "paid_amount", "payments"),
 	):
-		entry = erp_years[f"invoices {posting.year}"]
-		entry[0] += 1
-		entry[1] += _cents(total)
-	for posting, paid in frappe.get_all(
-		"Payment Entry",
-		filters={"docstatus": 1, "legacy_payment_id": ["is", "set"]},
-		fields=["posting_date", "paid_amount"],
-		as_list=True,
-		limit=0,
-	):
-		entry = erp_years[f"payments {posting.year}"]
-		entry[0] += 1
-		entry[1] += _cents(paid)
+		for posting, value in frappe.get_all(
+			doctype,
+			filters={"docstatus": 1, legacy_field: ["is", "set"]},
+			fields=["posting_date", amount],
+			as_list=True,
+			limit=0,
+		):
+			entry = erp_years[f"{label} {posting.year}"]
+			entry[0] += 1
+			entry[1] += _cents(value)
 	year_diffs = []
 	for key in sorted(set(legacy_years) | set(erp_years)):
 		a, b = legacy_years.get(key, [0, 0]), erp_years.get(key, [0, 0])

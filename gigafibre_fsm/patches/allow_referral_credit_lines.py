@@ -1,7 +1,7 @@
 """Referral credits are negative invoice lines: let ERPNext accept them on sites installed before
 referrals existed (a new site gets this from after_install)."""
 
-from gigafibre_fsm.customers.referrals import allow_credit_lines
+from gigafibre_fsm.customers.referral_credits import allow_credit_lines
 
 
 def execute():

@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gigafibre_fsm.connectors.docuseal import (
-	SIGNATURE_HEADER,
-	WEBHOOK_SECRET_HEADER,
 	CreatedSubmission,
 	DocumentTooLarge,
 	DocuSealAuthError,
@@ -21,6 +19,10 @@ from gigafibre_fsm.connectors.docuseal import (
 	DocuSealTimeout,
 	DocuSealUnavailable,
 	SubmitterRequest,
+)
+from gigafibre_fsm.connectors.docuseal_webhooks import (
+	SIGNATURE_HEADER,
+	WEBHOOK_SECRET_HEADER,
 	WebhookMalformed,
 	WebhookRejected,
 	event_key,

@@ -19,19 +19,21 @@ from gigafibre_fsm.connectors.stripe_payments import (
 	StripeSettings,
 	StripeTimeout,
 	StripeUnavailable,
+	charge_off_session,
+	checkout_for_invoice,
+	create_customer,
+	create_setup_intent,
+	retrieve_checkout_session,
+	retrieve_payment_intent,
+	retrieve_setup_intent,
+)
+from gigafibre_fsm.connectors.stripe_webhooks import (
 	WebhookForged,
 	WebhookMalformed,
 	WebhookRejected,
 	WebhookStale,
 	WebhookUnsigned,
-	charge_off_session,
-	checkout_for_invoice,
-	create_customer,
-	create_setup_intent,
 	parse_event,
-	retrieve_checkout_session,
-	retrieve_payment_intent,
-	retrieve_setup_intent,
 	verify_event,
 )
 from gigafibre_fsm.core.billing.autopay import AutopayInvoice, PaymentMethod, decide_autopay

@@ -1,11 +1,13 @@
-"""Due periods, line keys, prorations and invoice plans (gigafibre_fsm.core.billing.invoices)."""
+"""Due periods, line keys, prorations and invoice plans (gigafibre_fsm.core.billing.invoices, .values)."""
 
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from gigafibre_fsm.core.billing.invoices import (
+from gigafibre_fsm.core.billing.invoices import due_lines, due_periods, plan_invoices
+from gigafibre_fsm.core.billing.periods import Period
+from gigafibre_fsm.core.billing.values import (
 	CANCELLATION,
 	CREDIT,
 	PERIOD,
@@ -14,12 +16,8 @@ from gigafibre_fsm.core.billing.invoices import (
 	BillableSubscription,
 	Credit,
 	PlanChange,
-	due_lines,
-	due_periods,
 	line_key,
-	plan_invoices,
 )
-from gigafibre_fsm.core.billing.periods import Period
 from gigafibre_fsm.core.dispatch.chains import ChainSubscription, activation_plan
 from gigafibre_fsm.core.errors import InvalidInput
 

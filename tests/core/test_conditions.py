@@ -4,10 +4,10 @@ from datetime import date, datetime
 import json_logic
 import pytest
 
+from gigafibre_fsm.core.condition_operators import loose_equal
 from gigafibre_fsm.core.conditions import (
 	KNOWN_OPERATORS,
 	evaluate,
-	loose_equal,
 	matches,
 	validate_rule,
 	variables,

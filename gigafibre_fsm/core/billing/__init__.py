@@ -4,6 +4,7 @@ Modules:
 	periods     the three cycles billed in advance on the customer's billing day (29–31 clamp)
 	proration   one proration rule (the installation chain's, core/dispatch/chains.py, uses it)
 	invoices    due periods, lines with exactly-once keys, one plan per customer and due date
+	values      the subscriptions, credits, lines and plans those rules take and give
 	taxes       TPS 5 % and TVQ 9.975 % rounded as ERPNext's taxes_and_totals does
 	autopay     charge or skip an invoice with a saved card, and the idempotency key
 
@@ -21,20 +22,7 @@ from gigafibre_fsm.core.billing.autopay import (
 	idempotency_key,
 	to_cents,
 )
-from gigafibre_fsm.core.billing.invoices import (
-	BillableSubscription,
-	Credit,
-	CreditUse,
-	DuePeriod,
-	InvoiceLine,
-	InvoicePlan,
-	LocationGroup,
-	PlanChange,
-	due_lines,
-	due_periods,
-	line_key,
-	plan_invoices,
-)
+from gigafibre_fsm.core.billing.invoices import due_lines, due_periods, plan_invoices
 from gigafibre_fsm.core.billing.periods import (
 	CYCLE_MONTHS,
 	Period,
@@ -51,6 +39,17 @@ from gigafibre_fsm.core.billing.taxes import (
 	TaxSummary,
 	compute_taxes,
 	round_cents,
+)
+from gigafibre_fsm.core.billing.values import (
+	BillableSubscription,
+	Credit,
+	CreditUse,
+	DuePeriod,
+	InvoiceLine,
+	InvoicePlan,
+	LocationGroup,
+	PlanChange,
+	line_key,
 )
 
 __all__ = [

@@ -34,8 +34,9 @@ from shapely.geometry import shape
 from shapely.validation import explain_validity
 
 from gigafibre_fsm.core.customers.address import fold, normalise_postal_code, parse_street
-from gigafibre_fsm.core.customers.footprint import AddressRecord, Footprint, Zone
+from gigafibre_fsm.core.customers.footprint import Footprint
 from gigafibre_fsm.core.customers.pricing import Plan, Promotion, connection_type, money
+from gigafibre_fsm.core.customers.served import AddressRecord, Zone
 from gigafibre_fsm.core.errors import InvalidInput
 
 __all__ = ["ADDRESS_COLUMNS", "load_footprint", "parse_addresses", "parse_zones"]

@@ -21,7 +21,7 @@ from frappe.utils import add_days, add_months, flt, getdate
 
 from gigafibre_fsm.api import billing as api
 from gigafibre_fsm.core.billing import BillableSubscription, line_key, plan_invoices
-from gigafibre_fsm.customers import billing
+from gigafibre_fsm.customers import billing, billing_book
 from gigafibre_fsm.customers.doctype.service_subscription.test_service_subscription import make_plan
 from gigafibre_fsm.exceptions import ForbiddenError
 from gigafibre_fsm.test_utils import make_customer, make_location, make_user, settings_for_update
@@ -100,18 +100,18 @@ class TestBillingRun(IntegrationTestCase):
 
 	def setUp(self):
 		self.first, self.last = month_bounds()
-		self.company = billing.default_company()
+		self.company = billing_book.default_company()
 
 	def test_the_tax_template_is_made_once_with_its_accounts_under_duties_and_taxes(self):
-		name = billing.ensure_tax_template()
-		self.assertEqual(billing.ensure_tax_template(), name)
+		name = billing_book.ensure_tax_template()
+		self.assertEqual(billing_book.ensure_tax_template(), name)
 		self.assertEqual(
 			frappe.db.count(
-				billing.TAX_TEMPLATE, {"company": self.company, "title": billing.TAX_TEMPLATE_TITLE}
+				billing_book.TAX_TEMPLATE, {"company": self.company, "title": billing_book.TAX_TEMPLATE_TITLE}
 			),
 			1,
 		)
-		rows = frappe.get_doc(billing.TAX_TEMPLATE, name).taxes
+		rows = frappe.get_doc(billing_book.TAX_TEMPLATE, name).taxes
 		self.assertEqual(
 			[(r.charge_type, flt(r.rate, 3)) for r in rows], [("On Net Total", 5), ("On Net Total", 9.975)]
 		)
@@ -144,7 +144,7 @@ class TestBillingRun(IntegrationTestCase):
 		self.assertEqual(
 			(flt(si.net_total), flt(si.grand_total), flt(si.outstanding_amount)), (100.0, 114.98, 114.98)
 		)
-		self.assertEqual(si.taxes_and_charges, billing.ensure_tax_template())
+		self.assertEqual(si.taxes_and_charges, billing_book.ensure_tax_template())
 
 		# one invoice for both of A's addresses, each line with its address and key
 		(a_inv,) = invoices_of(a.name)
@@ -192,10 +192,10 @@ class TestBillingRun(IntegrationTestCase):
 		self.assertEqual(len(keys_on_invoices([fibre.name, phone.name, part.name, b_sub.name])), 4)
 
 	def test_a_referral_credit_is_on_the_referrers_next_invoice_once(self):
-		from gigafibre_fsm.customers import referrals
+		from gigafibre_fsm.customers import referral_credits
 		from gigafibre_fsm.test_utils import make_contract
 
-		referrals.allow_credit_lines()
+		referral_credits.allow_credit_lines()
 		referrer, referred = make_customer(), make_customer()
 		make_contract(
 			referred.name,
@@ -204,7 +204,7 @@ class TestBillingRun(IntegrationTestCase):
 		doc = make_sub(referred.name, 60, add_months(self.first, 1), status="En attente")
 		doc.status = "Actif"
 		doc.save(ignore_permissions=True)  # the referred customer's first active subscription
-		(credit,) = referrals.pending_credits(referrer.name)
+		(credit,) = referral_credits.pending_credits(referrer.name)
 		# the referrer's next invoice: the first billing date after the credit was granted
 		next_first, next_last = add_months(self.first, 1), add_months(self.last, 1)
 		make_sub(referrer.name, 100, next_first)
@@ -221,7 +221,7 @@ class TestBillingRun(IntegrationTestCase):
 		# the taxes apply to the net: 100 - 50 = 50 -> 2.50 + 4.99
 		self.assertEqual((flt(si.net_total), [flt(t.tax_amount) for t in si.taxes]), (50.0, [2.5, 4.99]))
 		self.assertEqual(frappe.db.get_value("Referral", credit["referral"], "status"), "Credited")
-		self.assertEqual(referrals.pending_credits(referrer.name), [])
+		self.assertEqual(referral_credits.pending_credits(referrer.name), [])
 
 		# the next month's invoice carries no credit
 		run([referrer.name], add_months(self.last, 2))
@@ -355,7 +355,7 @@ class TestBillingRun(IntegrationTestCase):
 			)
 
 		before = counts()
-		result = billing.dry_run(self.last, [c.name])
+		result = billing_book.dry_run(self.last, [c.name])
 		self.assertEqual(counts(), before)
 		self.assertEqual((result["invoices"], result["grand_total"]), (1, 114.98))
 		self.assertEqual(result["plans"][0]["customer"], c.name)

@@ -18,7 +18,7 @@ from frappe.utils import add_days, getdate
 
 from gigafibre_fsm.api import customers as api
 from gigafibre_fsm.core.customers.pricing import earliest_install_date
-from gigafibre_fsm.customers import footprint
+from gigafibre_fsm.customers import footprint, footprint_build, footprint_import
 from gigafibre_fsm.exceptions import ForbiddenError, GigafibreValidationError
 from gigafibre_fsm.test_utils import make_customer, make_location, make_user, unique
 from gigafibre_fsm.testing import IntegrationTestCase
@@ -55,7 +55,7 @@ def make_item_price(item_code: str, price: float):
 		{
 			"doctype": "Item Price",
 			"item_code": item_code,
-			"price_list": footprint.plan_price_list(),
+			"price_list": footprint_build.plan_price_list(),
 			"price_list_rate": price,
 			"uom": "Nos",
 		}
@@ -127,7 +127,7 @@ class TestCheckAddress(IntegrationTestCase):
 		cls.src = footprint_sources(cls.fib100, cls.fib500, cls.location)
 		cls.town, cls.other = cls.src["town"], cls.src["other"]
 		cls.z1, cls.z2, cls.z4 = cls.src["zones"]
-		cls.report = footprint.import_footprint(cls.src["csv"], cls.src["geojson"])
+		cls.report = footprint_import.import_footprint(cls.src["csv"], cls.src["geojson"])
 
 	def tearDown(self):
 		frappe.set_user("Administrator")

@@ -11,7 +11,7 @@ from frappe.utils import getdate
 
 from gigafibre_fsm.api import customers as api
 from gigafibre_fsm.core.contracts import add_months
-from gigafibre_fsm.customers import contracts, signing
+from gigafibre_fsm.customers import contract_termination, contracts, signing
 from gigafibre_fsm.customers.tests.test_signing import SigningCase
 from gigafibre_fsm.exceptions import ConflictError, ForbiddenError, GigafibreValidationError
 from gigafibre_fsm.fakepeers.docuseal import FakeDocuSeal
@@ -353,7 +353,7 @@ class TestTermination(ContractCase):
 		if invoice.docstatus == 1:
 			self.assertAlmostEqual(invoice.outstanding_amount, 28.74, places=2)
 		(line,) = invoice.items
-		self.assertEqual((line.item_code, line.qty, line.rate), (contracts.FEE_ITEM, 1, 25))
+		self.assertEqual((line.item_code, line.qty, line.rate), (contract_termination.FEE_ITEM, 1, 25))
 		self.assertEqual((line.income_account, line.cost_center), (self.income, self.cost_center))
 		self.assert_terminated(name, today, "Déménagement hors territoire", 25, invoice.name)
 
@@ -424,7 +424,7 @@ class TestTermination(ContractCase):
 		self.addCleanup(frappe.clear_document_cache, "Company", co)
 		self.addCleanup(frappe.db.set_value, "Company", co, "default_income_account", self.income)
 		with self.assertRaises(GigafibreValidationError) as caught:
-			contracts.terminate_contract(name, getdate(), "Test")
+			contract_termination.terminate_contract(name, getdate(), "Test")
 		frappe.clear_messages()
 		self.assertIn("has no default income account", str(caught.exception))
 		self.assertEqual(frappe.db.get_value("Service Contract", name, "status"), "Signé")

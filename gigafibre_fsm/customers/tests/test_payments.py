@@ -18,7 +18,7 @@ import frappe
 import requests
 from frappe.utils import add_days, flt, getdate
 
-from gigafibre_fsm.customers import account, payments
+from gigafibre_fsm.customers import account, payments, stripe_events
 from gigafibre_fsm.fakepeers.stripe import FakeStripe
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.test_utils import (
@@ -315,9 +315,9 @@ class TestWebhook(StripeCase):
 		dispute = list(self.stripe.events)[-1]
 		for e in [*events, dispute, dispute]:
 			body, header = self.stripe.signed(e)
-			from gigafibre_fsm.connectors import stripe_payments as sp
+			from gigafibre_fsm.connectors import stripe_webhooks as sw
 
-			payments.handle_event(sp.verify_event(body, header, self.stripe.webhook_secret))
+			stripe_events.handle_event(sw.verify_event(body, header, self.stripe.webhook_secret))
 		issues = frappe.get_all("Issue", filters={"customer": self.customer}, fields=["subject", "priority"])
 		self.assertEqual(len(issues), 1)
 		self.assertIn(invoice, issues[0].subject)
@@ -364,9 +364,9 @@ class TestAutopayAndCards(StripeCase):
 		# Stripe's own payment_intent.payment_failed for the same PaymentIntent adds nothing
 		(failed,) = self.stripe.events_of("payment_intent.payment_failed")
 		body, header = self.stripe.signed(failed["id"])
-		from gigafibre_fsm.connectors import stripe_payments as sp
+		from gigafibre_fsm.connectors import stripe_webhooks as sw
 
-		payments.handle_event(sp.verify_event(body, header, self.stripe.webhook_secret))
+		stripe_events.handle_event(sw.verify_event(body, header, self.stripe.webhook_secret))
 		self.assertEqual(
 			frappe.db.count("Flow Run", {"reference_name": invoice, "template": template.name}), 1
 		)
@@ -383,9 +383,9 @@ class TestAutopayAndCards(StripeCase):
 		self.assertEqual(payments.autopay_invoice(invoice)["charged"], False)  # paid: nothing to do
 		(succeeded,) = self.stripe.events_of("payment_intent.succeeded")
 		body, header = self.stripe.signed(succeeded["id"])
-		from gigafibre_fsm.connectors import stripe_payments as sp
+		from gigafibre_fsm.connectors import stripe_webhooks as sw
 
-		payments.handle_event(sp.verify_event(body, header, self.stripe.webhook_secret))
+		stripe_events.handle_event(sw.verify_event(body, header, self.stripe.webhook_secret))
 		self.assertEqual(len(receipts(result["payment_intent"])), 1)
 		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", invoice, "outstanding_amount"), 2), 0)
 
@@ -396,9 +396,9 @@ class TestAutopayAndCards(StripeCase):
 		self.stripe.complete_setup(answer["setup_intent"], "pm_card_visa")
 		(event,) = self.stripe.events_of("setup_intent.succeeded")
 		body, header = self.stripe.signed(event["id"])
-		from gigafibre_fsm.connectors import stripe_payments as sp
+		from gigafibre_fsm.connectors import stripe_webhooks as sw
 
-		payments.handle_event(sp.verify_event(body, header, self.stripe.webhook_secret))
+		stripe_events.handle_event(sw.verify_event(body, header, self.stripe.webhook_secret))
 		card = frappe.db.get_value(
 			"Customer", self.customer, ["gigafibre_payment_method", "gigafibre_autopay"], as_dict=True
 		)

@@ -22,7 +22,7 @@ import frappe
 from frappe.utils import add_months, flt, getdate
 
 from gigafibre_fsm.api import customers as api
-from gigafibre_fsm.customers import billing, contract_pdf, signing
+from gigafibre_fsm.customers import billing, billing_book, contract_pdf, signing
 from gigafibre_fsm.customers.doctype.service_subscription.test_service_subscription import make_plan
 from gigafibre_fsm.exceptions import ConflictError
 from gigafibre_fsm.test_utils import (
@@ -150,7 +150,7 @@ class PrintCase(IntegrationTestCase):
 			}
 		)
 		settings.save(ignore_permissions=True)
-		self.ctx = billing.Context()
+		self.ctx = billing_book.Context()
 		self.first = getdate().replace(day=1)
 
 	def restore(self, before):
@@ -345,7 +345,7 @@ class TestQuotationPrint(PrintCase):
 		install = make_item(name="INSTALL")
 		from erpnext.controllers.accounts_controller import get_taxes_and_charges
 
-		template = billing.ensure_tax_template()
+		template = billing_book.ensure_tax_template()
 		quote = make_quotation(
 			customer.name,
 			[(plan, 64.95, 59.95), (modem, 300, 0), (install, 99, 99)],
@@ -467,7 +467,7 @@ class TestTerminationCredit(PrintCase):
 			frappe.db.get_value("Billing Line Key", row.gigafibre_line_key, "sales_invoice"), note.name
 		)
 		# the next billing run credits nothing more (the other subscription is billed as usual)
-		plans, failures = billing.plan_book(add_months(self.first, 1), [customer.name], self.ctx)
+		plans, failures = billing_book.plan_book(add_months(self.first, 1), [customer.name], self.ctx)
 		self.assertEqual(failures, [])
 		lines = [line for plan in plans.get(customer.name, ()) for line in plan.lines]
 		self.assertEqual({line.subscription for line in lines}, {other.name})

@@ -12,7 +12,7 @@ from frappe.utils import add_days, flt, today
 
 from gigafibre_fsm.api import customers as api
 from gigafibre_fsm.core import referrals as rules
-from gigafibre_fsm.customers import referrals
+from gigafibre_fsm.customers import referral_credits, referrals
 from gigafibre_fsm.exceptions import ConflictError, ForbiddenError, GigafibreValidationError
 from gigafibre_fsm.test_utils import (
 	make_contract,
@@ -136,7 +136,7 @@ def credit_lines(si) -> list:
 class ReferralCase(IntegrationTestCase):
 	def setUp(self):
 		frappe.set_user("Administrator")
-		referrals.allow_credit_lines()
+		referral_credits.allow_credit_lines()
 
 	def refer(self, referrer=None, referred=None, **kw):
 		"""A referred customer's contract carrying the referrer's code: (referrer, referred, contract)."""
@@ -149,7 +149,7 @@ class ReferralCase(IntegrationTestCase):
 		"""A referrer whose referred customer is active: (referrer, referral)."""
 		referrer, referred, _contract = self.refer()
 		activate(make_subscription(referred.name))
-		(credit,) = referrals.pending_credits(referrer.name)
+		(credit,) = referral_credits.pending_credits(referrer.name)
 		return referrer, credit["referral"]
 
 	def assert_refused(self, message: str, fn, *args, **kw):
@@ -322,18 +322,18 @@ class TestCredit(ReferralCase):
 	def test_credit_granted_once_when_the_first_subscription_is_active(self):
 		referrer, referred, _contract = self.refer()
 		sub = make_subscription(referred.name)
-		self.assertEqual(referrals.pending_credits(referrer.name), [])
+		self.assertEqual(referral_credits.pending_credits(referrer.name), [])
 		summary = referrals.summary(referrer.name)
 		self.assertEqual((summary["uses"], summary["awaiting_activation"]), (1, 1))
 		activate(sub)
-		(credit,) = referrals.pending_credits(referrer.name)
+		(credit,) = referral_credits.pending_credits(referrer.name)
 		self.assertEqual((credit["amount"], credit["credit_amount"], credit["used"]), (50.0, 50.0, 0))
 		self.assertEqual(credit["item"], referrals.CREDIT_ITEM)
 		self.assertIn(referred.customer_name, credit["description_en"])
 		granted_on = frappe.db.get_value("Referral", credit["referral"], "credit_granted_on")
 		# a second subscription becoming active grants nothing more
 		activate(make_subscription(referred.name))
-		self.assertEqual(len(referrals.pending_credits(referrer.name)), 1)
+		self.assertEqual(len(referral_credits.pending_credits(referrer.name)), 1)
 		self.assertEqual(frappe.db.get_value("Referral", credit["referral"], "credit_granted_on"), granted_on)
 		self.assertIsNone(referrals.grant_credit(referred.name))
 
@@ -341,14 +341,14 @@ class TestCredit(ReferralCase):
 		referrer, referred = make_customer(), make_customer()
 		make_subscription(referred.name, status="Actif", start_date=today())
 		self.refer(referrer, referred)
-		self.assertEqual([c["amount"] for c in referrals.pending_credits(referrer.name)], [50.0])
+		self.assertEqual([c["amount"] for c in referral_credits.pending_credits(referrer.name)], [50.0])
 
 	def test_taxes_apply_to_the_net_after_the_credit(self):
 		referrer, ref = self.granted()
 		si = draft_invoice(referrer.name, 80)
-		(added,) = referrals.apply_credits(si)
+		(added,) = referral_credits.apply_credits(si)
 		self.assertEqual((added["referral"], added["amount"]), (ref, 50.0))
-		self.assertEqual(referrals.apply_credits(si), [])  # already on it
+		self.assertEqual(referral_credits.apply_credits(si), [])  # already on it
 		si.insert()
 		(line,) = credit_lines(si)
 		self.assertEqual(
@@ -363,14 +363,14 @@ class TestCredit(ReferralCase):
 		taxed invoice of the next test is cancelled on MariaDB only (ERPNext 15.99 on PostgreSQL)."""
 		referrer, ref = self.granted()
 		first = draft_invoice(referrer.name, 50, taxes=False)
-		self.assertEqual([a["referral"] for a in referrals.apply_credits(first)], [ref])
+		self.assertEqual([a["referral"] for a in referral_credits.apply_credits(first)], [ref])
 		first.insert()
 
 		# a second draft gets nothing: the first one holds the credit
 		second = draft_invoice(referrer.name, 50, taxes=False)
-		self.assertEqual(referrals.apply_credits(second), [])
+		self.assertEqual(referral_credits.apply_credits(second), [])
 		second.insert()
-		self.assertEqual(referrals.pending_credits(referrer.name), [])
+		self.assertEqual(referral_credits.pending_credits(referrer.name), [])
 
 		first.submit()
 		self.assertEqual(flt(first.grand_total), 0)
@@ -382,7 +382,7 @@ class TestCredit(ReferralCase):
 		)
 		self.assertEqual(str(state.credited_on), str(first.posting_date))
 		second.reload()
-		self.assertEqual(referrals.apply_credits(second), [])
+		self.assertEqual(referral_credits.apply_credits(second), [])
 		self.assertEqual(credit_lines(second), [])
 
 		summary = referrals.summary(referrer.name)
@@ -397,9 +397,9 @@ class TestCredit(ReferralCase):
 			frappe.db.get_value("Referral", ref, ["status", "sales_invoice", "credit_applied"]),
 			("Pending", None, 0),
 		)
-		self.assertEqual([c["amount"] for c in referrals.pending_credits(referrer.name)], [50.0])
+		self.assertEqual([c["amount"] for c in referral_credits.pending_credits(referrer.name)], [50.0])
 		second.reload()
-		self.assertEqual([a["referral"] for a in referrals.apply_credits(second)], [ref])
+		self.assertEqual([a["referral"] for a in referral_credits.apply_credits(second)], [ref])
 		second.save()
 		second.submit()
 		self.assertEqual(
@@ -414,7 +414,7 @@ class TestCredit(ReferralCase):
 			)
 		referrer, ref = self.granted()
 		si = draft_invoice(referrer.name, 80)
-		referrals.apply_credits(si)
+		referral_credits.apply_credits(si)
 		si.insert()
 		si.submit()
 		self.assertAlmostEqual(flt(si.outstanding_amount), 34.49, places=2)
@@ -422,15 +422,15 @@ class TestCredit(ReferralCase):
 			frappe.db.get_value("Referral", ref, ["status", "sales_invoice"]), ("Credited", si.name)
 		)
 		other = draft_invoice(referrer.name, 80)
-		self.assertEqual(referrals.apply_credits(other), [])
+		self.assertEqual(referral_credits.apply_credits(other), [])
 		si.cancel()
 		self.assertEqual(frappe.db.get_value("Referral", ref, "status"), "Pending")
-		self.assertEqual(len(referrals.apply_credits(other)), 1)
+		self.assertEqual(len(referral_credits.apply_credits(other)), 1)
 
 	def test_a_credit_larger_than_the_invoice_is_used_over_two_invoices(self):
 		referrer, ref = self.granted()
 		small = draft_invoice(referrer.name, 39.95, taxes=False)
-		(added,) = referrals.apply_credits(small)
+		(added,) = referral_credits.apply_credits(small)
 		self.assertEqual((added["amount"], added["left_after"]), (39.95, 10.05))
 		small.insert()
 		small.submit()
@@ -438,11 +438,11 @@ class TestCredit(ReferralCase):
 		self.assertEqual(
 			frappe.db.get_value("Referral", ref, ["status", "credit_applied"]), ("Pending", 39.95)
 		)
-		self.assertEqual([c["amount"] for c in referrals.pending_credits(referrer.name)], [10.05])
+		self.assertEqual([c["amount"] for c in referral_credits.pending_credits(referrer.name)], [10.05])
 		summary = referrals.summary(referrer.name)
 		self.assertEqual(summary["credits_pending"], {"count": 1, "amount": 10.05})
 		taxed = draft_invoice(referrer.name, 39.95)
-		(rest,) = referrals.apply_credits(taxed)
+		(rest,) = referral_credits.apply_credits(taxed)
 		self.assertEqual(rest["amount"], 10.05)
 		taxed.insert()
 		self.assertAlmostEqual(flt(taxed.net_total), 29.90, places=2)
@@ -450,7 +450,7 @@ class TestCredit(ReferralCase):
 		# the rest used on an invoice of just that amount (grand total 0: submits on PostgreSQL too)
 		taxed.delete()
 		last = draft_invoice(referrer.name, 10.05, taxes=False)
-		self.assertEqual(referrals.apply_credits(last)[0]["amount"], 10.05)
+		self.assertEqual(referral_credits.apply_credits(last)[0]["amount"], 10.05)
 		last.insert()
 		last.submit()
 		self.assertEqual(
@@ -461,8 +461,8 @@ class TestCredit(ReferralCase):
 		referrer, referred, _contract = self.refer()
 		activate(make_subscription(referred.name))
 		one, two = draft_invoice(referrer.name, 80), draft_invoice(referrer.name, 80)
-		self.assertEqual(len(referrals.apply_credits(one)), 1)
-		self.assertEqual(len(referrals.apply_credits(two)), 1)  # neither saved yet
+		self.assertEqual(len(referral_credits.apply_credits(one)), 1)
+		self.assertEqual(len(referral_credits.apply_credits(two)), 1)  # neither saved yet
 		one.insert()
 		with self.assertRaises(ConflictError) as ctx:
 			two.insert()
@@ -473,7 +473,7 @@ class TestCredit(ReferralCase):
 		activate(make_subscription(referred.name))
 		stranger = make_customer()
 		si = draft_invoice(referrer.name, 80)
-		referrals.apply_credits(si)
+		referral_credits.apply_credits(si)
 		si.customer = stranger.name
 		self.assert_refused("belongs to another customer", si.insert)
 
@@ -549,14 +549,14 @@ class TestConcurrency(ReferralCase):
 
 	def test_eight_invoices_drafted_at_once_one_keeps_the_credit(self):
 		referrer, ref = self.granted()
-		referrals.ensure_credit_item()
+		referral_credits.ensure_credit_item()
 		frappe.db.commit()
 
 		class Draft:
 			@staticmethod
 			def prepare(i):
 				si = draft_invoice(referrer.name, 50, taxes=False)
-				assert len(referrals.apply_credits(si)) == 1  # nobody has saved yet
+				assert len(referral_credits.apply_credits(si)) == 1  # nobody has saved yet
 				return si
 
 			@staticmethod
@@ -589,7 +589,7 @@ class TestConcurrency(ReferralCase):
 
 		wins, losses, errors = self.run_workers(4, Activate)
 		self.assertEqual((errors, len(wins)), ([], 4))
-		(credit,) = referrals.pending_credits(referrer.name)
+		(credit,) = referral_credits.pending_credits(referrer.name)
 		self.assertEqual(credit["amount"], 50.0)
 		granted = frappe.get_all(
 			"Comment",

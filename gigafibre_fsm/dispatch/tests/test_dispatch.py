@@ -8,7 +8,7 @@ import frappe
 from frappe.utils import add_days, getdate, now_datetime
 
 from gigafibre_fsm.api import dispatch as api
-from gigafibre_fsm.dispatch import links, service
+from gigafibre_fsm.dispatch import links, offer_pool
 from gigafibre_fsm.exceptions import ConfirmationRequiredError, ConflictError, GigafibreValidationError
 from gigafibre_fsm.test_utils import (
 	make_contract,
@@ -181,7 +181,7 @@ class TestOffers(IntegrationTestCase):
 				frappe.connect()
 				barrier.wait(30)
 				try:
-					service.accept_offer(offer, tech)
+					offer_pool.accept_offer(offer, tech)
 					frappe.db.commit()
 					wins.append(tech)
 				except ConflictError:
@@ -210,15 +210,15 @@ class TestOffers(IntegrationTestCase):
 		job = make_job()
 		(offer,) = api.offer_job(job.name, "Targeted", [tech.name])["offers"]
 		with self.assertRaises(frappe.ValidationError):
-			service.decline_offer(offer, tech.name, " ")
-		service.decline_offer(offer, tech.name, "Trop loin")
+			offer_pool.decline_offer(offer, tech.name, " ")
+		offer_pool.decline_offer(offer, tech.name, "Trop loin")
 		self.assertEqual(
 			frappe.db.get_value("Dispatch Offer", offer, ["status", "decline_reason"]),
 			("Declined", "Trop loin"),
 		)
 		self.assertEqual(frappe.db.get_value("Dispatch Job", job.name, "status"), "Draft")
 		(offer,) = api.offer_job(job.name, "Targeted", [tech.name])["offers"]
-		service.expire_offers(now_datetime() + timedelta(days=1))
+		offer_pool.expire_offers(now_datetime() + timedelta(days=1))
 		self.assertEqual(frappe.db.get_value("Dispatch Offer", offer, "status"), "Expired")
 		self.assertEqual(frappe.db.get_value("Dispatch Job", job.name, "status"), "Draft")
 
@@ -477,10 +477,10 @@ class TestMoreDispatch(IntegrationTestCase):
 		self.assertEqual(flags[free.name], 0)
 		outsider = make_technician(skills={skill: 2})
 		with self.assertRaises(frappe.PermissionError):
-			service.claim_job(name, outsider.name)
-		self.assertEqual(service.claim_job(name, free.name)["technician"], free.name)
+			offer_pool.claim_job(name, outsider.name)
+		self.assertEqual(offer_pool.claim_job(name, free.name)["technician"], free.name)
 		with self.assertRaises(ConflictError):
-			service.claim_job(name, busy.name)
+			offer_pool.claim_job(name, busy.name)
 		result = api.reschedule(name, str(tomorrow_at(8, 30)))
 		self.assertEqual(result["scheduled_end"], str(tomorrow_at(16, 30)))
 

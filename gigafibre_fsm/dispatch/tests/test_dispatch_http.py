@@ -38,9 +38,9 @@ def technician_user():
 
 
 def offer_to(job: str, technicians: list[str]) -> list[str]:
-	from gigafibre_fsm.dispatch import service
+	from gigafibre_fsm.dispatch import offer_pool
 
-	return service.offer_job(job, "Targeted", technicians)["offers"]
+	return offer_pool.offer_job(job, "Targeted", technicians)["offers"]
 
 
 class TestTechnicianOverHttp(GunicornTestCase):

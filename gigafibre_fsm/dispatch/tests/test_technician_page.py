@@ -20,7 +20,7 @@ from frappe.utils import add_days, getdate, now_datetime
 
 from gigafibre_fsm.api import technician as api
 from gigafibre_fsm.core import tokens
-from gigafibre_fsm.dispatch import links, service, technician_page
+from gigafibre_fsm.dispatch import links, offer_pool, technician_page
 from gigafibre_fsm.settings import get_settings
 from gigafibre_fsm.test_utils import (
 	chromium_missing,
@@ -104,9 +104,9 @@ class TestTechnicianEndpoints(IntegrationTestCase):
 		far = assigned_job(me, day_offset=60)
 		theirs = assigned_job(other)
 		offered = make_job(service_location=make_location().name)
-		(my_offer,) = service.offer_job(offered.name, "Targeted", [me.name])["offers"]
+		(my_offer,) = offer_pool.offer_job(offered.name, "Targeted", [me.name])["offers"]
 		elsewhere = make_job()
-		service.offer_job(elsewhere.name, "Targeted", [other.name])
+		offer_pool.offer_job(elsewhere.name, "Targeted", [other.name])
 
 		data = api.get_jobs(links.issue(me.name))
 		names = [j["name"] for j in data["jobs"]]
@@ -255,8 +255,8 @@ class TestTechnicianEndpoints(IntegrationTestCase):
 		tech = make_technician()
 		token = links.issue(tech.name)
 		first, second = make_job(), make_job()
-		(offer1,) = service.offer_job(first.name, "Targeted", [tech.name])["offers"]
-		(offer2,) = service.offer_job(second.name, "Targeted", [tech.name])["offers"]
+		(offer1,) = offer_pool.offer_job(first.name, "Targeted", [tech.name])["offers"]
+		(offer2,) = offer_pool.offer_job(second.name, "Targeted", [tech.name])["offers"]
 		accepted = api.act(token, action("accept_offer", offer=offer1))
 		self.assertEqual(accepted["result"]["job"], first.name)
 		self.assertEqual(frappe.db.get_value("Dispatch Job", first.name, "technician"), tech.name)

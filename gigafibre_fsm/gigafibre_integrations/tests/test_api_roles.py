@@ -109,10 +109,10 @@ def preset():
 
 
 def offered(tech: str) -> tuple[str, str]:
-	from gigafibre_fsm.dispatch import service
+	from gigafibre_fsm.dispatch import offer_pool
 
 	job = make_job()
-	(offer,) = service.offer_job(job.name, "Targeted", [tech])["offers"]
+	(offer,) = offer_pool.offer_job(job.name, "Targeted", [tech])["offers"]
 	return job.name, offer
 
 

@@ -50,7 +50,7 @@ class TestLegacyImport(IntegrationTestCase):
 		if frappe.db.db_type == "postgres":
 			# Not yet passing on PostgreSQL with ERPNext 15.99: the prototype Payment Entry the
 			# money steps read their rows from hits ERPNext's PostgreSQL GROUP BY errors on submit
-			# (one worked around in legacy/money.py, the next one not yet). MariaDB runs it all.
+			# (one worked around in legacy/prototypes.py, the next one not yet). MariaDB runs it all.
 			raise unittest.SkipTest(
 				"legacy import on PostgreSQL: ERPNext 15.99 cannot submit the prototype payment"
 			)

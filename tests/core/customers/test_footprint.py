@@ -6,19 +6,19 @@ import pytest
 from shapely.geometry import shape
 
 from gigafibre_fsm.core.customers.address import parse_street
-from gigafibre_fsm.core.customers.footprint import (
+from gigafibre_fsm.core.customers.footprint import Footprint
+from gigafibre_fsm.core.customers.matching import TIE_MARGIN
+from gigafibre_fsm.core.customers.pricing import Plan, Promotion
+from gigafibre_fsm.core.customers.served import (
 	AMBIGUOUS,
 	IN_SERVED_ZONE,
 	NO_CIVIC_NUMBER,
 	NOT_IN_FOOTPRINT,
 	SERVED,
-	TIE_MARGIN,
 	ZONE_NOT_SERVED,
 	AddressRecord,
-	Footprint,
 	Zone,
 )
-from gigafibre_fsm.core.customers.pricing import Plan, Promotion
 from gigafibre_fsm.core.errors import InvalidInput
 from tests.core.customers.factory import PLANS, TODAY, make_footprint, square
 

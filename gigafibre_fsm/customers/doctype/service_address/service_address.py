@@ -5,7 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
-from gigafibre_fsm.customers import footprint
+from gigafibre_fsm.customers import footprint, footprint_import
 from gigafibre_fsm.exceptions import GigafibreValidationError
 
 REQUIRED = ("civic", "street", "municipality", "zone", "connection_type")
@@ -51,7 +51,7 @@ class ServiceAddress(Document):
 
 	def normalise(self):
 		"""Read the address as the CSV import does: display forms, street parts and the match key."""
-		record = footprint.address_record(
+		record = footprint_import.address_record(
 			civic=self.civic,
 			street=self.street,
 			municipality=self.municipality,
@@ -63,8 +63,8 @@ class ServiceAddress(Document):
 			lon=self.longitude,
 			service_location=self.service_location,
 		)
-		self.update(footprint.address_values(record))
-		self.match_key = footprint.match_key(record)
+		self.update(footprint_import.address_values(record))
+		self.match_key = footprint_import.match_key(record)
 
 	def validate_unique(self):
 		other = frappe.db.get_value(

@@ -3,7 +3,7 @@
 
 import frappe
 
-from gigafibre_fsm.customers import footprint
+from gigafibre_fsm.customers import footprint_import
 from gigafibre_fsm.customers.tests.test_check_address import footprint_sources, make_plan_item
 from gigafibre_fsm.exceptions import GigafibreValidationError
 from gigafibre_fsm.testing import IntegrationTestCase
@@ -26,11 +26,11 @@ class TestServiceAddress(IntegrationTestCase):
 
 	def test_a_reimport_changes_nothing_and_updates_in_place(self):
 		src = self.sources()
-		first = footprint.import_footprint(src["csv"], src["geojson"])
+		first = footprint_import.import_footprint(src["csv"], src["geojson"])
 		self.assertEqual(first["zones"], {"created": 3, "updated": 0, "unchanged": 0})
 		counts = ("created", "updated", "unchanged")
 		self.assertEqual([first["addresses"][c] for c in counts], [6, 0, 0])
-		again = footprint.import_footprint(src["csv"], src["geojson"])
+		again = footprint_import.import_footprint(src["csv"], src["geojson"])
 		self.assertEqual(again["zones"], {"created": 0, "updated": 0, "unchanged": 3})
 		self.assertEqual([again["addresses"][c] for c in counts], [0, 0, 6])
 		self.assertEqual(again["skipped"], [])
@@ -52,10 +52,10 @@ class TestServiceAddress(IntegrationTestCase):
 
 		# one address moved: a dry run counts it and writes nothing, the import updates that row
 		moved = src["csv"].replace("45.1610,-73.6800", "45.1612,-73.6801")
-		dry = footprint.import_footprint(moved, None, dry_run=True)
+		dry = footprint_import.import_footprint(moved, None, dry_run=True)
 		self.assertEqual((dry["addresses"]["updated"], dry["addresses"]["unchanged"]), (1, 5))
 		self.assertAlmostEqual(frappe.db.get_value("Service Address", row.name, "latitude"), 45.161, places=6)
-		done = footprint.import_footprint(moved, None)
+		done = footprint_import.import_footprint(moved, None)
 		self.assertEqual((done["addresses"]["updated"], done["zones"]["created"]), (1, 0))
 		self.assertAlmostEqual(
 			frappe.db.get_value("Service Address", row.name, "latitude"), 45.1612, places=6
@@ -65,7 +65,7 @@ class TestServiceAddress(IntegrationTestCase):
 	def test_a_bad_line_refuses_the_whole_import(self):
 		bad = self.sources(extra_rows=["12b4,,rue Marcil,{town},J0L 1W0,45.1450,-73.6900,{z1},FTTH,"])
 		with self.assertRaises(GigafibreValidationError) as caught:
-			footprint.import_footprint(bad["csv"], bad["geojson"])
+			footprint_import.import_footprint(bad["csv"], bad["geojson"])
 		self.assertIn("8", str(caught.exception))  # the header is line 1: the bad line is line 8
 		self.assertEqual(
 			(count("Service Zone", bad["zones"]), count("Service Address", bad["zones"])), (0, 0)
@@ -73,25 +73,25 @@ class TestServiceAddress(IntegrationTestCase):
 
 		unknown_zone = self.sources(extra_rows=["40,,rue Marcil,{town},,,,Z9-nowhere,FTTH,"])
 		with self.assertRaises(GigafibreValidationError):
-			footprint.import_footprint(unknown_zone["csv"], unknown_zone["geojson"])
+			footprint_import.import_footprint(unknown_zone["csv"], unknown_zone["geojson"])
 		self.assertEqual(count("Service Zone", unknown_zone["zones"]), 0)
 
 		unknown_plan = self.sources()
 		geojson = unknown_plan["geojson"].replace(self.fib100, "_GF no such plan")
 		with self.assertRaises(GigafibreValidationError):
-			footprint.import_footprint(unknown_plan["csv"], geojson)
+			footprint_import.import_footprint(unknown_plan["csv"], geojson)
 		self.assertEqual(count("Service Zone", unknown_plan["zones"]), 0)
 
 	def test_a_line_with_an_unknown_service_location_is_skipped(self):
 		src = self.sources(location="LOC-NO-SUCH-ONE")
-		report = footprint.import_footprint(src["csv"], src["geojson"])
+		report = footprint_import.import_footprint(src["csv"], src["geojson"])
 		self.assertEqual([s["line"] for s in report["skipped"]], [2])
 		self.assertIn("LOC-NO-SUCH-ONE", report["skipped"][0]["reason"])
 		self.assertEqual(report["addresses"]["created"], 5)
 
 	def test_an_address_typed_in_the_desk_reads_as_the_import_does(self):
 		src = self.sources()
-		footprint.import_footprint(None, src["geojson"])
+		footprint_import.import_footprint(None, src["geojson"])
 		z2 = src["zones"][1]
 		doc = frappe.get_doc(
 			{
@@ -124,6 +124,6 @@ class TestServiceAddress(IntegrationTestCase):
 			"civic_number,unit,street,municipality,zone,connection_type\n"
 			f"12A,3,rue Saint-Jean,{src['town']},{z2},FTTH\n"
 		)
-		report = footprint.import_footprint(csv, None)
+		report = footprint_import.import_footprint(csv, None)
 		self.assertEqual((report["addresses"]["created"], report["addresses"]["updated"]), (0, 1))
 		self.assertEqual(frappe.db.get_value("Service Address", doc.name, "connection_type"), "FTTH")

@@ -3,7 +3,7 @@
 
 from frappe.model.document import Document
 
-from gigafibre_fsm.customers import footprint
+from gigafibre_fsm.customers import footprint, footprint_build
 from gigafibre_fsm.exceptions import core_errors
 
 
@@ -55,7 +55,7 @@ class ServicePromotion(Document):
 
 	def as_core(self):
 		"""The core Promotion (checks the dates, the limit, a price or a discount)."""
-		return footprint.promotion_values(
+		return footprint_build.promotion_values(
 			code=self.code,
 			title=self.title,
 			start_date=self.start_date,
