@@ -235,10 +235,16 @@ class ModemBridge:
 		backends = self.kinds.get(kind or self.DEFAULT_KIND)
 		if not backends:
 			raise ValueError(f"unknown modem kind {kind!r}")
+		# the backend that read this device last goes first: trying another one would log its
+		# warm session out (one admin session per device) and log in again on every read
+		preferred = self.pool.preferred(key)
+		backends = sorted(backends, key=lambda b: b.name != preferred) if preferred else backends
 		notes: list[str] = []
 		for index, backend in enumerate(backends):
 			try:
-				return self._read_with(backend, key, base_url), backend.name, notes
+				reading = self._read_with(backend, key, base_url)
+				self.pool.prefer(key, backend.name)
+				return reading, backend.name, notes
 			except ConnectorResponseError as e:
 				if index + 1 == len(backends):
 					raise

@@ -50,6 +50,7 @@ class _Slot:
 	session: BridgeSession | None = None
 	backend: str | None = None
 	last_used: float = 0.0
+	preferred: str | None = None  # the backend that last read the device: tried first next time
 	opened: int = 0
 	closed: int = 0
 
@@ -82,6 +83,14 @@ class SessionPool:
 	def slot(self, key: str) -> _Slot:
 		with self._guard:
 			return self._slots.setdefault(key, _Slot(key))
+
+	def preferred(self, key: str) -> str | None:
+		with self._guard:
+			slot = self._slots.get(key)
+			return slot.preferred if slot else None
+
+	def prefer(self, key: str, backend: str) -> None:
+		self.slot(key).preferred = backend
 
 	def live(self) -> dict[str, int]:
 		"""Sessions open (or being opened) in this process, per backend."""
@@ -239,6 +248,7 @@ class SessionPool:
 						self._close(slot)
 						count += 1
 					if slot.session is None:  # forget the device (the map would grow with the fleet)
+						# (and which backend read it: a firmware update may let the direct client in)
 						with self._guard:
 							if self._slots.get(slot.key) is slot:
 								del self._slots[slot.key]

@@ -144,6 +144,20 @@ def test_reads_of_one_device_share_its_session_while_another_device_proceeds(fak
 	assert finished.index("other") < finished.index("busy", 1)  # never queued behind the second read
 
 
+def test_a_firmware_only_the_browser_reads_keeps_its_warm_context_between_reads(fake_peer):
+	require_chromium()
+	peer = fake_peer(FakeTPLinkWebUI())
+	s = settings(chromium_path=CHROMIUM, idle_seconds=600)
+	with ModemBridge(s, now=lambda: NOW) as bridge:  # the default order: direct client, then browser
+		first = bridge.read(peer.url)
+		assert (
+			first["sources"]["modem"]["backend"] == "browser" and first["sources"]["modem"]["fallback_from"]
+		)
+		again = bridge.read(peer.url)  # the browser goes first now: its warm session is not logged out
+		assert again["sources"]["modem"]["backend"] == "browser"
+		assert peer.logins == 1 and peer.logouts == 0 and bridge.stats()["browser_contexts"] == 1
+
+
 def test_a_dead_browser_leaves_no_slot_behind(fake_peer, tmp_path):
 	require_chromium()
 	first, second = fake_peer(FakeTPLinkWebUI()), fake_peer(FakeTPLinkWebUI())
