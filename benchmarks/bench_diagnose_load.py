@@ -22,7 +22,7 @@ What it does, on the site given (the app installed):
   (one desk session per member of staff: session cookies, as the desk sends them);
 - times one diagnosis alone (each source's own time), then ``--rounds`` rounds of N
   diagnoses fired at once (one per device, refresh=1) and prints p50/p95/max against the
-  slowest source, per-source times, the errors by code, the RSS of every gunicorn worker and
+  slowest source (the goal is checked from round 2: round 1 is every modem's first login), per-source times, the errors by code, the RSS of every gunicorn worker and
   the PSS of the browser processes under each worker, and the admin sessions live on the
   fake modems (one per browser context of the bridge) after each round; then waits for
   the idle sessions to be reclaimed (``--idle`` s, by the bridge's reaper) and measures again;
@@ -330,7 +330,10 @@ def main() -> int:
 			report("one diagnosis alone (3 in a row)", alone, args.acs_delay)
 			for n in range(1, args.rounds + 1):
 				rows = burst(sessions, base, equipment)
-				goal &= report(f"round {n}: {args.concurrency} at once", rows, args.acs_delay)
+				# round 1 is cold: every modem's first web UI login, a worker's Chromium start
+				label = f"round {n}{' (cold)' if n == 1 else ''}: {args.concurrency} at once"
+				met = report(label, rows, args.acs_delay)
+				goal &= met or n == 1
 				print(
 					f"  after round {n}: worker RSS MB {worker_rss_mb(master)}, browsers (procs, PSS MB) "
 					f"{browsers_mb(master)}, modem sessions live {peers.live_sessions()} "
