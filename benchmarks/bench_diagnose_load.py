@@ -22,7 +22,8 @@ What it does, on the site given (the app installed):
   (one desk session per member of staff: session cookies, as the desk sends them);
 - times one diagnosis alone (each source's own time), then ``--rounds`` rounds of N
   diagnoses fired at once (one per device, refresh=1) and prints p50/p95/max against the
-  slowest source (the goal is checked from round 2: round 1 is every modem's first login), per-source times, the errors by code, the RSS of every gunicorn worker and
+  slowest source (the goal is checked from round 2: round 1 is every modem's first login),
+  per-source times, the errors by code, the RSS of every gunicorn worker and
   the PSS of the browser processes under each worker, and the admin sessions live on the
   fake modems (one per browser context of the bridge) after each round; then waits for
   the idle sessions to be reclaimed (``--idle`` s, by the bridge's reaper) and measures again;
