@@ -183,7 +183,9 @@ def login(base: str, site: str, user: str):
 	import requests
 
 	session = requests.Session()
-	session.headers.update({"X-Frappe-Site-Name": site, "Accept": "application/json"})
+	# a connection per request: a kept-alive one may be closed by gunicorn (keepalive 2 s) between
+	# rounds just as it is reused (a reset), and would pin its member of staff to one worker
+	session.headers.update({"X-Frappe-Site-Name": site, "Accept": "application/json", "Connection": "close"})
 	r = session.post(f"{base}/api/method/login", json={"usr": user, "pwd": PASSWORD}, timeout=120)
 	r.raise_for_status()
 	return session
