@@ -67,6 +67,24 @@ def worker_rss_mb(master_pid: int) -> list[float]:
 	)
 
 
+def gunicorn_master(base: str) -> int:
+	"""The pid of the gunicorn master serving ``base`` (http://127.0.0.1:<port>)."""
+	import psutil
+
+	port = int(base.rsplit(":", 1)[1])
+	listener = psutil.Process(
+		next(
+			c.pid
+			for c in psutil.net_connections("tcp")
+			if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid
+		)
+	)
+	# the workers share the master's listening socket: climb to the master
+	while listener.parent() and "gunicorn" in " ".join(listener.parent().cmdline()):
+		listener = listener.parent()
+	return listener.pid
+
+
 def arrange() -> tuple[list[tuple[str, str, str, dict | None]], callable]:
 	"""Records the pages need, committed; returns the scenarios and a cleanup."""
 	import frappe
@@ -141,20 +159,7 @@ def main() -> int:
 	failures = 0
 	try:
 		with serve_gunicorn(workers=workers) as base:
-			import psutil
-
-			port = int(base.rsplit(":", 1)[1])
-			listener = psutil.Process(
-				next(
-					c.pid
-					for c in psutil.net_connections("tcp")
-					if c.status == psutil.CONN_LISTEN and c.laddr.port == port and c.pid
-				)
-			)
-			# the workers share the master's listening socket: climb to the master
-			while listener.parent() and "gunicorn" in " ".join(listener.parent().cmdline()):
-				listener = listener.parent()
-			master = listener.pid
+			master = gunicorn_master(base)
 			print(
 				f"site {args.site} ({frappe.conf.db_type or 'mariadb'}), gunicorn -w {workers}, "
 				f"wrk -c {args.connections} -t {args.threads} -d {args.duration}s per scenario"

@@ -378,12 +378,14 @@ class ApiClient:
 
 
 @contextmanager
-def serve_gunicorn(workers: int = 4, timeout: int = 300):
+def serve_gunicorn(workers: int = 4, timeout: int = 300, threads: int = 0):
 	"""The site served as production serves it: ``gunicorn -w <workers> frappe.app:application
 	--preload -t <timeout>`` started from the bench's sites folder with the bench's Python, on
-	127.0.0.1:<free port>; clients name the site in X-Frappe-Site-Name. It uses its own
-	connections: commit what it must see first. Waits (up to 3 minutes, for a loaded
-	machine) until the site answers."""
+	127.0.0.1:<free port>; clients name the site in X-Frappe-Site-Name. ``threads`` > 0
+	runs gthread workers with that many threads each (``-k gthread --threads N``, as
+	frappe_docker's image and Frappe Cloud's threaded benches do) instead of sync ones.
+	It uses its own connections: commit what it must see first. Waits (up to 3 minutes,
+	for a loaded machine) until the site answers."""
 	import os
 	import subprocess
 	import sys
@@ -407,6 +409,7 @@ def serve_gunicorn(workers: int = 4, timeout: int = 300):
 			"-t",
 			str(timeout),
 			"--preload",
+			*(["-k", "gthread", "--threads", str(threads)] if threads > 0 else []),
 			"frappe.app:application",
 		],
 		cwd=sites,

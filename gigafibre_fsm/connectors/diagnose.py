@@ -38,9 +38,17 @@ def run(sources: list[Source], *, now: datetime, clock: Callable[[], float] = ti
 	pool = ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="gf-diagnose")
 	started = clock()
 	futures = {s.name: pool.submit(s.call) for s in sources}
+	# each source's own time: when it finished, not when the merge got to it (after slower ones)
+	finished: dict[str, float] = {}
+	for name, future in futures.items():
+		future.add_done_callback(lambda _f, name=name: finished.setdefault(name, clock()))
 	parts: list[Diagnosis] = []
 	extra_errors: list[dict] = []
 	timings: dict[str, dict] = {}
+
+	def elapsed_ms(name: str) -> int:
+		return round((finished.get(name, clock()) - started) * 1000)
+
 	try:
 		for source in sorted(sources, key=lambda s: s.timeout):
 			remaining = max(0.0, source.timeout - (clock() - started))
@@ -50,11 +58,11 @@ def run(sources: list[Source], *, now: datetime, clock: Callable[[], float] = ti
 				extra_errors.append(
 					error(source.name, f"{source.name}_timeout", T_LATE, source.name, source.timeout)
 				)
-				timings[source.name] = {"ok": False, "elapsed_ms": round((clock() - started) * 1000)}
+				timings[source.name] = {"ok": False, "elapsed_ms": elapsed_ms(source.name)}
 				continue
 			except ConnectorError as e:
 				extra_errors.append(error(source.name, f"{source.name}_error", T_FAILED, source.name, str(e)))
-				timings[source.name] = {"ok": False, "elapsed_ms": round((clock() - started) * 1000)}
+				timings[source.name] = {"ok": False, "elapsed_ms": elapsed_ms(source.name)}
 				continue
 			except Exception as e:  # a bug in one source must not hide the others
 				extra_errors.append(
@@ -62,11 +70,11 @@ def run(sources: list[Source], *, now: datetime, clock: Callable[[], float] = ti
 						source.name, f"{source.name}_error", T_FAILED, source.name, f"{type(e).__name__}: {e}"
 					)
 				)
-				timings[source.name] = {"ok": False, "elapsed_ms": round((clock() - started) * 1000)}
+				timings[source.name] = {"ok": False, "elapsed_ms": elapsed_ms(source.name)}
 				continue
 			parts.append(part)
 			own_errors = [e for e in part.errors if e.get("source") == source.name]
-			timings[source.name] = {"ok": not own_errors, "elapsed_ms": round((clock() - started) * 1000)}
+			timings[source.name] = {"ok": not own_errors, "elapsed_ms": elapsed_ms(source.name)}
 	finally:
 		pool.shutdown(wait=False, cancel_futures=True)  # late threads finish on their own
 	result = merge(*parts, now=now) if parts else Diagnosis()

@@ -23,11 +23,16 @@ each in its own module (this one holds the session pool and the facade):
   reads and logout keep the modem's request timeout (``settings.timeout``).
 
 Sessions (shared/NETWORK.md §0.5: one admin session per device at a time):
-:class:`SessionPool` serialises every use of a device behind a per-host lock, logs
-out whenever a read fails, keeps a good session warm for reuse and logs it out
-once it has been idle ``settings.idle_seconds`` (checked on the next use and by
-:meth:`ModemBridge.reap_idle`; the clock is injectable). ``idle_seconds <= 0``
-logs out after every read.
+:class:`~gigafibre_fsm.connectors.modem_pool.SessionPool` (connectors/modem_pool.py)
+serialises every use of a device behind a per-host lock, logs out whenever a read
+fails, keeps a good session warm for reuse and logs it out once it has been idle
+``settings.idle_seconds`` (on the next use, and by :meth:`ModemBridge.reap_idle`, which
+the reaper thread (:meth:`ModemBridge.start_reaper`) calls; the clock is injectable).
+``idle_seconds <= 0`` logs out after every read. It also caps the browser bridge: at
+most ``settings.browser_sessions`` browser contexts per process (per worker); a read
+of another device past the cap logs out an idle one, or waits its turn at most
+``settings.browser_slot_wait`` s, then fails as ``modem_busy`` while the other sources
+of the diagnosis still answer.
 
 :meth:`ModemBridge.read` answers a normaliser-ready ``modem`` result (a
 :class:`~gigafibre_fsm.core.diagnostics.Diagnosis` as a dict) that
@@ -45,9 +50,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from gigafibre_fsm.connectors.errors import (
@@ -57,14 +60,10 @@ from gigafibre_fsm.connectors.errors import (
 	ConnectorTimeout,
 	ConnectorUnavailable,
 )
-from gigafibre_fsm.connectors.modem_base import (
-	SOURCE,
-	BridgeBackend,
-	BridgeSession,
-	parse_host,
-)
+from gigafibre_fsm.connectors.modem_base import SOURCE, BridgeBackend, parse_host
 from gigafibre_fsm.connectors.modem_browser import BrowserBackend
 from gigafibre_fsm.connectors.modem_direct import DecoBackend, DirectEXBackend
+from gigafibre_fsm.connectors.modem_pool import BridgeBusy, SessionPool
 from gigafibre_fsm.core.diagnostics import (
 	DEFAULT_STALE_AFTER,
 	Diagnosis,
@@ -80,114 +79,9 @@ T_AUTH = "Modem {0} refused the admin password"
 T_TIMEOUT = "Modem {0} did not answer within {1} s"
 T_UNAVAILABLE = "Modem {0} could not be reached: {1}"
 T_RESPONSE = "Modem {0} answered in a way the bridge cannot read: {1}"
+T_BUSY = "The modem bridge is busy with other modems ({0} browser sessions at most): try again in a moment"
 
-
-# ---------------------------------------------------------------------------
-# sessions: one per device, serialised, logged out on error and when idle
-
-
-@dataclass
-class _Slot:
-	lock: threading.Lock = field(default_factory=threading.Lock)
-	session: BridgeSession | None = None
-	backend: str | None = None
-	last_used: float = 0.0
-	opened: int = 0
-	closed: int = 0
-
-
-class SessionPool:
-	"""Admin sessions keyed by device: at most one in use per device, warm ones reset when idle."""
-
-	def __init__(
-		self,
-		*,
-		idle_seconds: float,
-		clock: Callable[[], float] = time.monotonic,
-		lock_timeout: float = 60.0,
-	):
-		self.idle_seconds = float(idle_seconds)
-		self.clock = clock
-		self.lock_timeout = lock_timeout
-		self._slots: dict[str, _Slot] = {}
-		self._guard = threading.Lock()
-
-	def slot(self, key: str) -> _Slot:
-		with self._guard:
-			return self._slots.setdefault(key, _Slot())
-
-	def _close(self, slot: _Slot) -> None:
-		session, slot.session, slot.backend = slot.session, None, None
-		if session is not None:
-			slot.closed += 1
-			try:
-				session.logout()
-			except Exception:
-				pass
-
-	def _expired(self, slot: _Slot) -> bool:
-		return slot.session is not None and self.clock() - slot.last_used >= self.idle_seconds
-
-	@contextmanager
-	def use(self, key: str, backend: str, opener: Callable[[], BridgeSession]) -> Iterator[tuple]:
-		"""``(session, reused)`` for ``key``, holding the device's lock for the whole block.
-
-		Any exception in the block logs the session out; on success it stays warm
-		(or is logged out at once when ``idle_seconds <= 0``).
-		"""
-		slot = self.slot(key)
-		if not slot.lock.acquire(timeout=self.lock_timeout):
-			raise ConnectorTimeout(
-				f"{key}: another read of this device held its admin session for over {self.lock_timeout} s",
-				source=SOURCE,
-			)
-		try:
-			if self._expired(slot) or (slot.session is not None and slot.backend != backend):
-				self._close(slot)
-			reused = slot.session is not None
-			if slot.session is None:
-				slot.session = opener()
-				slot.backend = backend
-				slot.opened += 1
-			try:
-				yield slot.session, reused
-			except BaseException:
-				self._close(slot)
-				raise
-			slot.last_used = self.clock()
-			if self.idle_seconds <= 0:
-				self._close(slot)
-		finally:
-			slot.lock.release()
-
-	def reap_idle(self) -> int:
-		"""Log out every warm session idle for ``idle_seconds``; busy devices are skipped. Count closed."""
-		with self._guard:
-			slots = list(self._slots.values())
-		count = 0
-		for slot in slots:
-			if slot.lock.acquire(blocking=False):
-				try:
-					if self._expired(slot):
-						self._close(slot)
-						count += 1
-				finally:
-					slot.lock.release()
-		return count
-
-	def close_all(self, timeout: float | None = None) -> None:
-		with self._guard:
-			slots = list(self._slots.values())
-		for slot in slots:
-			if slot.lock.acquire(timeout=timeout if timeout is not None else self.lock_timeout):
-				try:
-					self._close(slot)
-				finally:
-					slot.lock.release()
-
-	def warm(self, key: str) -> bool:
-		slot = self._slots.get(key)
-		return bool(slot and slot.session is not None)
+__all__ = ["BridgeBusy", "ModemBridge", "SessionPool"]
 
 
 # ---------------------------------------------------------------------------
@@ -230,7 +124,15 @@ class ModemBridge:
 			}
 		)
 		wait = lock_timeout if lock_timeout is not None else max(30.0, float(settings.timeout) * 4)
-		self.pool = SessionPool(idle_seconds=settings.idle_seconds, clock=clock, lock_timeout=wait)
+		self.pool = SessionPool(
+			idle_seconds=settings.idle_seconds,
+			clock=clock,
+			lock_timeout=wait,
+			limits={BrowserBackend.name: settings.browser_sessions},
+			slot_wait=settings.browser_slot_wait,
+		)
+		self._reaper: threading.Thread | None = None
+		self._stop_reaper = threading.Event()
 
 	def __enter__(self) -> ModemBridge:
 		return self
@@ -262,8 +164,42 @@ class ModemBridge:
 			(b.start_allowance() for b in self._backends() if hasattr(b, "start_allowance")), default=0.0
 		)
 
+	def start_reaper(self, interval: float | None = None) -> bool:
+		"""A daemon thread that calls :meth:`reap_idle` every ``interval`` s (default: half the idle
+		time, at least 1 s), so warm sessions (browser contexts) are reclaimed even when no read
+		comes; stopped by :meth:`close`. False when sessions never stay warm (``idle_seconds <= 0``)."""
+		if self.settings.idle_seconds <= 0 or (self._reaper is not None and self._reaper.is_alive()):
+			return False
+		every = interval if interval is not None else max(1.0, self.settings.idle_seconds / 2)
+		self._stop_reaper.clear()
+
+		def loop():
+			while not self._stop_reaper.wait(every):
+				try:
+					self.reap_idle()
+				except Exception:  # a failed logout must not end the reaper
+					pass
+
+		self._reaper = threading.Thread(target=loop, name="modem-bridge-reaper", daemon=True)
+		self._reaper.start()
+		return True
+
+	def stats(self) -> dict:
+		"""Sessions live per backend, reads waiting for room, idle sessions evicted, reads refused as busy,
+		and the browser contexts Chromium itself holds (None when no browser runs)."""
+		contexts = [b.contexts() for b in self._backends() if hasattr(b, "contexts")]
+		known = [n for n in contexts if n is not None]
+		return {
+			"live": self.pool.live(),
+			"waiting": self.pool.waiting(),
+			"evicted": self.pool.evicted,
+			"busy": self.pool.busy,
+			"browser_contexts": sum(known) if known else None,
+		}
+
 	def close(self) -> None:
-		"""Log out of every warm session, then stop the backends' browsers."""
+		"""Stop the reaper, log out of every warm session, then stop the backends' browsers."""
+		self._stop_reaper.set()
 		self.pool.close_all()
 		for backend in self._backends():
 			close = getattr(backend, "close", None)
@@ -299,10 +235,16 @@ class ModemBridge:
 		backends = self.kinds.get(kind or self.DEFAULT_KIND)
 		if not backends:
 			raise ValueError(f"unknown modem kind {kind!r}")
+		# the backend that read this device last goes first: trying another one would log its
+		# warm session out (one admin session per device) and log in again on every read
+		preferred = self.pool.preferred(key)
+		backends = sorted(backends, key=lambda b: b.name != preferred) if preferred else backends
 		notes: list[str] = []
 		for index, backend in enumerate(backends):
 			try:
-				return self._read_with(backend, key, base_url), backend.name, notes
+				reading = self._read_with(backend, key, base_url)
+				self.pool.prefer(key, backend.name)
+				return reading, backend.name, notes
 			except ConnectorResponseError as e:
 				if index + 1 == len(backends):
 					raise
@@ -342,6 +284,8 @@ def _error_entry(exc: ConnectorError, host: str, timeout: float, settings: Modem
 		return error(SOURCE, "modem_not_configured", T_NOT_CONFIGURED)
 	if isinstance(exc, ConnectorAuthError):
 		return error(SOURCE, "modem_auth", T_AUTH, host)
+	if isinstance(exc, BridgeBusy):
+		return error(SOURCE, "modem_busy", T_BUSY, exc.limit)
 	if isinstance(exc, ConnectorTimeout):
 		return error(SOURCE, "modem_timeout", T_TIMEOUT, host, timeout)
 	if isinstance(exc, ConnectorUnavailable):

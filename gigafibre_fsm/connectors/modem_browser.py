@@ -250,6 +250,19 @@ class _Chromium:
 		playwright, self._playwright = self._playwright, None
 		await _stop_quietly(browser, playwright)
 
+	def contexts(self) -> int | None:
+		"""Browser contexts open in the running Chromium (None when it is not up)."""
+		if not self.ready:
+			return None
+
+		async def count():
+			return len(self._browser.contexts) if self._browser is not None else 0
+
+		try:
+			return self.run(count(), 30)
+		except Exception:
+			return None
+
 	def run(self, coro, timeout: float):
 		"""Run ``coro`` on the browser thread; its result within ``timeout`` s (else TimeoutError, cancelled)."""
 		loop = self._loop
@@ -480,6 +493,10 @@ class BrowserBackend:
 			session.logout()
 			raise
 		return session
+
+	def contexts(self) -> int | None:
+		"""Browser contexts (sessions) alive in this backend's Chromium; None when it is not running."""
+		return self._chromium.contexts()
 
 	def close(self) -> None:
 		"""Stop Chromium (open sessions should be logged out first); a later open starts it again."""

@@ -40,6 +40,10 @@ class ModemBridgeSettings:
 	# The browser bridge's Chromium start (cold, on a loaded server): its own budget, not `timeout`.
 	# No field in Gigafibre Settings: the default applies.
 	browser_start_timeout: float = 60.0
+	# At most this many browser contexts (admin sessions of the browser bridge) per process.
+	browser_sessions: int = 4
+	# How long a read of another device waits for a context when all are in use (no field: default).
+	browser_slot_wait: float = 5.0
 
 	@property
 	def configured(self) -> bool:
@@ -207,6 +211,7 @@ FIELD_MAP: dict[str, dict[str, str]] = {
 		"timeout": "modem_timeout",
 		"idle_seconds": "modem_session_idle_seconds",
 		"chromium_path": "chromium_path",
+		"browser_sessions": "modem_browser_sessions",
 	},
 	"snmp": {
 		"timeout": "snmp_timeout",
@@ -268,6 +273,10 @@ TOKEN_SECRET_FIELD = "token_signing_secret"
 _GROUP_CLASSES = {f.name: f.default_factory for f in fields(AppSettings) if f.name in FIELD_MAP}
 
 
+# Numbers that must be positive besides the timeouts: 0 (unset) keeps the default.
+POSITIVE = frozenset({"browser_sessions"})
+
+
 def build_settings(values: dict, secrets: dict) -> AppSettings:
 	"""Build AppSettings from a doctype's plain field values and its decrypted secrets.
 
@@ -286,7 +295,7 @@ def build_settings(values: dict, secrets: dict) -> AppSettings:
 			if raw in (None, ""):
 				continue
 			value = _coerce(raw, defaults[attr])
-			if attr.endswith("timeout") and value <= 0:
+			if (attr.endswith("timeout") or attr in POSITIVE) and value <= 0:
 				# a field added to the Single after the site was made reads 0, not its default
 				continue
 			kwargs[attr] = value

@@ -4,7 +4,9 @@ each under its own timeout, merged, stored as a Device Diagnostic, pushed realti
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -95,24 +97,41 @@ def sources_for(eqp, settings) -> list[parallel.Source]:
 
 
 _BRIDGE = None
+_BRIDGE_LOCK = threading.Lock()
 
 
 def modem_bridge(modem_settings, *, reap: bool = True):
-	"""One bridge per worker process, so admin sessions stay warm between diagnoses;
-	sessions idle longer than the configured time are logged out first (unless ``reap``
-	is False). A new bridge starts its browser (Chromium, for the web UI fallback) in
-	the background at once and keeps it running for the worker's later diagnoses."""
+	"""One bridge per worker process, shared by its threads (gthread workers), so admin
+	sessions stay warm between diagnoses; sessions idle longer than the configured time
+	are logged out first (unless ``reap`` is False) and by the bridge's reaper thread.
+	A new bridge starts its browser (Chromium, for the web UI fallback) in the background
+	at once and keeps it running for the worker's later diagnoses; it is closed (sessions
+	logged out, Chromium stopped) when the settings change and when the worker exits."""
 	global _BRIDGE
 	from gigafibre_fsm.connectors.modem_bridge import ModemBridge
 
-	if _BRIDGE is None or _BRIDGE.settings != modem_settings:
-		if _BRIDGE is not None:
-			_BRIDGE.close()
-		_BRIDGE = ModemBridge(modem_settings)
-		_BRIDGE.warm_up()
+	with _BRIDGE_LOCK:  # two first diagnoses at once must not start two Chromiums
+		if _BRIDGE is None or _BRIDGE.settings != modem_settings:
+			old, _BRIDGE = _BRIDGE, ModemBridge(modem_settings)
+			if old is None:
+				atexit.register(_close_bridge)
+			_BRIDGE.warm_up()
+			_BRIDGE.start_reaper()
+		else:
+			old = None
+		bridge = _BRIDGE
+	if old is not None:
+		old.close()
 	if reap:
-		_BRIDGE.reap_idle()
-	return _BRIDGE
+		bridge.reap_idle()
+	return bridge
+
+
+def _close_bridge() -> None:
+	with _BRIDGE_LOCK:
+		bridge = _BRIDGE
+	if bridge is not None:
+		bridge.close()
 
 
 def olt_target(ne):

@@ -76,3 +76,10 @@ def test_a_failing_source_is_reported_not_raised():
 
 def test_no_sources():
 	assert run([], now=NOW).errors == []
+
+
+def test_each_source_is_timed_when_it_finished_not_when_it_was_merged():
+	# the fast source has the longer timeout, so the merge gets to it after the slow one
+	result = run([Source("fast", source("fast", 0.0), 5), Source("slow", source("slow", 0.8), 2)], now=NOW)
+	timings = result.sources
+	assert timings["fast"]["elapsed_ms"] < timings["slow"]["elapsed_ms"]

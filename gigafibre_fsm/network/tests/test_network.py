@@ -400,3 +400,34 @@ class TestOltSweepAndAlarms(IntegrationTestCase):
 		self.assertGreaterEqual(jobs.purge_diagnostics(), 1)
 		self.assertFalse(frappe.db.exists("Device Diagnostic", old.name))
 		self.assertTrue(frappe.db.exists("Device Diagnostic", new.name))
+
+
+class TestModemBridgePerWorker(IntegrationTestCase):
+	def test_threads_diagnosing_first_at_once_share_one_bridge(self):
+		import threading
+
+		from gigafibre_fsm.core.settings import ModemBridgeSettings
+		from gigafibre_fsm.network import diagnose as diag
+
+		# no Chromium at that path: nothing starts, only the bridge objects are compared
+		modem = ModemBridgeSettings(enabled=True, password="x", chromium_path="/nonexistent/chromium")
+		previous = diag._BRIDGE
+		diag._BRIDGE = None
+		got, gate = [], threading.Barrier(8)
+
+		def first_diagnosis():
+			gate.wait()
+			got.append(diag.modem_bridge(modem, reap=False))
+
+		threads = [threading.Thread(target=first_diagnosis) for _ in range(8)]
+		for t in threads:
+			t.start()
+		for t in threads:
+			t.join(60)
+		try:
+			self.assertEqual(len(got), 8)
+			self.assertEqual(len({id(b) for b in got}), 1)  # one bridge (one Chromium) per worker
+			self.assertIsNotNone(got[0]._reaper)  # idle sessions are reclaimed without a diagnosis
+		finally:
+			diag._close_bridge()
+			diag._BRIDGE = previous

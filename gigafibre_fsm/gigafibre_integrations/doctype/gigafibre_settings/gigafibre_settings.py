@@ -49,6 +49,7 @@ class GigafibreSettings(Document):
 		modem_admin_password: DF.Password | None
 		modem_admin_username: DF.Data | None
 		modem_bridge_enabled: DF.Check
+		modem_browser_sessions: DF.Int
 		modem_session_idle_seconds: DF.Int
 		modem_timeout: DF.Float
 		olt_max_inflight: DF.Int
