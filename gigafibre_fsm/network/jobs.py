@@ -17,7 +17,7 @@ from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
 from gigafibre_fsm.connectors.genieacs import GenieACSClient
-from gigafibre_fsm.core.diagnostics import normalise_genieacs
+from gigafibre_fsm.core.diagnostics import FLEET_PROJECTION, fleet_reading
 from gigafibre_fsm.network import outages
 from gigafibre_fsm.network.diagnose import equipment_values, update_equipment
 from gigafibre_fsm.settings import get_settings
@@ -25,18 +25,6 @@ from gigafibre_fsm.settings import get_settings
 SINCE_KEY = "gigafibre_fsm:fleet_refresh_since"
 SILENT_AFTER = timedelta(minutes=30)  # six missed informs at the usual 5 minutes
 RETENTION_DAYS = 90
-FLEET_PROJECTION = [
-	"_deviceId",
-	"_lastInform",
-	"Device.DeviceInfo.SoftwareVersion",
-	"Device.DeviceInfo.UpTime",
-	"Device.ManagementServer.PeriodicInformInterval",
-	"Device.Optical.Interface",
-	"InternetGatewayDevice.DeviceInfo.SoftwareVersion",
-	"InternetGatewayDevice.DeviceInfo.UpTime",
-	"InternetGatewayDevice.ManagementServer.PeriodicInformInterval",
-	"InternetGatewayDevice.WANDevice",
-]
 
 
 def _enqueue(method: str):
@@ -90,7 +78,8 @@ def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
 
 def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> dict:
 	"""One page of the fleet pass: one NBI query for the page's devices (the refresh's
-	projection), the normaliser, one UPDATE for the page's equipment, alarms where due."""
+	projection), the normaliser's lean path (core.diagnostics.fleet_reading: the stored fields
+	only, by the full normaliser's rules), one UPDATE for the page's equipment, alarms where due."""
 	if client is None:
 		with GenieACSClient(get_settings().genieacs) as own:
 			return refresh_fleet_page(ids, client=own)
@@ -117,7 +106,7 @@ def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> 
 		row = by_id.get(doc["_id"]) or by_serial.get(serial)
 		if not row:
 			continue
-		data = normalise_genieacs(doc, now=now).to_dict()
+		data = fleet_reading(doc, now=now)  # the lean path: only what is stored below
 		values = equipment_values(data)
 		if not row.acs_device_id:
 			values["acs_device_id"] = doc["_id"]
