@@ -19,6 +19,7 @@ from frappe.utils import add_to_date, now_datetime
 from gigafibre_fsm.connectors.genieacs import GenieACSClient
 from gigafibre_fsm.core.diagnostics import FLEET_PROJECTION, fleet_reading
 from gigafibre_fsm.network import outages
+from gigafibre_fsm.network.bulk import update_rows
 from gigafibre_fsm.network.diagnose import equipment_values, update_equipment
 from gigafibre_fsm.settings import get_settings
 
@@ -79,7 +80,8 @@ def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
 def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> dict:
 	"""One page of the fleet pass: one NBI query for the page's devices (the refresh's
 	projection), the normaliser's lean path (core.diagnostics.fleet_reading: the stored fields
-	only, by the full normaliser's rules), one UPDATE for the page's equipment, alarms where due."""
+	only, by the full normaliser's rules), a few UPDATEs for the page's equipment (bulk.update_rows),
+	alarms where due."""
 	if client is None:
 		with GenieACSClient(get_settings().genieacs) as own:
 			return refresh_fleet_page(ids, client=own)
@@ -118,9 +120,7 @@ def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> 
 				"on_optical_alarm",
 				_("Optical signal {0} ({1} dBm)").format(optical["status"], optical.get("rx_dbm")),
 			)
-	frappe.db.bulk_update(
-		"Service Equipment", updates, chunk_size=max(len(updates), 1), update_modified=False
-	)
+	update_rows("Service Equipment", updates)
 	return {"updated": len(updates), "alarms": alarms}
 
 
