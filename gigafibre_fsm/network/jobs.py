@@ -26,6 +26,7 @@ from gigafibre_fsm.settings import get_settings
 SINCE_KEY = "gigafibre_fsm:fleet_refresh_since"
 SILENT_AFTER = timedelta(minutes=30)  # six missed informs at the usual 5 minutes
 RETENTION_DAYS = 90
+WALK_PAGE = 5000  # ids per NBI request of the walk (a page job takes page_size of them)
 
 
 def _enqueue(method: str):
@@ -42,10 +43,11 @@ def schedule_olt_sweep():
 
 def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
 	"""The fleet pass: walk the ids of the devices that informed since the last pass (a light
-	projection, keyset-paged on ``_lastInform``) and give each page of ``page_size`` ids to a
-	``refresh_fleet_page`` job on the long queue, so more workers on more machines shorten the
-	pass. A page job is idempotent (the same ids give the same writes; its job id is derived
-	from them, deduplicated). ``inline`` runs the pages here, one after another."""
+	projection, keyset-paged on ``_lastInform``, WALK_PAGE ids per NBI request) and give each
+	page of ``page_size`` ids to a ``refresh_fleet_page`` job on the long queue, so more workers
+	on more machines shorten the pass. A page job is idempotent (the same ids give the same
+	writes; its job id is derived from them, deduplicated). ``inline`` runs the pages here, one
+	after another."""
 	settings = get_settings().genieacs
 	if not settings.configured:
 		return {"skipped": "GenieACS is not configured"}
@@ -53,24 +55,26 @@ def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
 	last = since
 	totals: Counter = Counter()
 	with GenieACSClient(settings) as client:
-		for page in client.iter_pages(projection=["_lastInform"], page_size=page_size, since=since):
-			ids = [doc["_id"] for doc in page.devices]
-			last = page.devices[-1].get("_lastInform") or last
-			totals["seen"] += len(ids)
-			totals["pages"] += 1
-			if inline:
-				totals.update(refresh_fleet_page(ids, client=client))
-				frappe.db.commit()  # a long job: keep each page's work
-			else:
-				digest = hashlib.sha1("\x1f".join(ids).encode()).hexdigest()[:16]
-				frappe.enqueue(
-					"gigafibre_fsm.network.jobs.refresh_fleet_page",
-					queue="long",
-					timeout=600,
-					job_id=f"gigafibre_fsm:fleet_page:{digest}",
-					deduplicate=True,
-					ids=ids,
-				)
+		walk = client.iter_pages(projection=["_lastInform"], page_size=max(page_size, WALK_PAGE), since=since)
+		for walked in walk:
+			last = walked.devices[-1].get("_lastInform") or last
+			totals["seen"] += len(walked.devices)
+			for start in range(0, len(walked.devices), page_size):
+				ids = [doc["_id"] for doc in walked.devices[start : start + page_size]]
+				totals["pages"] += 1
+				if inline:
+					totals.update(refresh_fleet_page(ids, client=client))
+					frappe.db.commit()  # a long job: keep each page's work
+				else:
+					digest = hashlib.sha1("\x1f".join(ids).encode()).hexdigest()[:16]
+					frappe.enqueue(
+						"gigafibre_fsm.network.jobs.refresh_fleet_page",
+						queue="long",
+						timeout=600,
+						job_id=f"gigafibre_fsm:fleet_page:{digest}",
+						deduplicate=True,
+						ids=ids,
+					)
 	if last:
 		frappe.cache.set_value(SINCE_KEY, last)
 	totals["alarms"] += flag_silent_cpes()
