@@ -90,25 +90,21 @@ def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> 
 		with GenieACSClient(get_settings().genieacs) as own:
 			return refresh_fleet_page(ids, client=own)
 	docs = client.query_devices({"_id": {"$in": list(ids)}}, FLEET_PROJECTION, limit=len(ids)).devices
-	serials = {((d.get("_deviceId") or {}).get("_SerialNumber") or "").upper() for d in docs} - {""}
-	wanted = list(serials | {s.lower() for s in serials})
-	or_filters = [["acs_device_id", "in", list(ids)]]
-	if wanted:
-		or_filters += [["cwmp_serial", "in", wanted], ["serial_no", "in", wanted]]
-	rows = frappe.get_all(
-		"Service Equipment",
-		filters={"status": ["!=", "Returned"]},
-		or_filters=or_filters,
-		fields=["name", "acs_device_id", "cwmp_serial", "serial_no", "customer", "alarm_issue"],
-		limit_page_length=0,
-	)
+	rows = page_equipment(ids=[d["_id"] for d in docs])
+	# devices not linked yet: by their serial (CWMP serial or serial number), in a second query
+	linked = {r.acs_device_id for r in rows}
+	serials = {_serial(d) for d in docs if d["_id"] not in linked} - {""}
+	if serials:
+		known = {r.name for r in rows}
+		more = page_equipment(serials=list(serials | {s.lower() for s in serials}))
+		rows += [r for r in more if r.name not in known]
 	by_id = {r.acs_device_id: r for r in rows if r.acs_device_id}
 	by_serial = {(r.cwmp_serial or r.serial_no or "").upper(): r for r in rows}
 	now = datetime.now(UTC)
 	updates: dict[str, dict] = {}
 	alarms = 0
 	for doc in docs:
-		serial = ((doc.get("_deviceId") or {}).get("_SerialNumber") or "").upper()
+		serial = _serial(doc)
 		row = by_id.get(doc["_id"]) or by_serial.get(serial)
 		if not row:
 			continue
@@ -126,6 +122,26 @@ def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> 
 			)
 	update_rows("Service Equipment", updates)
 	return {"updated": len(updates), "alarms": alarms}
+
+
+def page_equipment(*, ids: list[str] | None = None, serials: list[str] | None = None) -> list:
+	"""The equipment (not returned) of a page's devices: by ACS device id, or by serial."""
+	if not ids and not serials:
+		return []
+	filters = {"status": ["!=", "Returned"]}
+	if ids:
+		filters["acs_device_id"] = ["in", ids]
+	return frappe.get_all(
+		"Service Equipment",
+		filters=filters,
+		or_filters=[["cwmp_serial", "in", serials], ["serial_no", "in", serials]] if serials else None,
+		fields=["name", "acs_device_id", "cwmp_serial", "serial_no", "customer", "alarm_issue"],
+		limit_page_length=0,
+	)
+
+
+def _serial(doc: dict) -> str:
+	return ((doc.get("_deviceId") or {}).get("_SerialNumber") or "").upper()
 
 
 def flag_silent_cpes(now=None) -> int:
