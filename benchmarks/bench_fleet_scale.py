@@ -312,14 +312,14 @@ def wait_for_jobs(connection, job_ids: list[str], timeout: float) -> list:
 
 	deadline = time.monotonic() + timeout
 	while True:
-		jobs = Job.fetch_many(job_ids, connection=connection)
-		ended = [j for j in jobs if j is None or j.is_finished or j.is_failed]
+		jobs = Job.fetch_many(job_ids, connection=connection)  # one round trip, statuses included
+		ended = [j for j in jobs if j is None or j.get_status(refresh=False) in ("finished", "failed")]
 		if len(ended) == len(jobs):
 			break
 		if time.monotonic() > deadline:
 			raise TimeoutError(f"{len(jobs) - len(ended)} of {len(jobs)} page jobs still queued or running")
 		time.sleep(0.25)
-	failed = [j for j in jobs if j is None or not j.is_finished]
+	failed = [j for j in jobs if j is None or j.get_status(refresh=False) != "finished"]
 	if failed:
 		raise RuntimeError(f"{len(failed)} page jobs did not finish: {failed[0] and failed[0].exc_info}")
 	return jobs
