@@ -333,6 +333,7 @@ def main() -> int:
 	parser.add_argument("--page-size", type=int, default=500)
 	args = parser.parse_args()
 	n, w = args.devices, args.workers
+	signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped (timeout): still clean up
 
 	now = datetime.now(UTC)
 	ctx = multiprocessing.get_context("spawn")
