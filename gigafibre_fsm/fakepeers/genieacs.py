@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 import threading
@@ -48,10 +49,28 @@ class FakeGenieACS(FakePeer):
 
 	The real NBI has no authentication; ``credentials`` makes this fake behave like the
 	Basic-auth reverse proxy we put in front of it (401 without them).
+
+	``indexed`` answers the two queries of a fleet walk from indexes, as MongoDB does from
+	its ``_id`` and ``_lastInform`` indexes, instead of matching every document: an ``_id``
+	``$in`` lookup, and the keyset page (``_lastInform`` ``$gt``/``$gte``, optionally ``_id``
+	``$nin``, sorted on ``_lastInform`` then ``_id``) when every ``_lastInform`` is an ISO
+	string of one form. The answers are those of the general matcher (benchmarks with tens of
+	thousands of devices); documents must then not be changed in place (``add_devices``
+	re-indexes).
 	"""
 
-	def __init__(self, devices=(), *, credentials: tuple[str, str] | None = None, query_delay: float = 0.0):
+	def __init__(
+		self,
+		devices=(),
+		*,
+		credentials: tuple[str, str] | None = None,
+		query_delay: float = 0.0,
+		indexed: bool = False,
+	):
 		self.devices: dict[str, dict] = {}
+		self.indexed = indexed
+		self._position: dict[str, int] = {}
+		self._keyset: tuple[list[str], list[str]] | None = None
 		self.tasks: dict[str, dict] = {}
 		self.faults: dict[str, dict] = {}
 		self.behaviour: dict[str, str] = {}
@@ -66,7 +85,9 @@ class FakeGenieACS(FakePeer):
 	def add_devices(self, docs) -> None:
 		with self._state:
 			for doc in docs:
+				self._position.setdefault(doc["_id"], len(self._position))
 				self.devices[doc["_id"]] = doc
+			self._keyset = None
 
 	def set_behaviour(self, device_id: str, behaviour: str) -> None:
 		assert behaviour in BEHAVIOURS, behaviour
@@ -134,18 +155,22 @@ class FakeGenieACS(FakePeer):
 		except json.JSONDecodeError as e:
 			return Response.text(f"SyntaxError: {e}", status=400)
 		is_devices = collection == "devices"
-		with self._state:
-			docs = list(source.values())
-		matches = [d for d in docs if _match(d, query, is_devices)]
-		if sort:
-			for key, direction in reversed(list(sort.items())):
-				if is_devices and not key.rsplit(".", 1)[-1].startswith("_"):
-					key += "._value"
-				matches.sort(key=lambda d, k=key: _sort_key(_get(d, k)), reverse=direction < 0)
-		total = len(matches)
 		skip = int(args.get("skip") or 0)
 		limit = int(args["limit"]) if args.get("limit") else None
-		page = matches[skip : skip + limit if limit is not None else None]
+		found = self._indexed(query, sort, skip, limit) if is_devices and self.indexed else None
+		if found is not None:
+			total, page = found
+		else:
+			with self._state:
+				docs = list(source.values())
+			matches = [d for d in docs if _match(d, query, is_devices)]
+			if sort:
+				for key, direction in reversed(list(sort.items())):
+					if is_devices and not key.rsplit(".", 1)[-1].startswith("_"):
+						key += "._value"
+					matches.sort(key=lambda d, k=key: _sort_key(_get(d, k)), reverse=direction < 0)
+			total = len(matches)
+			page = matches[skip : skip + limit if limit is not None else None]
 		projection = [p.strip() for p in args["projection"].split(",")] if args.get("projection") else None
 		if projection:
 			page = [_project(d, projection) for d in page]
@@ -154,6 +179,56 @@ class FakeGenieACS(FakePeer):
 			return Response(200, b"", headers, delay=self.query_delay)
 		body = ("[\n" + ",\n".join(json.dumps(d, separators=(",", ":")) for d in page) + "\n]").encode()
 		return Response(200, body, headers, delay=self.query_delay)
+
+	def _indexed(self, query: dict, sort: dict | None, skip: int, limit: int | None):
+		"""(total, page) of an ``_id`` lookup or a keyset page, from indexes; None otherwise."""
+		window = slice(skip, None if limit is None else skip + limit)
+		lookup = query.get("_id") if list(query) == ["_id"] else None
+		if isinstance(lookup, dict) and list(lookup) == ["$in"] and not sort:
+			ids = _plain_ids(lookup["$in"])
+			if ids is None:
+				return None
+			with self._state:
+				hits = sorted({i for i in ids if i in self.devices}, key=self._position.__getitem__)
+				hits = [self.devices[i] for i in hits]
+			return len(hits), hits[window]
+		if sort != {"_lastInform": 1, "_id": 1}:
+			return None
+		clauses = query.get("$and") if list(query) == ["$and"] else [query] if query else []
+		bound, exclude = None, set()
+		for clause in clauses if isinstance(clauses, list) else [None]:
+			if not isinstance(clause, dict) or len(clause) != 1:
+				return None
+			(key, condition), op = next(iter(clause.items())), None
+			if isinstance(condition, dict) and len(condition) == 1:
+				op, value = next(iter(condition.items()))
+			if key == "_lastInform" and op in ("$gt", "$gte") and not bound and _ISO_MS.match(str(value)):
+				bound = (op, value)
+			elif key == "_id" and op == "$nin" and _plain_ids(value) is not None:
+				exclude |= set(value)
+			else:
+				return None
+		with self._state:
+			if self._keyset is None:
+				times = [d.get("_lastInform") for d in self.devices.values()]
+				if not all(isinstance(t, str) and _ISO_MS.match(t) for t in times):
+					return None  # not indexable: the general matcher answers
+				keys = sorted(zip(times, self.devices, strict=True))
+				self._keyset = ([t for t, _ in keys], [i for _, i in keys])
+			times, order = self._keyset
+			start = 0
+			if bound:
+				cut = bisect.bisect_left if bound[0] == "$gte" else bisect.bisect_right
+				start = cut(times, bound[1])
+
+			def counted(device_id: str) -> bool:
+				when = self.devices[device_id]["_lastInform"]
+				return not bound or (when >= bound[1] if bound[0] == "$gte" else when > bound[1])
+
+			excluded = sum(1 for i in exclude if i in self.devices and counted(i))
+			end = None if limit is None else start + skip + limit + len(exclude)
+			page = [self.devices[i] for i in order[start:end] if i not in exclude]
+		return len(order) - start - excluded, page[window]
 
 	def post_task(self, request: Request, device_id: str) -> Response:
 		with_cr = "connection_request" in request.query
@@ -209,6 +284,18 @@ def _now() -> str:
 
 
 # -- a MongoDB-like subset, as GenieACS's query.expand() and MongoDB apply it
+
+_ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def _plain_ids(values) -> list[str] | None:
+	"""Ids an index can look up: strings GenieACS would not widen (no wildcard, regex or date)."""
+	if not isinstance(values, list):
+		return None
+	for value in values:
+		if not isinstance(value, str) or "*" in value or value.startswith("/") or _as_date(value):
+			return None
+	return values
 
 
 def _get(doc, path: str):

@@ -135,6 +135,7 @@ class FakePeer:
 
 		class _Handler(BaseHTTPRequestHandler):
 			protocol_version = "HTTP/1.1"
+			disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms delayed-ACK stall)
 
 			def log_message(self, *args):  # keep test output quiet
 				pass

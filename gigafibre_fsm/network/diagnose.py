@@ -15,7 +15,7 @@ from frappe.utils import now_datetime
 
 from gigafibre_fsm.connectors import diagnose as parallel
 from gigafibre_fsm.connectors.genieacs import GenieACSClient
-from gigafibre_fsm.core.diagnostics import Diagnosis, error, normalise_genieacs
+from gigafibre_fsm.core.diagnostics import Diagnosis, equipment_fields, error, normalise_genieacs
 from gigafibre_fsm.settings import get_settings
 
 EVENT = "gigafibre_fsm:device_diagnostic"
@@ -219,20 +219,15 @@ def update_equipment(name: str, data: dict, diagnostic: str | None = None):
 
 
 def equipment_values(data: dict, diagnostic: str | None = None) -> dict:
-	"""The last-known fields of a Service Equipment from a diagnosis (absent values left out)."""
-	optical = data.get("optical") or {}
-	device = data.get("device") or {}
+	"""The last-known fields of a Service Equipment from a diagnosis, full or the fleet refresh's
+	lean reading (core.diagnostics.equipment_fields; absent values left out), last inform in
+	the site's time zone."""
 	values = {"last_refresh_at": now_datetime()}
 	if diagnostic:
 		values["last_diagnostic"] = diagnostic
-	if optical.get("rx_dbm") is not None:
-		values["last_rx_dbm"] = optical["rx_dbm"]
-	if optical.get("status"):
-		values["last_optical_status"] = optical["status"]
-	if device.get("online") is not None:
-		values["last_online"] = 1 if device["online"] else 0
-	if device.get("last_inform"):
-		values["last_inform"] = _local(device["last_inform"])
+	values.update(equipment_fields(data))
+	if values.get("last_inform"):
+		values["last_inform"] = _local(values["last_inform"])
 	return values
 
 

@@ -18,8 +18,9 @@ from frappe import _
 from frappe.utils import add_to_date, now_datetime
 
 from gigafibre_fsm.connectors.genieacs import GenieACSClient
-from gigafibre_fsm.core.diagnostics import normalise_genieacs
+from gigafibre_fsm.core.diagnostics import FLEET_PROJECTION, fleet_reading
 from gigafibre_fsm.network import outages
+from gigafibre_fsm.network.bulk import update_rows
 from gigafibre_fsm.network.diagnose import equipment_values
 from gigafibre_fsm.settings import get_settings
 
@@ -27,18 +28,7 @@ SINCE_KEY = "gigafibre_fsm:fleet_refresh_since"
 SILENT_AFTER = timedelta(minutes=30)  # six missed informs at the usual 5 minutes
 RETENTION_DAYS = 90
 OLT_CHUNK = 10  # OLTs per sweep job, read in parallel by one worker (benchmarks/bench_olt_scale.py)
-FLEET_PROJECTION = [
-	"_deviceId",
-	"_lastInform",
-	"Device.DeviceInfo.SoftwareVersion",
-	"Device.DeviceInfo.UpTime",
-	"Device.ManagementServer.PeriodicInformInterval",
-	"Device.Optical.Interface",
-	"InternetGatewayDevice.DeviceInfo.SoftwareVersion",
-	"InternetGatewayDevice.DeviceInfo.UpTime",
-	"InternetGatewayDevice.ManagementServer.PeriodicInformInterval",
-	"InternetGatewayDevice.WANDevice",
-]
+WALK_PAGE = 5000  # ids per NBI request of the walk (a page job takes page_size of them)
 
 
 def _enqueue(method: str):
@@ -70,10 +60,11 @@ def schedule_olt_sweep():
 
 def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
 	"""The fleet pass: walk the ids of the devices that informed since the last pass (a light
-	projection, keyset-paged on ``_lastInform``) and give each page of ``page_size`` ids to a
-	``refresh_fleet_page`` job on the long queue, so more workers on more machines shorten the
-	pass. A page job is idempotent (the same ids give the same writes; its job id is derived
-	from them, deduplicated). ``inline`` runs the pages here, one after another."""
+	projection, keyset-paged on ``_lastInform``, WALK_PAGE ids per NBI request) and give each
+	page of ``page_size`` ids to a ``refresh_fleet_page`` job on the long queue, so more workers
+	on more machines shorten the pass. A page job is idempotent (the same ids give the same
+	writes; its job id is derived from them, deduplicated). ``inline`` runs the pages here, one
+	after another."""
 	settings = get_settings().genieacs
 	if not settings.configured:
 		return {"skipped": "GenieACS is not configured"}
@@ -81,16 +72,18 @@ def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
 	last = since
 	totals: Counter = Counter()
 	with GenieACSClient(settings) as client:
-		for page in client.iter_pages(projection=["_lastInform"], page_size=page_size, since=since):
-			ids = [doc["_id"] for doc in page.devices]
-			last = page.devices[-1].get("_lastInform") or last
-			totals["seen"] += len(ids)
-			totals["pages"] += 1
-			if inline:
-				totals.update(refresh_fleet_page(ids, client=client))
-				frappe.db.commit()  # a long job: keep each page's work
-			else:
-				_enqueue_part("refresh_fleet_page", "fleet_page", ids, ids=ids)
+		walk = client.iter_pages(projection=["_lastInform"], page_size=max(page_size, WALK_PAGE), since=since)
+		for walked in walk:
+			last = walked.devices[-1].get("_lastInform") or last
+			totals["seen"] += len(walked.devices)
+			for start in range(0, len(walked.devices), page_size):
+				ids = [doc["_id"] for doc in walked.devices[start : start + page_size]]
+				totals["pages"] += 1
+				if inline:
+					totals.update(refresh_fleet_page(ids, client=client))
+					frappe.db.commit()  # a long job: keep each page's work
+				else:
+					_enqueue_part("refresh_fleet_page", "fleet_page", ids, ids=ids)
 	if last:
 		frappe.cache.set_value(SINCE_KEY, last)
 	totals["alarms"] += flag_silent_cpes()
@@ -99,34 +92,32 @@ def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
 
 def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> dict:
 	"""One page of the fleet pass: one NBI query for the page's devices (the refresh's
-	projection), the normaliser, one UPDATE for the page's equipment, alarms where due."""
+	projection), the normaliser's lean path (core.diagnostics.fleet_reading: the stored fields
+	only, by the full normaliser's rules), a few UPDATEs for the page's equipment (bulk.update_rows),
+	alarms where due."""
 	if client is None:
 		with GenieACSClient(get_settings().genieacs) as own:
 			return refresh_fleet_page(ids, client=own)
 	docs = client.query_devices({"_id": {"$in": list(ids)}}, FLEET_PROJECTION, limit=len(ids)).devices
-	serials = {((d.get("_deviceId") or {}).get("_SerialNumber") or "").upper() for d in docs} - {""}
-	wanted = list(serials | {s.lower() for s in serials})
-	or_filters = [["acs_device_id", "in", list(ids)]]
-	if wanted:
-		or_filters += [["cwmp_serial", "in", wanted], ["serial_no", "in", wanted]]
-	rows = frappe.get_all(
-		"Service Equipment",
-		filters={"status": ["!=", "Returned"]},
-		or_filters=or_filters,
-		fields=["name", "acs_device_id", "cwmp_serial", "serial_no", "customer", "alarm_issue"],
-		limit_page_length=0,
-	)
+	rows = page_equipment(ids=[d["_id"] for d in docs])
+	# devices not linked yet: by their serial (CWMP serial or serial number), in a second query
+	linked = {r.acs_device_id for r in rows}
+	serials = {_serial(d) for d in docs if d["_id"] not in linked} - {""}
+	if serials:
+		known = {r.name for r in rows}
+		more = page_equipment(serials=list(serials | {s.lower() for s in serials}))
+		rows += [r for r in more if r.name not in known]
 	by_id = {r.acs_device_id: r for r in rows if r.acs_device_id}
 	by_serial = {(r.cwmp_serial or r.serial_no or "").upper(): r for r in rows}
 	now = datetime.now(UTC)
 	updates: dict[str, dict] = {}
 	alarms = 0
 	for doc in docs:
-		serial = ((doc.get("_deviceId") or {}).get("_SerialNumber") or "").upper()
+		serial = _serial(doc)
 		row = by_id.get(doc["_id"]) or by_serial.get(serial)
 		if not row:
 			continue
-		data = normalise_genieacs(doc, now=now).to_dict()
+		data = fleet_reading(doc, now=now)  # the lean path: only what is stored below
 		values = equipment_values(data)
 		if not row.acs_device_id:
 			values["acs_device_id"] = doc["_id"]
@@ -138,10 +129,28 @@ def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> 
 				"on_optical_alarm",
 				_("Optical signal {0} ({1} dBm)").format(optical["status"], optical.get("rx_dbm")),
 			)
-	frappe.db.bulk_update(
-		"Service Equipment", updates, chunk_size=max(len(updates), 1), update_modified=False
-	)
+	update_rows("Service Equipment", updates)
 	return {"updated": len(updates), "alarms": alarms}
+
+
+def page_equipment(*, ids: list[str] | None = None, serials: list[str] | None = None) -> list:
+	"""The equipment (not returned) of a page's devices: by ACS device id, or by serial."""
+	if not ids and not serials:
+		return []
+	filters = {"status": ["!=", "Returned"]}
+	if ids:
+		filters["acs_device_id"] = ["in", ids]
+	return frappe.get_all(
+		"Service Equipment",
+		filters=filters,
+		or_filters=[["cwmp_serial", "in", serials], ["serial_no", "in", serials]] if serials else None,
+		fields=["name", "acs_device_id", "cwmp_serial", "serial_no", "customer", "alarm_issue"],
+		limit_page_length=0,
+	)
+
+
+def _serial(doc: dict) -> str:
+	return ((doc.get("_deviceId") or {}).get("_SerialNumber") or "").upper()
 
 
 def flag_silent_cpes(now=None) -> int:
@@ -247,9 +256,7 @@ def sweep_olts_chunk(names: list[str]) -> dict:
 			status = (data.get("optical") or {}).get("status")
 			if status in ("low", "los", "high"):
 				in_alarm.append((row, status))
-		frappe.db.bulk_update(
-			"Service Equipment", updates, chunk_size=max(len(updates), 1), update_modified=False
-		)
+		update_rows("Service Equipment", updates)
 		updated += len(updates)
 		# many ONTs of one PON port in alarm at once: one outage for the port, not an Issue each
 		known = Counter(pon for pon, _ont in equipment[name])

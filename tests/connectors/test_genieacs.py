@@ -132,6 +132,34 @@ def test_fleet_iteration_pages_on_last_inform_and_never_touches_tasks(fake_peer)
 	assert keys == sorted(keys)
 
 
+def test_an_indexed_fake_answers_the_fleet_walk_as_the_general_matcher(fake_peer):
+	"""FakeGenieACS(indexed=True) (for benchmarks) pages, counts and looks up exactly as the
+	general matcher does, ties on _lastInform across pages and ``since`` included."""
+	docs = fleet(57)
+	for doc in docs[:12]:
+		doc["_lastInform"] = iso(DEFAULT_NOW - timedelta(minutes=30))
+	plain, indexed = fake_peer(FakeGenieACS(docs)), fake_peer(FakeGenieACS(docs, indexed=True))
+	since = iso(DEFAULT_NOW - timedelta(seconds=300))
+	answers = []
+	for peer in (plain, indexed):
+		with make_client(peer) as client:
+			walks = [
+				[
+					(p.total, [d["_id"] for d in p.devices])
+					for p in client.iter_pages(projection=["_lastInform"], page_size=n, since=s)
+				]
+				for n, s in ((5, None), (12, None), (4, since), (100, None))
+			]
+			wanted = [docs[40]["_id"], "nobody", docs[3]["_id"], docs[40]["_id"]]
+			lookup = client.query_devices({"_id": {"$in": wanted}}, ["_lastInform"])
+			answers.append((walks, lookup.total, lookup.devices))
+	assert answers[0] == answers[1]
+	walked = [[i for _total, ids in walk for i in ids] for walk in answers[1][0]]
+	assert sorted(walked[0]) == sorted(walked[1]) == sorted(d["_id"] for d in docs)
+	assert 0 < len(walked[2]) < len(docs)
+	assert any(r.query.get("query", [""])[0].count("$nin") for r in indexed.requests)
+
+
 def test_incremental_refresh_since(fake_peer):
 	docs = fleet(20)
 	peer = fake_peer(FakeGenieACS(docs))

@@ -21,13 +21,13 @@ Rules that hold everywhere (shared/NETWORK.md):
 
 The package, by source: :mod:`.units` (transforms and bands), :mod:`.model` (blocks, the
 Diagnosis, time), :mod:`.documents` with :mod:`.tr181` and :mod:`.tr098` (GenieACS documents,
-read by :mod:`.genieacs`), :mod:`.tplink` (TP-Link modems, read for the modem bridge) and
-:mod:`.merge`. The OLT's readings are built by connectors/olt_snmp.py with :func:`optical_reading`.
+read by :mod:`.genieacs`; its :func:`fleet_reading` is the fleet refresh's lean path),
+:mod:`.tplink` (TP-Link modems, read for the modem bridge) and :mod:`.merge`. The OLT's readings are built by connectors/olt_snmp.py with :func:`optical_reading`.
 """
 
 from __future__ import annotations
 
-from gigafibre_fsm.core.diagnostics.genieacs import normalise_genieacs
+from gigafibre_fsm.core.diagnostics.genieacs import FLEET_PROJECTION, fleet_reading, normalise_genieacs
 from gigafibre_fsm.core.diagnostics.merge import merge
 from gigafibre_fsm.core.diagnostics.model import (
 	BLOCKS,
@@ -41,10 +41,13 @@ from gigafibre_fsm.core.diagnostics.model import (
 	STATIC_FIELDS,
 	Diagnosis,
 	block,
+	equipment_fields,
 	error,
+	is_online,
 	iso,
 	optical_reading,
 	parse_time,
+	rx_level,
 )
 from gigafibre_fsm.core.diagnostics.units import (
 	OPTICAL_HIGH_DBM,
@@ -63,6 +66,7 @@ from gigafibre_fsm.core.diagnostics.units import (
 __all__ = [
 	"BLOCKS",
 	"DEFAULT_STALE_AFTER",
+	"FLEET_PROJECTION",
 	"LIST_BLOCKS",
 	"LIST_KEYS",
 	"META_FIELDS",
@@ -77,7 +81,10 @@ __all__ = [
 	"TRANSFORMS",
 	"Diagnosis",
 	"block",
+	"equipment_fields",
 	"error",
+	"fleet_reading",
+	"is_online",
 	"iso",
 	"merge",
 	"normalise_genieacs",
@@ -87,6 +94,7 @@ __all__ = [
 	"pick_transform",
 	"rcpi_to_dbm",
 	"rssi_percent",
+	"rx_level",
 	"signal_dbm",
 	"to_dbm",
 ]

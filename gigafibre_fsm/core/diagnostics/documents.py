@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gigafibre_fsm.core.diagnostics.model import (
-	ONLINE_FLOOR,
-	ONLINE_INTERVALS,
 	Diagnosis,
 	_seconds,
 	block,
 	error,
+	is_online,
 	iso,
 	optical_reading,
 	parse_time,
+	rx_level,
 )
 from gigafibre_fsm.core.diagnostics.units import OPTICAL_PLAUSIBLE, _number, _text, to_dbm
 
@@ -148,6 +148,31 @@ class _Base:
 	def read(self) -> None:
 		"""Fill the blocks from ``self.root`` (per data model)."""
 
+	def optical_candidates(self) -> tuple[list, list, tuple | None] | None:
+		"""Where this data model keeps the ONT's optical levels: (RX candidates, TX candidates,
+		the interface's status leaf), each candidate a (path, transform); None when the
+		document holds no optical object (per data model)."""
+		return None
+
+	def fleet(self) -> dict:
+		"""Only what a fleet refresh stores (see model.equipment_fields), by the same rules as
+		:meth:`run` (online, last inform, the chosen RX level and its status), without
+		building the blocks: ``{"device": {"online", "last_inform"}, "optical": {"rx_dbm",
+		"status"} or None}``."""
+		last_inform = parse_time(self.doc.get("_lastInform"))
+		interval = _int(_leaf(self.root, "ManagementServer.PeriodicInformInterval")[0])
+		optical = None
+		sources = self.optical_candidates() if self.root is not None else None
+		chosen = self.choose_rx(sources[0]) if sources else None
+		if chosen is not None:
+			status = sources[2][0] if sources[2] else None
+			rx_dbm, status = rx_level(chosen[1], chosen[3], _text(status))
+			optical = {"rx_dbm": rx_dbm, "status": status}
+		return {
+			"device": {"online": is_online(last_inform, interval, self.now), "last_inform": iso(last_inform)},
+			"optical": optical,
+		}
+
 	# -- device block, common to both data models
 	def device(self) -> dict:
 		r = _Reader()
@@ -175,11 +200,7 @@ class _Base:
 			"PeriodicInformInterval",
 			_int,
 		)
-		online = None
-		if last_inform is not None:
-			limit = max(ONLINE_FLOOR.total_seconds(), ONLINE_INTERVALS * (interval or 0))
-			online = (self.now - last_inform).total_seconds() <= limit
-		r.put("online", online, last_inform)
+		r.put("online", is_online(last_inform, interval, self.now), last_inform)
 		r.put("tags", list(self.doc.get("_tags") or []) or None)
 		return self.finish(r)
 
@@ -208,21 +229,9 @@ class _Base:
 		self, candidates: list[tuple[str, str]], tx_candidates: list[tuple[str, str]], status_leaf=None
 	) -> None:
 		"""The optical block from the first plausible RX among (path, transform) candidates."""
-		found = []
-		for path, transform in candidates:
-			raw, ts = _leaf(self.doc, path)
-			if raw is None or raw == "":
-				continue
-			transform = self._transform(path, transform)
-			found.append((path, raw, ts, transform))
-		if not found:
+		chosen = self.choose_rx(candidates)
+		if chosen is None:
 			return
-		# a plausible, non-zero level first (an unsupported standard leaf often reads 0)
-		readings = [(f, to_dbm(f[1], f[3])) for f in found]
-		chosen = next(
-			(f for f, v in readings if v is not None and _plausible(v) and v != 0),
-			next((f for f, v in readings if v is not None and _plausible(v)), found[0]),
-		)
 		path, raw, ts, transform = chosen
 		tx = tx_ts = tx_path = None
 		tx_transform = "dbm"
@@ -246,6 +255,24 @@ class _Base:
 		)
 		self.result.optical = optical
 		self.result.errors.extend(errors)
+
+	def choose_rx(self, candidates: list[tuple[str, str]]) -> tuple | None:
+		"""(path, raw, timestamp, transform) of the RX reading to use among (path, transform)
+		candidates: the first plausible non-zero level (an unsupported standard leaf often
+		reads 0), else the first plausible one, else the first present; None if none is."""
+		found = []
+		for path, transform in candidates:
+			raw, ts = _leaf(self.doc, path)
+			if raw is None or raw == "":
+				continue
+			found.append((path, raw, ts, self._transform(path, transform)))
+		if not found:
+			return None
+		readings = [(f, to_dbm(f[1], f[3])) for f in found]
+		return next(
+			(f for f, v in readings if v is not None and _plausible(v) and v != 0),
+			next((f for f, v in readings if v is not None and _plausible(v)), found[0]),
+		)
 
 	def _transform(self, path: str, default: str) -> str:
 		key = ".".join(path.split(".")[-2:])

@@ -254,11 +254,7 @@ def optical_reading(
 			)
 			value = None
 		out[name] = value
-	los_sentinel = rx is not None and out["rx"] is None and not _implausible(errors, "rx")
-	down = (interface_status or "").lower() in ("down", "lowerlayerdown", "nosignal")
-	status = optical_status(out["rx"], los=los_sentinel or down)
-	if out["rx"] is not None and out["rx"] < OPTICAL_PLAUSIBLE[0]:
-		out["rx"] = None
+	out["rx"], status = rx_level(rx, rx_transform, interface_status)
 	values = {
 		"rx_dbm": out["rx"],
 		"tx_dbm": out["tx"],
@@ -277,5 +273,46 @@ def optical_reading(
 	return block(source, values, now=now, stale_after=stale_after, asof=asof, field_asof=times), errors
 
 
-def _implausible(errors: list[dict], name: str) -> bool:
-	return any(e["code"] == "implausible_optical" and e["params"][0] == name for e in errors)
+def rx_level(raw, transform: str = "dbm", interface_status: str | None = None) -> tuple[float | None, str]:
+	"""An ONT receive reading → (the dBm kept, its optical status), the rule of
+	:func:`optical_reading`: a level above the plausible window is no reading (status
+	unknown); a raw value that converts to nothing is a sentinel, so loss of signal, as is
+	an interface that is down; a level below the window is LOS and not kept."""
+	value = None if raw is None else to_dbm(raw, transform)
+	implausible = value is not None and value > OPTICAL_PLAUSIBLE[1]
+	if implausible:
+		value = None
+	sentinel = raw is not None and value is None and not implausible
+	down = (interface_status or "").lower() in ("down", "lowerlayerdown", "nosignal")
+	status = optical_status(value, los=sentinel or down)
+	if value is not None and value < OPTICAL_PLAUSIBLE[0]:
+		value = None
+	return value, status
+
+
+def is_online(last_inform: datetime | None, interval_s: float | None, now: datetime) -> bool | None:
+	"""Online when the last inform is younger than max(ONLINE_FLOOR, ONLINE_INTERVALS × the
+	periodic inform interval); None when the device never informed."""
+	if last_inform is None:
+		return None
+	limit = max(ONLINE_FLOOR.total_seconds(), ONLINE_INTERVALS * (interval_s or 0))
+	return (now - last_inform).total_seconds() <= limit
+
+
+def equipment_fields(data: Mapping) -> dict:
+	"""The last-known fields a piece of equipment keeps from a diagnosis (its ``to_dict()``
+	form, or a :func:`~gigafibre_fsm.core.diagnostics.fleet_reading`): receive level,
+	optical status, online (1/0), last inform (ISO UTC). A value not given is left out, so
+	the stored one stays (never 0)."""
+	optical = data.get("optical") or {}
+	device = data.get("device") or {}
+	values = {}
+	if optical.get("rx_dbm") is not None:
+		values["last_rx_dbm"] = optical["rx_dbm"]
+	if optical.get("status"):
+		values["last_optical_status"] = optical["status"]
+	if device.get("online") is not None:
+		values["last_online"] = 1 if device["online"] else 0
+	if device.get("last_inform"):
+		values["last_inform"] = device["last_inform"]
+	return values

@@ -106,7 +106,7 @@ class _TR098(_Base):
 							return number, _leaf(leaf)[1]
 		return None
 
-	def optical(self) -> None:
+	def optical_candidates(self):
 		candidates, tx = [], []
 		for w, _ in _instances(_walk(self.root, "WANDevice")):
 			for obj, rx_leaf, tx_leaf, transform in TR098_OPTICAL:
@@ -115,6 +115,10 @@ class _TR098(_Base):
 				tx.append((f"{base}.{tx_leaf}", transform))
 		candidates.append(("InternetGatewayDevice.X_ALU_COM.OntOpticalParam.RxPower", "dbm"))
 		tx.append(("InternetGatewayDevice.X_ALU_COM.OntOpticalParam.TxPower", "dbm"))
+		return candidates, tx, None
+
+	def optical(self) -> None:
+		candidates, tx, _status = self.optical_candidates()
 		self.optical_from(candidates, tx)
 
 	def wifi(self) -> None:

@@ -165,29 +165,35 @@ class _TR181(_Base):
 		return out
 
 	# -- optical
-	def optical(self) -> None:
+	def optical_candidates(self):
 		interfaces = _instances(self.obj("Device.Optical.Interface"))
 		# prefer an interface that is Up, else the first one
 		ordered = sorted(interfaces, key=lambda kv: _text(_leaf(kv[1], "Status")[0]) != "Up")
 		if not ordered:
-			if self.obj("Device.X_TP_GPON") is not None or self.result.wan:
-				self.err("no_optical", "No Optical.Interface in the document (no preset fetches it?)")
-			return
+			return None
 		index, node = ordered[0]
 		base = f"Device.Optical.Interface.{index}"
-		self.optical_from(
-			[
-				(f"{base}.OpticalSignalLevel", "dbm1000"),
-				(f"{base}.X_TP_GPON_Config.RXPower", "tplink_0.1uW"),
-			],
+		return (
+			[(f"{base}.OpticalSignalLevel", "dbm1000"), (f"{base}.X_TP_GPON_Config.RXPower", "tplink_0.1uW")],
 			[
 				(f"{base}.TransmitOpticalLevel", "dbm1000"),
 				(f"{base}.X_TP_GPON_Config.TXPower", "tplink_0.1uW"),
 			],
-			status_leaf=_leaf(node, "Status"),
+			_leaf(node, "Status"),
 		)
+
+	def optical(self) -> None:
+		sources = self.optical_candidates()
+		if sources is None:
+			if self.obj("Device.X_TP_GPON") is not None or self.result.wan:
+				self.err("no_optical", "No Optical.Interface in the document (no preset fetches it?)")
+			return
+		candidates, tx_candidates, status_leaf = sources
+		self.optical_from(candidates, tx_candidates, status_leaf=status_leaf)
 		if self.result.optical is None:
-			self.err("no_optical", "{0} holds no receive level (not fetched?)", base)
+			self.err(
+				"no_optical", "{0} holds no receive level (not fetched?)", candidates[0][0].rsplit(".", 1)[0]
+			)
 
 	# -- Wi-Fi: radios, SSIDs, access points, mesh, clients
 	def wifi(self) -> None:

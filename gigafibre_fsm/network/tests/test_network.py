@@ -176,6 +176,50 @@ class TestFleet(NetworkCase):
 		self.assertEqual(stored(), one_pass)
 		self.assertEqual(len([r for r in self.peer.requests if "/tasks" in r.path]), 0)
 
+	def test_update_rows_writes_each_rows_values_in_few_statements(self):
+		from gigafibre_fsm.network.bulk import update_rows
+
+		rows = [make_equipment(status="Active", firmware="v1") for _ in range(5)]
+		when = now_datetime().replace(microsecond=123000)
+		updates = {
+			r.name: {
+				"last_rx_dbm": -18.25 - i,
+				"last_online": 1,
+				"last_inform": when,
+				"last_optical_status": "ok",
+			}
+			for i, r in enumerate(rows[:4])
+		}
+		updates[rows[1].name]["last_optical_status"] = None
+		updates[rows[2].name]["last_online"] = 0
+		del updates[rows[3].name]["last_inform"]
+		self.assertEqual(update_rows("Service Equipment", updates, chunk_size=3), 2)
+		got = {
+			r.name: r
+			for r in frappe.get_all(
+				"Service Equipment",
+				filters={"name": ["in", [r.name for r in rows]]},
+				fields=[
+					"name",
+					"last_rx_dbm",
+					"last_online",
+					"last_inform",
+					"last_optical_status",
+					"firmware",
+				],
+			)
+		}
+		for i, row in enumerate(rows[:4]):
+			self.assertAlmostEqual(float(got[row.name].last_rx_dbm), -18.25 - i)
+			self.assertEqual(got[row.name].firmware, "v1")  # columns not named are left alone
+		self.assertEqual([got[r.name].last_online for r in rows[:3]], [1, 1, 0])
+		self.assertEqual([got[r.name].last_optical_status for r in rows[:4]], ["ok", None, "ok", "ok"])
+		self.assertEqual(got[rows[0].name].last_inform, when)
+		self.assertIsNone(got[rows[3].name].last_inform)  # not in its update: left as it was
+		self.assertFalse(got[rows[4].name].last_online)  # not in the updates at all
+		with self.assertRaises(ValueError):
+			update_rows("Service Equipment", {rows[0].name: {"x = 1; --": 1}})
+
 	def test_silent_cpe_goes_offline_with_an_alarm(self):
 		eqp = make_equipment(status="Active")
 		frappe.db.set_value(
