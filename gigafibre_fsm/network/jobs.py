@@ -29,6 +29,10 @@ SILENT_AFTER = timedelta(minutes=30)  # six missed informs at the usual 5 minute
 RETENTION_DAYS = 90
 OLT_CHUNK = 10  # OLTs per sweep job, read in parallel by one worker (benchmarks/bench_olt_scale.py)
 WALK_PAGE = 5000  # ids per NBI request of the walk (a page job takes page_size of them)
+# ids per `$in` query of a page job: the query travels in the URL, and GenieACS's NBI (Node's
+# HTTP server, 16 KB of headers by default) refuses longer ones; 150 ids of ~35 characters,
+# escaped, stay near 7 KB
+NBI_IDS_PER_QUERY = 150
 
 
 def _enqueue(method: str):
@@ -91,14 +95,18 @@ def refresh_fleet(page_size: int = 500, *, inline: bool = False) -> dict:
 
 
 def refresh_fleet_page(ids: list[str], client: GenieACSClient | None = None) -> dict:
-	"""One page of the fleet pass: one NBI query for the page's devices (the refresh's
-	projection), the normaliser's lean path (core.diagnostics.fleet_reading: the stored fields
+	"""One page of the fleet pass: NBI queries for the page's devices (the refresh's
+	projection, NBI_IDS_PER_QUERY ids each), the normaliser's lean path (core.diagnostics.fleet_reading: the stored fields
 	only, by the full normaliser's rules), a few UPDATEs for the page's equipment (bulk.update_rows),
 	alarms where due."""
 	if client is None:
 		with GenieACSClient(get_settings().genieacs) as own:
 			return refresh_fleet_page(ids, client=own)
-	docs = client.query_devices({"_id": {"$in": list(ids)}}, FLEET_PROJECTION, limit=len(ids)).devices
+	ids = list(ids)
+	docs = []
+	for start in range(0, len(ids), NBI_IDS_PER_QUERY):  # the NBI reads its query from the URL
+		part = ids[start : start + NBI_IDS_PER_QUERY]
+		docs += client.query_devices({"_id": {"$in": part}}, FLEET_PROJECTION, limit=len(part)).devices
 	rows = page_equipment(ids=[d["_id"] for d in docs])
 	# devices not linked yet: by their serial (CWMP serial or serial number), in a second query
 	linked = {r.acs_device_id for r in rows}
