@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import frappe
@@ -61,7 +62,7 @@ def ticker_main(site: str, cron: str, stopfile: str):
 	from gigafibre_fsm.flows import jobs
 
 	stats = {"ticks": 0, "errors": 0, "selected": 0, "seconds": []}
-	slots = croniter(cron, now_datetime())
+	slots = croniter(cron, datetime.now(UTC))  # aware: get_next(float) is a real timestamp
 	slot = slots.get_next(float)
 	while not os.path.exists(stopfile):
 		if time.time() < slot:
@@ -347,11 +348,11 @@ def run(args) -> dict:
 		load = Load()
 		samples, next_sample, created, late = [], started, 0, 0.0
 		while time.monotonic() < end:
+			if time.monotonic() >= next_sample:
+				samples.append(sample(template, queue, started))
+				next_sample += args.sample_every
 			due = started + created / rate
 			if time.monotonic() < due:
-				if time.monotonic() >= next_sample:
-					samples.append(sample(template, queue, started))
-					next_sample += args.sample_every
 				time.sleep(max(0.0, min(0.2, due - time.monotonic())))
 				continue
 			late = max(late, time.monotonic() - due)
