@@ -106,6 +106,7 @@ class Load:
 				return int(frappe.db.sql(sql)[0][0])
 			return int(frappe.db.sql("show global status like 'Questions'")[0][1])
 		except Exception:
+			frappe.db.rollback()  # PostgreSQL: a failed statement spoils the transaction
 			return None
 
 	def read(self) -> dict:
