@@ -6,6 +6,8 @@ imports the served addresses and the zones (see ``gigafibre_fsm.customers.footpr
 the OpenAPI description of every whitelisted method (``gigafibre_fsm.openapi``).
 ``bench --site <site> gigafibre-demo [--customers 240] [--force] [--remove] [--serve-peers]`` loads
 (or removes) the demo ISP and serves its fake peers (``gigafibre_fsm.gigafibre_integrations.demo``).
+``bench --site all gigafibre-flow-waker [--every 5]`` wakes due flow runs every few seconds, beside
+``bench schedule`` (``gigafibre_fsm.flows.waker``).
 """
 
 from __future__ import annotations
@@ -160,4 +162,22 @@ def demo_command(context, customers=240, technicians=12, force=False, remove=Fal
 		frappe.destroy()
 
 
-commands = [import_footprint, export_openapi, legacy, demo_command]
+@click.command("gigafibre-flow-waker")
+@click.option("--every", type=float, default=5.0, show_default=True, help="Seconds between passes")
+@click.option("--force", is_flag=True, default=False, help="Also on sites whose scheduler is inactive")
+@pass_context
+def flow_waker(context, every=5.0, force=False):
+	"""Wake due flow runs every few seconds (the tick wakes them once a minute); runs until killed."""
+	from gigafibre_fsm.flows.waker import serve
+
+	sites = list(context.sites or [])
+	if not sites:
+		click.secho("Name the sites: bench --site all gigafibre-flow-waker", fg="red", err=True)
+		sys.exit(1)
+	try:
+		serve(sites, every=max(0.5, every), force=force)
+	except KeyboardInterrupt:
+		pass
+
+
+commands = [import_footprint, export_openapi, legacy, demo_command, flow_waker]

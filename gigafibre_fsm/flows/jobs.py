@@ -16,17 +16,15 @@ from gigafibre_fsm.flows import runtime
 TICK_BATCH = 20000
 
 
-def due_runs(now=None, limit: int = TICK_BATCH) -> list[str]:
-	"""Runs with a step due: status Waiting and next_wake_at <= now (indexed)."""
+def due_runs(now=None, limit: int = TICK_BATCH, since=None) -> list[str]:
+	"""Runs with a step due: status Waiting and next_wake_at <= now (indexed); with ``since``,
+	only those that fell due after it (the waker's window)."""
 	run = frappe.qb.DocType("Flow Run")
 	now = get_datetime(now or now_datetime())
-	rows = (
-		frappe.qb.from_(run)
-		.select(run.name)
-		.where((run.status == "Waiting") & (run.next_wake_at <= now))
-		.orderby(run.next_wake_at)
-		.limit(limit)
-	).run()
+	due = (run.status == "Waiting") & (run.next_wake_at <= now)
+	if since is not None:
+		due &= run.next_wake_at > get_datetime(since)
+	rows = (frappe.qb.from_(run).select(run.name).where(due).orderby(run.next_wake_at).limit(limit)).run()
 	return [r[0] for r in rows]
 
 
