@@ -122,8 +122,9 @@ class TestFlowEditorInBrowser(DeskBrowserCase):
 		customer = demo.read_manifest()["documents"]["Customer"][0]
 		reference = editor.locator('input[data-fieldname="reference"]')
 		reference.fill(customer)
-		reference.press("Tab")
-		page.wait_for_timeout(1500)
+		with page.expect_response(lambda r: "frappe.client.validate_link" in r.url):
+			reference.press("Tab")  # the Link control checks the name, then holds it
+		page.wait_for_timeout(500)
 		editor.locator('[data-testid="dry-run"]').click()
 		result = editor.locator('[data-testid="dry-run-result"]')
 		expect(result).to_be_visible(timeout=60_000)
