@@ -175,8 +175,9 @@ class DeskBrowserCase(IntegrationTestCase):
 		cls.users = {}
 		for key, roles, lang in (
 			("dispatcher", ["Dispatcher"], "en"),
-			("manager", ["FSM Manager", "Dispatcher"], "fr"),
-			("manager_en", ["FSM Manager", "Dispatcher"], "en"),
+			# Sales User: a flow on Customers is dry-run against a Customer the manager may read
+			("manager", ["FSM Manager", "Dispatcher", "Sales User"], "fr"),
+			("manager_en", ["FSM Manager", "Dispatcher", "Sales User"], "en"),
 			("service", ["Customer Service", "Sales User", "Support Team"], "fr"),
 			("service_en", ["Customer Service", "Sales User", "Support Team"], "en"),
 		):
