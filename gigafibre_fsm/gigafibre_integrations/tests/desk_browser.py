@@ -89,7 +89,10 @@ def socketio_proxy(site: str, port: int):
 			for key, value in environ.items()
 			if key.startswith("HTTP_") and key[5:].lower().replace("_", "-") not in HOP_BY_HOP
 		}
+		# as bench's nginx config: the site's name, and an Origin (a browser sends none on a
+		# same-origin GET, and the realtime server refuses a handshake without one)
 		headers["X-Frappe-Site-Name"] = site
+		headers["Origin"] = f"{environ.get('wsgi.url_scheme', 'http')}://{environ['HTTP_HOST']}"
 		if environ.get("CONTENT_TYPE"):
 			headers["Content-Type"] = environ["CONTENT_TYPE"]
 		length = int(environ.get("CONTENT_LENGTH") or 0)
