@@ -36,6 +36,7 @@ class TestDeskInBrowser(DeskBrowserCase):
 		expect(charts).to_have_count(2)
 		page.mouse.wheel(0, 900)
 		expect(charts.first.locator("svg.frappe-chart")).to_be_visible(timeout=60_000)
+		page.wait_for_timeout(1500)  # frappe-charts grows its bars from the axis
 		self.shot(page, "workspace-fr")
 		self.assert_no_console_errors()
 
