@@ -26,6 +26,13 @@ RUNNERS = (FSM_MANAGER, DISPATCHER, CUSTOMER_SERVICE)
 
 
 def _template_data(template: dict | str) -> dict:
+	"""A template's name, or a draft: a dict (JSON body) or its JSON text (the desk's frappe.call
+	sends an object form-encoded as JSON)."""
+	if isinstance(template, str) and template.lstrip().startswith("{"):
+		try:
+			template = json.loads(template)
+		except ValueError:
+			frappe.throw(_("The template is not valid JSON"), GigafibreValidationError)
 	if isinstance(template, str):
 		return get_doc_for("Flow Template", template, "read").as_dict()
 	if not isinstance(template, dict):

@@ -72,6 +72,8 @@ class TestFlowTemplate(IntegrationTestCase):
 		self.assertIn("config.body is required", messages)
 		self.assertIn("cusomer", messages)
 		self.assertEqual({e["label"] for e in result["errors"] if e["step_id"]}, {"Texto"})
+		# the desk's frappe.call sends the draft form-encoded, as its JSON text
+		self.assertEqual(api.validate_template(json.dumps(draft)), result)
 		self.assertTrue(api.validate_template(system_template())["ok"])
 
 	def test_reorder_api_rewrites_chain(self):
