@@ -10,7 +10,7 @@ import frappe
 import requests
 from frappe.utils.password import update_password
 
-from gigafibre_fsm.dispatch import service
+from gigafibre_fsm.dispatch import offer_pool
 from gigafibre_fsm.gigafibre_integrations import demo
 from gigafibre_fsm.gigafibre_integrations.tests.desk_browser import PASSWORD, DeskBrowserCase, next_weekday
 from gigafibre_fsm.test_utils import make_job, make_technician, make_user
@@ -35,7 +35,7 @@ class TestBoardLiveInBrowser(DeskBrowserCase):
 			window_start=datetime.combine(day, time(8, 0)),
 			window_end=datetime.combine(day, time(12, 0)),
 		)
-		service.offer_job(job.name, "Targeted", [tech.name])
+		offer_pool.offer_job(job.name, "Targeted", [tech.name])
 		offer = frappe.db.get_value("Dispatch Offer", {"job": job.name, "technician": tech.name})
 		group = frappe.get_doc(
 			{
