@@ -35,6 +35,7 @@ from frappe import _
 from frappe.utils import cint, flt, getdate
 
 from gigafibre_fsm.core.contracts import Benefit, contract_progress, money, months_elapsed
+from gigafibre_fsm.db_retry import SERIALIZATION_FAILURE, retrying, sqlstate
 from gigafibre_fsm.exceptions import ConflictError, GigafibreValidationError, core_errors
 
 CONTRACT = "Service Contract"
@@ -52,7 +53,6 @@ DRAFT, TERMINATED, EXPIRED = "Brouillon", "Résilié", "Expiré"
 UNSIGNED = ("Brouillon", "Envoyé")
 
 SAVEPOINT = "gigafibre_contract"
-SERIALIZATION_FAILURE = "40001"  # SQLSTATE serialization_failure
 
 
 @contextmanager
@@ -82,14 +82,7 @@ def create_contract_from_quotation(quotation: str) -> dict:
 	committed after its snapshot and fails to write (SQLSTATE 40001): its transaction is rolled
 	back and the call made once more, in a new snapshot that shows the contract."""
 	try:
-		return _create_contract(quotation)
-	except Exception as e:
-		if sqlstate(e) != SERIALIZATION_FAILURE:
-			raise
-	frappe.db.rollback()
-	frappe.clear_messages()
-	try:
-		return _create_contract(quotation)
+		return retrying(_create_contract, quotation, attempts=2)
 	except Exception as e:
 		conflict_if_serialization(
 			e, _("Quotation {0} was just changed by someone else: try again").format(quotation)
@@ -392,17 +385,6 @@ def contract_status(contract: str, on: date | None = None) -> dict:
 		"termination_fee": str(money(doc.termination_fee)) if doc.terminated_on else None,
 		"termination_invoice": doc.termination_invoice,
 	}
-
-
-def sqlstate(error: BaseException | None) -> str | None:
-	"""The SQLSTATE of a PostgreSQL error (psycopg2 ``pgcode``, psycopg 3 ``sqlstate``), or None."""
-	seen = 0
-	while error is not None and seen < 10:
-		code = getattr(error, "pgcode", None) or getattr(error, "sqlstate", None)
-		if code:
-			return code
-		error, seen = error.__cause__ or error.__context__, seen + 1
-	return None
 
 
 def conflict_if_serialization(error: BaseException, message: str) -> None:

@@ -32,6 +32,7 @@ from frappe import _
 from frappe.utils import flt, today
 
 from gigafibre_fsm.core import referrals as rules
+from gigafibre_fsm.db_retry import SERIALIZATION_FAILURE, sqlstate
 from gigafibre_fsm.exceptions import ConflictError, core_errors
 
 CUSTOMER = "Customer"
@@ -46,7 +47,6 @@ CREDIT_ITEM_NAME = "Crédit de parrainage"
 T_LINE = "Referral credit ({0})"
 PENDING, CREDITED, CANCELLED = rules.REFERRAL_STATUSES
 CENT = 0.005
-SERIALIZATION_FAILURE = "40001"  # PostgreSQL SQLSTATE
 BACKFILL_CHUNK = 500
 
 
@@ -370,7 +370,7 @@ def changed_meanwhile(name: str | None = None):
 	try:
 		yield
 	except Exception as e:
-		if getattr(e, "pgcode", None) != SERIALIZATION_FAILURE:
+		if sqlstate(e) != SERIALIZATION_FAILURE:
 			raise
 		frappe.db.rollback(save_point="gf_referral_lock")
 		if name is None:

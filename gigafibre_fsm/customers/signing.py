@@ -31,6 +31,7 @@ from gigafibre_fsm.core import contract_tokens
 from gigafibre_fsm.core.contracts import money
 from gigafibre_fsm.core.termination import CONSUMER_FLAT_CAP, CONSUMER_PERCENT
 from gigafibre_fsm.customers import contract_pdf
+from gigafibre_fsm.db_retry import retrying
 from gigafibre_fsm.exceptions import ExternalServiceError, ForbiddenError, GigafibreValidationError
 from gigafibre_fsm.flows import fire
 from gigafibre_fsm.settings import get_settings
@@ -364,7 +365,14 @@ def accept(
 	lang: str | None = None,
 	text_sha256: str | None = None,
 ) -> dict:
-	"""Sign a residential contract through its link, once."""
+	"""Sign a residential contract through its link, once. Two acceptances at the same moment
+	(two tabs, a double tap): the later one waits on the contract's row lock; on PostgreSQL it
+	then loses the race (40001) and is made again in a fresh snapshot, which shows the contract
+	signed: it answers ``already_signed`` like any later acceptance."""
+	return retrying(_accept, token, typed_name, accepted, ip, user_agent, lang, text_sha256)
+
+
+def _accept(token, typed_name, accepted, ip, user_agent, lang, text_sha256) -> dict:
 	contract, jti, signed = verify_link(token, allow_used=True)
 	if signed:
 		return {"contract": contract, "already_signed": True}

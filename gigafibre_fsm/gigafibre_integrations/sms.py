@@ -17,8 +17,6 @@ technician's Dispatch Notification with that sid).
 
 from __future__ import annotations
 
-import random
-import time
 from dataclasses import dataclass
 
 import frappe
@@ -29,6 +27,7 @@ from gigafibre_fsm.connectors import twilio
 from gigafibre_fsm.connectors.errors import ConnectorError
 from gigafibre_fsm.core.comms import sms as rules
 from gigafibre_fsm.core.comms.phones import masked, stored_forms, to_e164
+from gigafibre_fsm.db_retry import retrying
 from gigafibre_fsm.exceptions import ConflictError
 from gigafibre_fsm.gigafibre_integrations.consent import consent_of, set_consent
 from gigafibre_fsm.settings import get_settings
@@ -116,30 +115,11 @@ def _triage_issue(e164: str, body: str) -> str:
 	return doc.name
 
 
-RETRIES = 4
-RETRY_SQLSTATES = ("40001", "40P01")  # PostgreSQL: serialization failure, deadlock
-
-
-def _retryable(e: Exception) -> bool:
-	"""A write that lost a race with another transaction and may simply be tried again: on
-	PostgreSQL (repeatable read) two messages of one customer update the same Customer / Issue row
-	(Frappe's ``_comments``), two new Issues the same naming series row."""
-	cause = e.__cause__ or e
-	return isinstance(e, frappe.QueryDeadlockError) or getattr(cause, "pgcode", None) in RETRY_SQLSTATES
-
-
 def receive_retrying(form) -> dict:
-	"""``receive`` in its own transaction, tried again (from a fresh snapshot) when it lost a race."""
-	for attempt in range(1, RETRIES + 1):
-		try:
-			return receive(form)
-		except Exception as e:
-			if attempt == RETRIES or not _retryable(e):
-				raise
-			frappe.db.rollback()
-			frappe.clear_messages()
-			time.sleep(random.uniform(0.02, 0.1) * attempt)
-	raise AssertionError("unreachable")
+	"""``receive`` in its own transaction, tried again (from a fresh snapshot) when it lost a race:
+	on PostgreSQL two messages of one customer update the same Customer / Issue row (Frappe's
+	``_comments``), two new Issues the same naming series row."""
+	return retrying(receive, form)
 
 
 def received(message_sid: str) -> str | None:
