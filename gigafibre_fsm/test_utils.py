@@ -378,6 +378,18 @@ class ApiClient:
 
 
 @contextmanager
+def stop_process(proc, wait: float = 30) -> None:
+	"""Stop a subprocess a test started: SIGTERM, then SIGKILL if it has not ended in ``wait`` s."""
+	import subprocess
+
+	proc.terminate()
+	try:
+		proc.wait(wait)
+	except subprocess.TimeoutExpired:
+		proc.kill()
+		proc.wait(wait)
+
+
 def serve_gunicorn(workers: int = 4, timeout: int = 300, threads: int = 0):
 	"""The site served as production serves it: ``gunicorn -w <workers> frappe.app:application
 	--preload -t <timeout>`` started from the bench's sites folder with the bench's Python, on
@@ -434,12 +446,7 @@ def serve_gunicorn(workers: int = 4, timeout: int = 300, threads: int = 0):
 			time.sleep(0.5)
 		yield base
 	finally:
-		proc.terminate()
-		try:
-			proc.wait(30)
-		except subprocess.TimeoutExpired:
-			proc.kill()
-			proc.wait(30)
+		stop_process(proc)
 		log.close()
 
 

@@ -20,6 +20,7 @@ from gigafibre_fsm.test_utils import (
 	launch_chromium,
 	make_user,
 	settings_for_update,
+	stop_process,
 )
 from gigafibre_fsm.testing import IntegrationTestCase
 
@@ -65,12 +66,7 @@ def realtime_server(sites: str):
 				time.sleep(0.3)
 		yield port
 	finally:
-		proc.terminate()
-		try:
-			proc.wait(20)
-		except subprocess.TimeoutExpired:
-			proc.kill()
-			proc.wait()
+		stop_process(proc, 20)
 		log.close()
 
 
@@ -220,6 +216,29 @@ class DeskBrowserCase(IntegrationTestCase):
 			self.skipTest(f"browser test skipped: {self.missing}")
 
 	# -- helpers
+
+	def open_board_on(self, tech: str, day, label: str):
+		"""The dispatch board as the dispatcher, in day view on ``day``, filtered on a new preset
+		group holding ``tech`` only (committed, with whatever the caller made before); returns
+		the page and the technician's row."""
+		from playwright.sync_api import expect
+
+		group = frappe.get_doc(
+			{
+				"doctype": "Dispatch Preset",
+				"preset_name": f"{label} {tech}",
+				"preset_type": "Resource Group",
+				"technicians": [{"technician": tech}],
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+		page = self.open_as("dispatcher", "/app/dispatch-board")
+		expect(page.locator('[data-testid="technician-row"]').first).to_be_visible(timeout=120_000)
+		page.locator('[data-testid="view-day"]').click()
+		page.locator('[data-testid="group-filter"]').select_option(group.name)  # the preset group filter
+		for _ in range((day - frappe.utils.getdate()).days):
+			page.get_by_title("Next").click()
+		return page, page.locator(f'[data-testid="technician-row"][data-technician="{tech}"]')
 
 	def open_as(self, who: str, path: str, width: int = 1440):
 		french = frappe.db.get_value("User", self.users[who], "language") == "fr"

@@ -37,23 +37,7 @@ class TestBoardLiveInBrowser(DeskBrowserCase):
 		)
 		offer_pool.offer_job(job.name, "Targeted", [tech.name])
 		offer = frappe.db.get_value("Dispatch Offer", {"job": job.name, "technician": tech.name})
-		group = frappe.get_doc(
-			{
-				"doctype": "Dispatch Preset",
-				"preset_name": f"Équipe live {tech.name}",
-				"preset_type": "Resource Group",
-				"technicians": [{"technician": tech.name}],
-			}
-		).insert(ignore_permissions=True)
-		frappe.db.commit()
-
-		page = self.open_as("dispatcher", "/app/dispatch-board")
-		expect(page.locator('[data-testid="technician-row"]').first).to_be_visible(timeout=120_000)
-		page.locator('[data-testid="view-day"]').click()
-		page.locator('[data-testid="group-filter"]').select_option(group.name)
-		for _ in range((day - frappe.utils.getdate()).days):
-			page.get_by_title("Next").click()
-		row = page.locator(f'[data-testid="technician-row"][data-technician="{tech.name}"]')
+		page, row = self.open_board_on(tech.name, day, "Équipe live")
 		card = page.locator(f'[data-testid="unassigned-job"][data-job="{job.name}"]')
 		expect(card).to_be_visible(timeout=60_000)
 		page.wait_for_function(

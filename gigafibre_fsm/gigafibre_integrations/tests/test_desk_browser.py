@@ -54,23 +54,7 @@ class TestDeskInBrowser(DeskBrowserCase):
 			subject="Travail en nacelle (test)", customer=customer, status="Draft", skills={"Nacelle": 5}
 		)
 		planned = make_job(subject="Vérifier le signal (test)", customer=customer, status="Draft")
-		group = frappe.get_doc(
-			{
-				"doctype": "Dispatch Preset",
-				"preset_name": f"Équipe test {tech.name}",
-				"preset_type": "Resource Group",
-				"technicians": [{"technician": tech.name}],
-			}
-		).insert(ignore_permissions=True)
-		frappe.db.commit()
-
-		page = self.open_as("dispatcher", "/app/dispatch-board")
-		expect(page.locator('[data-testid="technician-row"]').first).to_be_visible(timeout=120_000)
-		page.locator('[data-testid="view-day"]').click()
-		page.locator('[data-testid="group-filter"]').select_option(group.name)  # the preset group filter
-		for _ in range((day - getdate()).days):
-			page.get_by_title("Next").click()
-		row = page.locator(f'[data-testid="technician-row"][data-technician="{tech.name}"]')
+		page, row = self.open_board_on(tech.name, day, "Équipe test")
 		expect(row).to_be_visible()
 		expect(page.locator('[data-testid="technician-row"]')).to_have_count(1)
 		track = row.locator('[data-testid="track"]')
