@@ -377,7 +377,6 @@ class ApiClient:
 		return r.status_code, body
 
 
-@contextmanager
 def stop_process(proc, wait: float = 30) -> None:
 	"""Stop a subprocess a test started: SIGTERM, then SIGKILL if it has not ended in ``wait`` s."""
 	import subprocess
@@ -390,6 +389,7 @@ def stop_process(proc, wait: float = 30) -> None:
 		proc.wait(wait)
 
 
+@contextmanager
 def serve_gunicorn(workers: int = 4, timeout: int = 300, threads: int = 0):
 	"""The site served as production serves it: ``gunicorn -w <workers> frappe.app:application
 	--preload -t <timeout>`` started from the bench's sites folder with the bench's Python, on
