@@ -162,7 +162,6 @@ def ticker_main(site: str, stopfile: str, every: float):
 			frappe.db.rollback()
 			errors += 1
 			print(f"tick error: {e!r}", file=sys.stderr, flush=True)
-		frappe.local.flags.pop("gigafibre_runs_enqueued", None)  # a fresh tick, as the scheduler's
 		time.sleep(every * random.uniform(0.5, 1.5))
 	print(json.dumps({"ticks": ticks, "errors": errors}), flush=True)
 	frappe.destroy()
@@ -318,9 +317,7 @@ def run_chaos(
 			names.append(runtime.start_run(template, "ToDo", ref.name, occurrence=f"chaos-{i}"))
 			if i % 25 == 24:
 				frappe.db.commit()
-				frappe.local.flags.pop("gigafibre_runs_enqueued", None)
 		frappe.db.commit()
-		frappe.local.flags.pop("gigafibre_runs_enqueued", None)
 		log(f"created {len(names)} runs in {time.monotonic() - t0:.1f}s")
 
 		deadline = time.monotonic() + timeout

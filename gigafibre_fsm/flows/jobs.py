@@ -61,9 +61,7 @@ def tick(now=None) -> int:
 def enqueue_many(runs: list[str]) -> None:
 	"""After commit, one advance job per run as ``runtime.enqueue_advance(run, recover=True)``
 	would make it, in a few Redis round trips per thousand runs instead of several per run."""
-	pending = frappe.local.flags.setdefault("gigafibre_runs_enqueued", set())
-	runs = [r for r in dict.fromkeys(runs) if r not in pending]
-	pending.update(runs)
+	runs = runtime.claim_enqueue(runs)
 	if runs:
 		frappe.db.after_commit.add(lambda: _push(runs))
 

@@ -142,6 +142,28 @@ def job_id(run: str) -> str:
 	return f"{JOB_PREFIX}{run}"
 
 
+def claim_enqueue(runs: list[str]) -> list[str]:
+	"""The runs of ``runs`` not yet enqueued in this transaction, now marked as enqueued.
+
+	The marks last until the transaction ends: a commit pushes the jobs, a rollback drops
+	them, and either way the marks go. (A run name rolled back is given again by the naming
+	series; it must be enqueued again in the next transaction, as in a retried request.)
+	"""
+	flags = frappe.local.flags
+	pending = flags.get("gigafibre_runs_enqueued")
+	if pending is None:
+		pending = flags.gigafibre_runs_enqueued = set()
+		frappe.db.after_commit.add(_forget_enqueued)
+		frappe.db.after_rollback.add(_forget_enqueued)
+	new = [r for r in dict.fromkeys(runs) if r not in pending]
+	pending.update(new)
+	return new
+
+
+def _forget_enqueued():
+	frappe.local.flags.pop("gigafibre_runs_enqueued", None)
+
+
 def enqueue_advance(run: str, *, recover: bool = False):
 	"""One advance job per run: deduplicated against queued jobs and within this transaction.
 
@@ -149,10 +171,8 @@ def enqueue_advance(run: str, *, recover: bool = False):
 	gone (the run lock lapsed, the job is in no queue) is dropped first, so the run gets a
 	new job now instead of after RQ's own clean-up (ten minutes or more).
 	"""
-	pending = frappe.local.flags.setdefault("gigafibre_runs_enqueued", set())
-	if run in pending:
+	if not claim_enqueue([run]):
 		return
-	pending.add(run)
 	if recover:
 		drop_dead_job(run)
 	frappe.enqueue(

@@ -47,7 +47,6 @@ def wake(since=None, now=None) -> tuple[list[str], object]:
 	names = jobs.due_runs(now, since=window)
 	jobs.enqueue_many(names)
 	frappe.db.commit()  # enqueue_many pushes after commit
-	frappe.local.flags.pop("gigafibre_runs_enqueued", None)  # each pass decides afresh
 	return names, now
 
 

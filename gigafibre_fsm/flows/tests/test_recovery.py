@@ -32,9 +32,10 @@ def utcnow() -> datetime:
 class TestRunRecovery(IntegrationTestCase):
 	def setUp(self):
 		super().setUp()
-		self.old_conf = {k: frappe.local.conf.get(k) for k in ("gigafibre_flow_lock_seconds",)}
+		keys = ("gigafibre_flow_lock_seconds", "gigafibre_flow_queue")
+		self.old_conf = {k: frappe.local.conf.get(k) for k in keys}
 		frappe.local.conf["gigafibre_flow_lock_seconds"] = 3
-		frappe.local.flags.pop("gigafibre_runs_enqueued", None)
+		frappe.local.conf["gigafibre_flow_queue"] = "default"  # whatever the site config says
 
 	def tearDown(self):
 		for k, v in self.old_conf.items():
@@ -42,7 +43,6 @@ class TestRunRecovery(IntegrationTestCase):
 				frappe.local.conf.pop(k, None)
 			else:
 				frappe.local.conf[k] = v
-		frappe.local.flags.pop("gigafibre_runs_enqueued", None)
 		super().tearDown()
 
 	def new_run(self, steps=None) -> str:
@@ -149,6 +149,23 @@ class TestRunRecovery(IntegrationTestCase):
 		queue_ids = get_queue("default").get_job_ids()
 		self.assertEqual(sum(1 for i in queue_ids if i == after[none].id), 1)
 		self.assertNotIn(after[dead_started].id, StartedJobRegistry(queue=get_queue("default")).get_job_ids())
+
+	def test_a_run_enqueued_in_a_rolled_back_transaction_is_enqueued_again_in_the_next(self):
+		# A retried request (db_retry) or a test rolls back; the naming series then gives the
+		# same run name again, and its job must be pushed this time.
+		run = self.new_run()
+		self.addCleanup(self.drop, run)
+		runtime.enqueue_advance(run)
+		jobs.enqueue_many([run])  # twice in one transaction: one job
+		frappe.db.rollback()
+		self.assertIsNone(get_job(runtime.job_id(run)), "a rolled-back transaction enqueues nothing")
+		jobs.enqueue_many([run])
+		runtime.enqueue_advance(run)
+		frappe.db.commit()
+		job = get_job(runtime.job_id(run))
+		self.assertIsNotNone(job)
+		ids = get_queue(runtime.queue()).get_job_ids()
+		self.assertEqual(ids.count(job.id), 1)
 
 	def test_the_tick_picks_up_a_stalled_run_after_the_configured_time(self):
 		run = self.new_run()

@@ -360,7 +360,7 @@ class TestStepKinds(IntegrationTestCase):
 		tpl = make_template([step("s1", "wait", {"delay_minutes": 1})])
 		run = runtime.start_run(tpl.name, "Service Contract", make_contract().name, enqueue=False)
 		runtime.advance_run(run, now=now_datetime() - timedelta(minutes=5))
-		queue = get_queue("default")
+		queue = get_queue(runtime.queue())
 		before = {j for j in queue.job_ids}
 		jobs.tick()
 		jobs.tick()
