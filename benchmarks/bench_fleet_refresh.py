@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gigafibre_fsm.connectors.genieacs import GenieACSClient
 from gigafibre_fsm.core.diagnostics import FLEET_PROJECTION, fleet_reading, normalise_genieacs
 from gigafibre_fsm.core.settings import GenieACSSettings
-from gigafibre_fsm.fakepeers.cpe_documents import DEFAULT_NOW, fleet
+from gigafibre_fsm.fakepeers.cpe_documents import DEFAULT_NOW
+from gigafibre_fsm.fakepeers.cpe_fleet import fleet
 from gigafibre_fsm.fakepeers.genieacs import FakeGenieACS, _project
 
 GOAL_SECONDS = 15.0

@@ -54,7 +54,7 @@ SETTINGS = "Gigafibre Settings"
 
 
 def identity(n: int) -> tuple[str, str, str, str]:
-	"""(kind, serial, OUI, product class) of device n, as cpe_documents.fleet() numbers them."""
+	"""(kind, serial, OUI, product class) of device n, as cpe_fleet.fleet() numbers them."""
 	if n % 10 == 9:
 		return "tr098", f"48575443{n:08X}", "00259E", "HG8245H-5"
 	return "tr181", f"2235{n:09d}", "50C7BF", "XX230v"
@@ -70,7 +70,8 @@ def device_id(n: int) -> str:
 def documents(count: int, now: datetime) -> list[dict]:
 	"""The fleet as the fake serves it (see the module docstring)."""
 	from gigafibre_fsm.core.diagnostics import FLEET_PROJECTION
-	from gigafibre_fsm.fakepeers.cpe_documents import iso, tr098_document, xx230v_document
+	from gigafibre_fsm.fakepeers.cpe_documents import iso, xx230v_document
+	from gigafibre_fsm.fakepeers.cpe_fleet import tr098_document
 	from gigafibre_fsm.fakepeers.genieacs import _project
 
 	templates = []

@@ -14,10 +14,10 @@ from gigafibre_fsm.connectors.errors import (
 	ConnectorTimeout,
 	ConnectorUnavailable,
 )
-from gigafibre_fsm.connectors.genieacs import (
+from gigafibre_fsm.connectors.genieacs import GenieACSClient
+from gigafibre_fsm.connectors.genieacs_nbi import (
 	REASON_FAULTED,
 	REASON_QUEUED,
-	GenieACSClient,
 	NoSuchDevice,
 	TaskStatus,
 	make_device_id,
@@ -25,7 +25,8 @@ from gigafibre_fsm.connectors.genieacs import (
 	task_outcome,
 )
 from gigafibre_fsm.core.settings import GenieACSSettings
-from gigafibre_fsm.fakepeers.cpe_documents import DEFAULT_NOW, iso, tr098_document, xx230v_document
+from gigafibre_fsm.fakepeers.cpe_documents import DEFAULT_NOW, iso, xx230v_document
+from gigafibre_fsm.fakepeers.cpe_fleet import tr098_document
 from gigafibre_fsm.fakepeers.genieacs import FakeGenieACS
 
 PROJECTION = ["_deviceId", "Device.DeviceInfo.UpTime", "Device.Optical.Interface"]

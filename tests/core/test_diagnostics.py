@@ -24,9 +24,9 @@ from gigafibre_fsm.fakepeers.cpe_documents import (
 	DEFAULT_NOW,
 	build_document,
 	dbm_to_tplink_raw,
-	tr098_document,
 	xx230v_document,
 )
+from gigafibre_fsm.fakepeers.cpe_fleet import tr098_document
 
 NOW = DEFAULT_NOW + timedelta(minutes=5)
 

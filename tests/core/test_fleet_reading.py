@@ -19,13 +19,8 @@ from gigafibre_fsm.core.diagnostics import (
 	fleet_reading,
 	normalise_genieacs,
 )
-from gigafibre_fsm.fakepeers.cpe_documents import (
-	DEFAULT_NOW,
-	build_document,
-	fleet,
-	tr098_document,
-	xx230v_document,
-)
+from gigafibre_fsm.fakepeers.cpe_documents import DEFAULT_NOW, build_document, xx230v_document
+from gigafibre_fsm.fakepeers.cpe_fleet import fleet, tr098_document
 from gigafibre_fsm.fakepeers.genieacs import _project
 
 NOW = DEFAULT_NOW + timedelta(minutes=5)
