@@ -4,7 +4,7 @@
 every request of a call (the first one and each gather / dial / recording follow-up, told apart
 by the ``step`` query parameter the previous answer put in the URL). The decisions are pure
 (core/comms/phone_menu.py); this module gathers the caller's facts — matched by number like SMS,
-the known outage on their service (``gigafibre_fsm.network.outages.active_outage_for_customer``
+the known outage on their service (``gigafibre_fsm.network.outage_notice.active_outage_for_customer``
 when that module is installed), the last state of their equipment, their balance and next due
 date — and performs the side effects: a callback Issue, the pay link by SMS, a voicemail Issue
 with the recording attached (its transcription is added when Twilio posts it).
@@ -33,7 +33,7 @@ LOG = "gigafibre_fsm.phone"
 
 def active_outage(customer: str) -> pm.Outage | None:
 	"""The known outage on the customer's service (gigafibre_fsm.network.outages), or None."""
-	from gigafibre_fsm.network.outages import active_outage_for_customer
+	from gigafibre_fsm.network.outage_notice import active_outage_for_customer
 
 	found = active_outage_for_customer(customer)
 	if not found:

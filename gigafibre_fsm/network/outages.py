@@ -14,8 +14,7 @@ closed when the monitor is UP again (or the port is back), told to the customers
   customers told at the start. Both are safe to run twice.
 - ``apply_sweep(...)``: the OLT sweep's alarms of one OLT; many ONTs of one PON port in
   alarm at once are one outage for the port, not one Issue per ONT.
-- ``active_outage_for_customer`` / ``active_outage_for_location``: what the phone menu and
-  the QR page tell a customer.
+- What the phone menu and the QR page tell a customer: gigafibre_fsm.network.outage_notice.
 """
 
 from __future__ import annotations
@@ -424,96 +423,3 @@ def apply_sweep(olt: str, alarms: list[tuple[dict, str]], known: dict[str, int],
 			if port not in verdicts:
 				resolve_outage(name, now, _("The ONTs of the port answer again"))
 	return covered
-
-
-# -- what customers are told --------------------------------------------------------------
-
-
-def _describe(row) -> dict:
-	message = row.customer_message or _(
-		"A service outage is affecting your area since {0}. Our team is working on it."
-	).format(get_datetime(row.started).strftime("%H:%M"))
-	if row.expected_end and not row.customer_message:
-		message += " " + _("Service is expected back by {0}.").format(
-			get_datetime(row.expected_end).strftime("%H:%M")
-		)
-	return {
-		"name": row.name,
-		"title": row.title,
-		"started": row.started,
-		"expected_end": row.expected_end,
-		"message": message,
-		"network_element": row.network_element,
-		"pon_port": row.pon_port,
-	}
-
-
-FIELDS = ["name", "title", "started", "expected_end", "customer_message", "network_element", "pon_port"]
-
-
-def _open_for_ports(ports: set[tuple[str, str | None]]) -> dict | None:
-	olts = {olt for olt, _port in ports if olt}
-	if not olts:
-		return None
-	for row in frappe.get_all(
-		OUTAGE,
-		filters={"status": "Open", "network_element": ["in", list(olts)]},
-		fields=FIELDS,
-		order_by="started asc",
-	):
-		if not row.pon_port or (row.network_element, row.pon_port) in ports:
-			return _describe(row)
-	return None
-
-
-def active_outage_for_customer(customer: str) -> dict | None:
-	"""The open outage that affects the customer (keys: name, title, started, expected_end,
-	message, network_element, pon_port), or None."""
-	if not customer:
-		return None
-	listed = frappe.qb.DocType(OUTAGE_CUSTOMER)
-	outage = frappe.qb.DocType(OUTAGE)
-	rows = (
-		frappe.qb.from_(listed)
-		.join(outage)
-		.on(outage.name == listed.outage)
-		.select(*(outage[f] for f in FIELDS))
-		.where((listed.customer == customer) & (outage.status == "Open"))
-		.orderby(outage.started)
-		.limit(1)
-	).run(as_dict=True)
-	if rows:
-		return _describe(frappe._dict(rows[0]))
-	ports = {
-		(r.olt, r.pon_port)
-		for r in frappe.get_all(
-			EQP,
-			filters={"customer": customer, "olt": ["is", "set"], "status": ["!=", "Returned"]},
-			fields=["olt", "pon_port"],
-		)
-	}
-	return _open_for_ports(ports)
-
-
-def active_outage_for_location(service_location: str) -> dict | None:
-	"""The open outage that affects a service location (through its equipment, else the
-	location's own OLT and port), or None."""
-	if not service_location:
-		return None
-	ports = {
-		(r.olt, r.pon_port)
-		for r in frappe.get_all(
-			EQP,
-			filters={
-				"service_location": service_location,
-				"olt": ["is", "set"],
-				"status": ["!=", "Returned"],
-			},
-			fields=["olt", "pon_port"],
-		)
-	}
-	if not ports:
-		loc = frappe.db.get_value("Service Location", service_location, ["olt", "olt_port"], as_dict=True)
-		if loc and loc.olt:
-			ports = {(loc.olt, loc.olt_port or None)}
-	return _open_for_ports(ports)

@@ -168,7 +168,7 @@ def diagnostic(token: str, refresh: bool = False) -> dict:
 def outage_notice(equipment: str) -> dict | None:
 	"""The known outage on this device's service, as the customer may see it (its message and
 	times; never the OLT, the port or the outage's id), or None."""
-	from gigafibre_fsm.network.outages import active_outage_for_customer, active_outage_for_location
+	from gigafibre_fsm.network.outage_notice import active_outage_for_customer, active_outage_for_location
 
 	row = frappe.db.get_value("Service Equipment", equipment, ["service_location", "customer"], as_dict=True)
 	found = None

@@ -19,7 +19,7 @@ import requests
 from gigafibre_fsm.api import webhooks
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.flows import runtime
-from gigafibre_fsm.network import outages
+from gigafibre_fsm.network import outage_notice, outages
 from gigafibre_fsm.test_utils import (
 	make_customer,
 	serve_site,
@@ -227,12 +227,12 @@ class TestUptimeKuma(OutageCase):
 		self.assertEqual(sum(len(b) for b in self.texts_to(phones).values()), len(phones))
 
 		# what the phone menu and the QR page are told
-		told = outages.active_outage_for_customer(affected[0])
+		told = outage_notice.active_outage_for_customer(affected[0])
 		self.assertEqual(told["name"], name)
 		self.assertTrue(told["message"])
 		self.assertIn("expected_end", told)
 		location = frappe.db.get_value("Service Equipment", {"customer": affected[0]}, "name")
-		self.assertIsNone(outages.active_outage_for_customer(make_customer().name))
+		self.assertIsNone(outage_notice.active_outage_for_customer(make_customer().name))
 		self.assertTrue(location)
 
 		up = self.kuma(1, t0 + timedelta(minutes=47, seconds=5), msg="200 - OK")
@@ -251,7 +251,7 @@ class TestUptimeKuma(OutageCase):
 		texts = self.texts_to(phones)
 		self.assertEqual({p: len(b) for p, b in texts.items()}, {p: 2 for p in phones})
 		self.assertIn("rétabli", texts[next(iter(phones))][1])
-		self.assertIsNone(outages.active_outage_for_customer(affected[0]))
+		self.assertIsNone(outage_notice.active_outage_for_customer(affected[0]))
 
 	def test_a_wrong_or_missing_token_changes_nothing(self):
 		self.customers_on("1/1/1", 1)
@@ -331,15 +331,15 @@ class TestOltSweepBurst(OutageCase):
 		other_phones = {frappe.db.get_value("Customer", c, "cell_phone") for c in customers[12:]}
 		self.assertEqual(len(self.texts_to(port_phones)), 12)
 		self.assertEqual(self.texts_to(other_phones), {})
-		self.assertEqual(outages.active_outage_for_customer(customers[0])["name"], name)
-		self.assertIsNone(outages.active_outage_for_customer(customers[-1]))
+		self.assertEqual(outage_notice.active_outage_for_customer(customers[0])["name"], name)
+		self.assertIsNone(outage_notice.active_outage_for_customer(customers[-1]))
 		location = frappe.get_doc(
 			{"doctype": "Service Location", "customer": customers[1], "address_line": unique("1 rue")}
 		).insert(ignore_permissions=True)
 		frappe.db.set_value(
 			"Service Equipment", {"customer": customers[1]}, "service_location", location.name
 		)
-		self.assertEqual(outages.active_outage_for_location(location.name)["name"], name)
+		self.assertEqual(outage_notice.active_outage_for_location(location.name)["name"], name)
 
 		outages.apply_sweep(self.olt, [], known, ok=False)  # a failed sweep proves nothing
 		self.assertEqual(frappe.db.get_value("Outage", name, "status"), "Open")
