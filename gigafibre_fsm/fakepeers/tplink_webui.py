@@ -16,7 +16,7 @@ concerned, like the modem's own web UI:
 - one admin session at a time: a login while another session is open is refused
   with "Another administrator is logged in".
 
-The DEV2_* objects are those of :func:`gigafibre_fsm.fakepeers.tplink.xx230v_objects`.
+The DEV2_* objects are those of :func:`gigafibre_fsm.fakepeers.tplink_objects.xx230v_objects`.
 The real device encrypts its data calls (see fakepeers/tplink.py); this page does
 not, because the bridge only ever uses the page's own functions. Nothing here runs
 in production.
@@ -30,7 +30,8 @@ import secrets
 import time
 
 from gigafibre_fsm.fakepeers.http import Response
-from gigafibre_fsm.fakepeers.tplink import Session, _ModemPeer, xx230v_objects
+from gigafibre_fsm.fakepeers.tplink import Session, _ModemPeer
+from gigafibre_fsm.fakepeers.tplink_objects import xx230v_objects
 
 LOGIN_PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Opening...</title></head>

@@ -26,7 +26,8 @@ from gigafibre_fsm.connectors.modem_direct import DecoBackend, DirectEXBackend
 from gigafibre_fsm.core.diagnostics import Diagnosis, merge
 from gigafibre_fsm.core.diagnostics.tplink import deco_reading
 from gigafibre_fsm.core.settings import ModemBridgeSettings
-from gigafibre_fsm.fakepeers.tplink import FakeTPLinkEX, xx230v_objects
+from gigafibre_fsm.fakepeers.tplink import FakeTPLinkEX
+from gigafibre_fsm.fakepeers.tplink_objects import xx230v_objects
 from gigafibre_fsm.fakepeers.tplink_webui import FakeTPLinkWebUI
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
