@@ -13,6 +13,8 @@ import re
 
 import frappe
 
+from gigafibre_fsm.public_pages import page_api
+
 no_cache = 1
 sitemap = 0
 
@@ -42,4 +44,5 @@ def get_context(context):
 	context.title = "Gigafibre · Contrat" if context.lang == "fr" else "Gigafibre · Contract"
 	context.token = _NOT_TOKEN.sub("", str(frappe.form_dict.get("token") or ""))[:MAX_TOKEN]
 	context.api = "/api/method/gigafibre_fsm.api.customers."
+	context.page_api = page_api()
 	return context

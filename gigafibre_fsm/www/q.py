@@ -13,6 +13,8 @@ import re
 
 import frappe
 
+from gigafibre_fsm.public_pages import page_api
+
 no_cache = 1
 sitemap = 0
 
@@ -27,4 +29,5 @@ def get_context(context):
 	context.title = "Gigafibre · Diagnostic"
 	context.mac = _NOT_MAC.sub("", str(frappe.form_dict.get("mac") or ""))[:32]
 	context.api = "/api/method/gigafibre_fsm.api.qr."
+	context.page_api = page_api()
 	return context

@@ -4,28 +4,19 @@ A phone page without desk login: the signed token in the path says which technic
 it is for. A refused token renders a plain bilingual "link expired" page (the reason
 is logged, never shown). A good one renders the shell; the jobs come from
 ``gigafibre_fsm.api.technician`` and the script is inlined from
-``public/js/technician_page.js`` so the page does not depend on ``bench build``.
+``public/js/technician_page.js`` (after the shared ``page_api.js``: gigafibre_fsm.public_pages)
+so the page does not depend on ``bench build``.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-
 import frappe
 
 from gigafibre_fsm.dispatch.technician_page import TechnicianLinkError, technician_for
+from gigafibre_fsm.public_pages import page_api, script
 
 no_cache = 1
 sitemap = 0
-
-SCRIPT = os.path.join(os.path.dirname(os.path.dirname(__file__)), "public", "js", "technician_page.js")
-
-
-@functools.cache
-def _script() -> str:
-	with open(SCRIPT, encoding="utf-8") as fh:
-		return fh.read()
 
 
 def get_context(context):
@@ -48,5 +39,6 @@ def get_context(context):
 		"technician_name": frappe.db.get_value("Technician", technician, "technician_name"),
 		"api": "/api/method/gigafibre_fsm.api.technician.",
 	}
-	context.script = _script() if not frappe.conf.developer_mode else _script.__wrapped__()
+	context.page_api = page_api()
+	context.script = script("technician_page.js")
 	return context

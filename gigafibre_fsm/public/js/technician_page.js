@@ -373,49 +373,10 @@
 		);
 	}
 
-	// POST/GET to the app's endpoints. Resolves {ok, status, data, message}; a network
-	// failure resolves with status 0.
+	// POST/GET to the app's endpoints (page_api.js, inlined before this script).
+	// Resolves {ok, status, data, message, body}; a network failure resolves with status 0.
 	function call(method, payload, httpMethod) {
-		var headers = { Accept: "application/json", "X-Requested-With": "XMLHttpRequest" };
-		var url = API + method;
-		var init = { method: httpMethod || "POST", headers: headers, credentials: "same-origin", cache: "no-store" };
-		if (frappe.csrf_token && frappe.csrf_token !== "None") headers["X-Frappe-CSRF-Token"] = frappe.csrf_token;
-		if (init.method === "GET") {
-			url += "?" + new URLSearchParams(payload).toString();
-		} else {
-			headers["Content-Type"] = "application/json";
-			init.body = JSON.stringify(payload);
-		}
-		return fetch(url, init).then(
-			function (res) {
-				return res
-					.json()
-					.catch(function () {
-						return {};
-					})
-					.then(function (body) {
-						return { ok: res.ok, status: res.status, data: body.message, message: serverMessage(body), body: body };
-					});
-			},
-			function () {
-				return { ok: false, status: 0 };
-			}
-		);
-	}
-
-	function serverMessage(body) {
-		try {
-			var messages = JSON.parse(body._server_messages || "[]");
-			return messages
-				.map(function (m) {
-					// Parsed, never inserted: a DOMParser document runs no script nor handler.
-					var html = JSON.parse(m).message || "";
-					return new DOMParser().parseFromString(html, "text/html").body.textContent;
-				})
-				.join(" ");
-		} catch (e) {
-			return body.exception || "";
-		}
+		return window.gigafibrePage.call(API, method, payload, httpMethod);
 	}
 
 	function isLinkError(res) {
