@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
 
 import frappe
@@ -11,6 +12,13 @@ from gigafibre_fsm.testing import IntegrationTestCase
 
 # Not a test module: Frappe's runner only imports files named test_*.py that hold
 # tests; this one holds none (the name follows frappe/helpdesk's test_utils.py).
+
+
+def random_phone(area: str = "514") -> str:
+	"""A random E.164 cell number: 8 million per area code, because the test site keeps the
+	customers and SMS consents of earlier runs (a number met again would be someone else's)."""
+	n = int.from_bytes(os.urandom(4), "big")
+	return f"+1{area}{200 + n % 800:03d}{(n // 800) % 10000:04d}"
 
 
 def before_tests() -> None:

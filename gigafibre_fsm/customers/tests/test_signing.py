@@ -4,7 +4,6 @@ submission and delivers its webhook to the served site)."""
 
 import base64
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 import frappe
@@ -22,6 +21,7 @@ from gigafibre_fsm.test_utils import (
 	make_contract,
 	make_customer,
 	make_user,
+	random_phone,
 	serve_site,
 	settings_for_update,
 	unique,
@@ -40,10 +40,6 @@ SETTINGS_FIELDS = (
 )
 SECRET_FIELDS = ("twilio_auth_token", "docuseal_api_key", "docuseal_webhook_secret")
 WEBHOOK = "/api/method/gigafibre_fsm.api.webhooks.docuseal"
-
-
-def random_phone() -> str:
-	return f"+1514555{int.from_bytes(os.urandom(2), 'big') % 10000:04d}"
 
 
 def signed_runs(contract: str) -> int:

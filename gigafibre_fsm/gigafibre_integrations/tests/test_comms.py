@@ -27,6 +27,7 @@ from gigafibre_fsm.test_utils import (
 	make_customer,
 	make_template,
 	make_user,
+	random_phone,
 	serve_site,
 	settings_for_update,
 	step,
@@ -60,12 +61,6 @@ SECRETS = ("twilio_auth_token", "threecx_token")
 # Thursday 3 December 2026, 10:00 in Montreal; Sunday 6 December
 OPEN = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
 SUNDAY = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
-
-
-def random_phone(area: str = "514") -> str:
-	# 8 million numbers per area code: the test site keeps the customers of earlier runs
-	n = int.from_bytes(os.urandom(4), "big")
-	return f"+1{area}{200 + n % 800:03d}{(n // 800) % 10000:04d}"
 
 
 def national(e164: str) -> str:

@@ -27,9 +27,8 @@ from gigafibre_fsm.gigafibre_integrations.tests.test_comms import (
 	SMS_PATH,
 	CommsCase,
 	fake_request,
-	random_phone,
 )
-from gigafibre_fsm.test_utils import free_port, unique
+from gigafibre_fsm.test_utils import free_port, random_phone, unique
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from gigafibre_fsm.flows import runtime
 from gigafibre_fsm.network import outage_notice, outages
 from gigafibre_fsm.test_utils import (
 	make_customer,
+	random_phone,
 	serve_site,
 	settings_for_update,
 	unique,
@@ -39,10 +40,6 @@ RESTORED = (
 	"snmp_timeout",
 )
 RESTORED_SECRETS = ("twilio_auth_token", "uptime_kuma_token")
-
-
-def random_phone() -> str:
-	return f"+1438555{int.from_bytes(os.urandom(2), 'big') % 10000:04d}"
 
 
 def make_olt() -> str:

@@ -21,6 +21,7 @@ from gigafibre_fsm.test_utils import (
 	chromium_missing,
 	launch_chromium,
 	make_customer,
+	random_phone,
 	serve_site,
 	settings_for_update,
 	unique,
@@ -35,10 +36,6 @@ def random_mac() -> str:
 	raw = bytearray(os.urandom(6))
 	raw[0] = (raw[0] | 0x02) & 0xFE  # locally administered, unicast: never a real vendor's
 	return ":".join(f"{b:02x}" for b in raw)
-
-
-def random_phone() -> str:
-	return f"+1514555{int.from_bytes(os.urandom(2), 'big') % 10000:04d}"
 
 
 def drop_request():
