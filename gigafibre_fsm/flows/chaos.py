@@ -16,9 +16,11 @@ Used by scripts/chaos-flows.py (1,000 runs) and by flows/tests/test_chaos.py (CI
   process executing a job) or to a whole worker with its horse (a new worker is started);
 * when every run is Completed or Failed (or ``timeout`` passed) everything is stopped and
   the runs are compared with what the peers received: ``lost`` (a completed step whose
-  side effect never arrived), ``duplicates`` (one step attempt delivered twice: same
-  Idempotency-Key at the hook, or a second SMS for one step) and ``stuck`` (a run not
-  finished). The runs, the template and their cache keys are deleted afterwards.
+  side effect never arrived), ``duplicates`` (a side effect applied twice: a second SMS for
+  one step, or one webhook step delivered under two Idempotency-Keys, which a receiver
+  honouring the header applies twice) and ``stuck`` (a run not finished). A delivery repeated
+  under the same key (the worker was killed between the receiver's answer and the cached
+  result) is a retransmission the receiver drops: counted apart, not a duplicate. The runs, the template and their cache keys are deleted afterwards.
 
 Run it only while nothing else uses the site: it starts workers on the site's queues.
 """
@@ -49,7 +51,7 @@ class CountingHook(FakePeer):
 	"""Fake peer: a webhook receiver that counts deliveries per Idempotency-Key.
 
 	It does not dedupe (a receiver honouring Idempotency-Key would): the counts show what
-	reached the wire.
+	reached the wire, and the figures tell retransmissions (same key) from duplicates.
 	"""
 
 	def __init__(self):
@@ -439,7 +441,8 @@ def check(template: str, hook: CountingHook, twilio) -> dict:
 		"webhook_steps_delivered_under_several_keys": sum(1 for ks in keys_per_step.values() if len(ks) > 1),
 		"sms_repeats_per_step": sum(n - 1 for n in sms_repeats.values()),
 		"sms_repeat_examples": dict(list(sms_repeats.items())[:10]),
-		"duplicates": sum(n - 1 for n in same_key.values()) + sum(n - 1 for n in sms_repeats.values()),
+		"duplicates": sum(n - 1 for n in sms_repeats.values())
+		+ sum(1 for ks in keys_per_step.values() if len(ks) > 1),
 	}
 
 
