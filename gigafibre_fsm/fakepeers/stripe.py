@@ -179,7 +179,7 @@ class FakeStripe(CardsMixin, FakePeer):
 				customer=session["customer"],
 				description=data.get("description"),
 				metadata=dict(data.get("metadata") or {}),
-				payment_method=self._id("pm"),
+				payment_method=self.payment_method(self._id("pm"), session["customer"])["id"],
 				status="succeeded",
 				client_secret=None,
 				last_payment_error=None,
