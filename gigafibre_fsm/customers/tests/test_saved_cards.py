@@ -112,7 +112,14 @@ class TestCardDetails(CardCase):
 		frappe.db.commit()
 		from gigafibre_fsm.fakepeers.http import Response
 
-		self.stripe.fail_next.append(Response.json({"error": {"type": "api_error"}}, status=500))
+		# a 500 Stripe says not to retry (Stripe-Should-Retry: false): the SDK gives up at once
+		self.stripe.fail_next.append(
+			Response(
+				500,
+				b'{"error": {"type": "api_error", "message": "boom"}}',
+				{"Content-Type": "application/json", "Stripe-Should-Retry": "false"},
+			)
+		)
 		with serve_site(frappe.local.site) as base:
 			(event,) = self.stripe.events_of("setup_intent.succeeded")
 			self.assertGreaterEqual(self.deliver(base, event["id"]), 500)
