@@ -108,6 +108,7 @@ scheduler_events = {
 		"gigafibre_fsm.customers.billing.daily",
 		"gigafibre_fsm.customers.payments.fire_overdue",
 		"gigafibre_fsm.customers.payments.retry_autopay",
+		"gigafibre_fsm.customers.saved_cards.warn_expiring",
 	],
 }
 

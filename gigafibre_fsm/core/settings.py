@@ -150,6 +150,9 @@ class CommsSettings:
 		}
 
 
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+
+
 @dataclass(frozen=True)
 class StripeSettings:
 	"""Stripe (gigafibre_fsm.connectors.stripe_payments takes this as is)."""
@@ -160,6 +163,7 @@ class StripeSettings:
 	max_network_retries: int = 2
 	webhook_secret: str = field(default="", repr=False)  # whsec_...
 	publishable_key: str = ""  # pk_...: the account page's Stripe.js (save a card)
+	js_url: str = STRIPE_JS_URL  # where the account page loads Stripe.js from (tests: the fake's)
 	account: str = ""  # the ERPNext Account (Bank/Cash) Stripe payments are received in
 
 	def __post_init__(self):
@@ -245,6 +249,7 @@ FIELD_MAP: dict[str, dict[str, str]] = {
 		"timeout": "stripe_timeout",
 		"webhook_secret": "stripe_webhook_secret",
 		"publishable_key": "stripe_publishable_key",
+		"js_url": "stripe_js_url",
 		"account": "stripe_account",
 	},
 	"webhooks": {

@@ -10,7 +10,8 @@
   ``/payer/<token>`` opens the invoice's Checkout Session. Reminders and print formats use
   :func:`pay_url`.
 - :func:`summary`: what the page shows, for one customer only: balance, submitted invoices,
-  payments, active services, the saved card. Every query filters on that customer.
+  payments, active services, the saved card (brand, last 4 digits, expiry). Every query filters on
+  that customer.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from frappe.utils import flt, get_url
 
 from gigafibre_fsm.core import tokens
 from gigafibre_fsm.core.billing.payments import account_identifier
+from gigafibre_fsm.customers.saved_cards import card_view
 from gigafibre_fsm.exceptions import ForbiddenError
 from gigafibre_fsm.settings import get_settings
 
@@ -234,7 +236,17 @@ def summary(customer: str) -> dict:
 	cust = frappe.db.get_value(
 		"Customer",
 		customer,
-		["name", "customer_name", "language", "gigafibre_autopay", "gigafibre_payment_method"],
+		[
+			"name",
+			"customer_name",
+			"language",
+			"gigafibre_autopay",
+			"gigafibre_payment_method",
+			"gigafibre_card_brand",
+			"gigafibre_card_last4",
+			"gigafibre_card_exp_month",
+			"gigafibre_card_exp_year",
+		],
 		as_dict=True,
 	)
 	invoices = frappe.get_all(
@@ -326,5 +338,6 @@ def summary(customer: str) -> dict:
 		"autopay": {
 			"enabled": bool(cust.gigafibre_autopay),
 			"card_saved": bool(cust.gigafibre_payment_method),
+			"card": card_view(cust),
 		},
 	}

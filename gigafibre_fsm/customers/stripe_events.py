@@ -16,7 +16,9 @@ Stripe's retry handles it anew.
   Reconciliation) — ERPNext refuses to allocate a *Pay* entry to an invoice that is paid.
 - ``payment_intent.payment_failed`` → ``flows.fire("on_payment_failed", invoice)`` once per
   PaymentIntent; ``charge.dispute.created`` → an Issue for billing staff; ``setup_intent.succeeded``
-  → the card is saved on the customer and autopay turned on.
+  → the card is saved on the customer and autopay turned on, its brand, last 4 digits and expiry
+  read from Stripe (saved_cards.py); ``payment_method.attached`` / ``.updated`` /
+  ``.automatically_updated`` of a saved card → its details read again.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from frappe.utils import flt, now_datetime
 
 from gigafibre_fsm.connectors import stripe_webhooks as sw
 from gigafibre_fsm.core.billing import payments as rules
+from gigafibre_fsm.customers import saved_cards
 from gigafibre_fsm.customers.payments import amount_text, payment_failed
 from gigafibre_fsm.customers.stripe_ledger import (
 	INVOICE,
@@ -111,7 +114,7 @@ def _on_payment(event: sw.StripeEvent) -> dict:
 		charge=event.data.get("latest_charge") if event.object_type == "payment_intent" else None,
 	)
 	if event.object_type == "payment_intent" and event.data.get("setup_future_usage") == "off_session":
-		_save_card(event.metadata.get("customer"), event.customer, event.data.get("payment_method"))
+		_save_card(event.metadata.get("customer"), event.customer, sw.id_of(event.data.get("payment_method")))
 	return {"action": rules.RECORD_PAYMENT, **result}
 
 
@@ -171,16 +174,34 @@ def _on_dispute(event: sw.StripeEvent) -> dict:
 
 def _on_setup(event: sw.StripeEvent) -> dict:
 	customer = event.metadata.get("customer")
-	saved = _save_card(customer, event.customer, event.data.get("payment_method"))
-	return {"action": rules.SAVE_CARD, "customer": customer if saved else None, "saved": saved}
+	payment_method = sw.id_of(event.data.get("payment_method"))
+	card = _save_card(customer, event.customer, payment_method)
+	return {
+		"action": rules.SAVE_CARD,
+		"customer": customer if card else None,
+		"saved": bool(card),
+		"card": card.expiry if card else None,
+	}
 
 
-def _save_card(customer: str | None, stripe_customer: str | None, payment_method: str | None) -> bool:
+def _on_card(event: sw.StripeEvent) -> dict:
+	"""A PaymentMethod changed (attached, edited, renewed by the card network): if it is a
+	customer's saved card, its details are read again from Stripe."""
+	customer = saved_cards.customer_with_card(event.object_id)
+	if not customer:
+		return {"action": rules.IGNORE, "reason": "not a saved card"}
+	card = saved_cards.refresh_card(customer, event.object_id)
+	return {"action": rules.REFRESH_CARD, "customer": customer, "card": card.expiry}
+
+
+def _save_card(customer: str | None, stripe_customer: str | None, payment_method: str | None):
+	"""Save the card on the customer, turn autopay on, read the card's details from Stripe: its
+	Card, or None when the event names no customer of ours (or another Stripe customer)."""
 	if not (customer and stripe_customer and payment_method) or not frappe.db.exists("Customer", customer):
-		return False
+		return None
 	known = frappe.db.get_value("Customer", customer, "gigafibre_stripe_customer")
 	if known and known != stripe_customer:
-		return False  # a card of another Stripe customer is never attached here
+		return None  # a card of another Stripe customer is never attached here
 	frappe.db.set_value(
 		"Customer",
 		customer,
@@ -190,7 +211,7 @@ def _save_card(customer: str | None, stripe_customer: str | None, payment_method
 			"gigafibre_autopay": 1,
 		},
 	)
-	return True
+	return saved_cards.refresh_card(customer, payment_method)
 
 
 _ACTIONS = {
@@ -199,4 +220,5 @@ _ACTIONS = {
 	rules.PAYMENT_FAILED: _on_failed,
 	rules.OPEN_DISPUTE: _on_dispute,
 	rules.SAVE_CARD: _on_setup,
+	rules.REFRESH_CARD: _on_card,
 }

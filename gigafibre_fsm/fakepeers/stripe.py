@@ -33,7 +33,11 @@ Imitates Stripe as its API reference describes it (https://docs.stripe.com/api: 
   ``payment_intent.payment_failed`` on a charge, ``checkout.session.completed`` and
   ``payment_intent.succeeded`` when :meth:`FakeStripe.mark_paid` pays a session (or, for an intent
   left unpaid, ``payment_intent.succeeded`` alone),
-  ``checkout.session.expired``, ``setup_intent.succeeded`` (:meth:`FakeStripe.complete_setup`).
+  ``checkout.session.expired``, ``payment_method.attached`` and ``setup_intent.succeeded``
+  (:meth:`FakeStripe.complete_setup`).
+- PaymentMethods, confirming a SetupIntent from the browser and a fake Stripe.js: stripe_cards.py.
+- ``webhook_url``: when set, the events an API request makes are delivered there as it answers
+  (:meth:`FakeStripe.deliver_pending`), as Stripe sends them.
 - ``charge.refunded`` (:meth:`FakeStripe.refund`, cumulative ``amount_refunded``) and
   ``charge.dispute.created`` (:meth:`FakeStripe.dispute`) for a paid PaymentIntent.
 - The hosted Checkout page at the session's ``url`` (``/c/pay/{id}``): one Pay button; paying
@@ -54,7 +58,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import re
 import secrets
 import threading
 import time
@@ -64,6 +67,11 @@ from urllib.parse import parse_qsl
 import requests
 
 from gigafibre_fsm.fakepeers.http import FakePeer, Request, Response
+from gigafibre_fsm.fakepeers.stripe_cards import CardsMixin
+from gigafibre_fsm.fakepeers.stripe_wire import as_bool as _bool
+from gigafibre_fsm.fakepeers.stripe_wire import decode_form
+from gigafibre_fsm.fakepeers.stripe_wire import error as _error
+from gigafibre_fsm.fakepeers.stripe_wire import missing as _missing
 
 API_VERSION = "2026-10-28.endive"  # what the stripe SDK this app pins sends
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
@@ -86,51 +94,6 @@ TEST_PAYMENT_METHODS: dict[str, tuple[str, str | None, str]] = {
 AUTHENTICATION_REQUIRED = "pm_card_authenticationRequired"
 
 
-def decode_form(pairs: list[tuple[str, str]]) -> dict:
-	"""Stripe's bracket notation (``a[b][0][c]=v``) back into nested dicts and lists."""
-	root: dict = {}
-	for key, value in pairs:
-		head, *rest = re.findall(r"[^\[\]]+", key) or [key]
-		node, name = root, head
-		for part in rest:
-			node = node.setdefault(name, {})
-			name = part
-		node[name] = value
-	return _lists(root)
-
-
-def _lists(value):
-	if isinstance(value, dict):
-		items = {k: _lists(v) for k, v in value.items()}
-		if items and all(k.isdigit() for k in items):
-			return [items[k] for k in sorted(items, key=int)]
-		return items
-	return value
-
-
-def _error(status: int, type_: str, message: str, **extra) -> Response:
-	error = {"type": type_, "message": message, **{k: v for k, v in extra.items() if v is not None}}
-	if "code" in error:
-		error.setdefault("doc_url", f"https://stripe.com/docs/error-codes/{error['code'].replace('_', '-')}")
-	return Response.json(
-		{"error": error}, status=status, headers={"Request-Id": "req_" + secrets.token_hex(7)}
-	)
-
-
-def _missing(param: str) -> Response:
-	return _error(
-		400,
-		"invalid_request_error",
-		f"Missing required param: {param}.",
-		code="parameter_missing",
-		param=param,
-	)
-
-
-def _bool(value) -> bool:
-	return str(value).lower() == "true"
-
-
 @dataclass
 class Delivery:
 	event_id: str
@@ -138,7 +101,7 @@ class Delivery:
 	attempts: list[dict] = field(default_factory=list)  # {"status", "timestamp", "signature"}
 
 
-class FakeStripe(FakePeer):
+class FakeStripe(CardsMixin, FakePeer):
 	def __init__(
 		self, api_key: str = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc", webhook_secret: str | None = None
 	):
@@ -149,6 +112,8 @@ class FakeStripe(FakePeer):
 		self.deliveries: list[Delivery] = []
 		self.idempotent: dict[str, tuple[str, str, dict, Response]] = {}
 		self.fail_next: list[Response] = []
+		self.webhook_url: str | None = None  # set: each event is delivered there (deliver_pending)
+		self._outbox: list[str] = []
 		self._ids = itertools.count(1)
 		self._data_lock = threading.RLock()
 		super().__init__()
@@ -180,7 +145,17 @@ class FakeStripe(FakePeer):
 			"type": type_,
 		}
 		self.events[event["id"]] = event
+		if self.webhook_url:
+			self._outbox.append(event["id"])
 		return event
+
+	def deliver_pending(self) -> list[int]:
+		"""Deliver the events made since the last call to ``webhook_url`` (as Stripe sends them,
+		in creation order). The API routes call it after answering work and releasing the lock, so
+		the receiver may call the fake back; test controls leave their events for the caller."""
+		with self._data_lock:
+			pending, self._outbox = self._outbox, []
+		return [self.deliver(event_id, self.webhook_url) for event_id in pending if self.webhook_url]
 
 	def events_of(self, type_: str) -> list[dict]:
 		with self._data_lock:
@@ -204,7 +179,7 @@ class FakeStripe(FakePeer):
 				customer=session["customer"],
 				description=data.get("description"),
 				metadata=dict(data.get("metadata") or {}),
-				payment_method=self._id("pm"),
+				payment_method=self.payment_method(self._id("pm"), session["customer"])["id"],
 				status="succeeded",
 				client_secret=None,
 				last_payment_error=None,
@@ -307,9 +282,7 @@ class FakeStripe(FakePeer):
 		"""The customer saves a card on a SetupIntent."""
 		with self._data_lock:
 			intent = self.objects[setup_intent_id]
-			intent.update(status="succeeded", payment_method=payment_method)
-			self._event("setup_intent.succeeded", intent)
-			return intent
+			return self._succeed_setup(intent, self.payment_method(payment_method))
 
 	# -- webhooks
 
@@ -380,6 +353,11 @@ class FakeStripe(FakePeer):
 			if request.method == "GET":
 				params = {k: v[-1] for k, v in request.query.items()}
 			key = request.headers.get("idempotency-key") if request.method == "POST" else None
+			answer = locked(request, params, key, groups)
+			self.deliver_pending()
+			return answer
+
+		def locked(request: Request, params: dict, key: str | None, groups: dict) -> Response:
 			with self._data_lock:
 				if key and key in self.idempotent:
 					method, path, first_params, answer = self.idempotent[key]
@@ -555,6 +533,8 @@ class FakeStripe(FakePeer):
 				return Response.text("This Checkout Session is no longer available.", status=404)
 			self.pay_checkout(id)
 			return Response(303, b"", {"Location": session["success_url"] or "/"})
+
+		self.card_routes(route)
 
 		for method in ("GET", "POST", "DELETE"):
 

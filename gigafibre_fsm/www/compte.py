@@ -4,7 +4,9 @@
 (``gigafibre_fsm.api.billing.send_account_link``: same answer whether or not it is on file).
 ``/compte/<token>``: that customer's balance, invoices (PDF through the token), payments, active
 services, a Pay button per open invoice (``account_pay``: the invoice's Stripe Checkout Session)
-and Save a card (``account_save_card``: a SetupIntent confirmed with Stripe.js). Everything shown
+and Save a card (``account_save_card``: a SetupIntent confirmed with Stripe.js, loaded from Gigafibre
+Settings' "Stripe.js URL": https://js.stripe.com/v3/, or the fake Stripe's in tests; the saved
+card's brand, last 4 digits and expiry, with a warning when it expires soon). Everything shown
 is read for the token's customer only (gigafibre_fsm.customers.account.summary); a refused link
 shows one message and the request form. French or English: ``?lang=`` first, else the
 customer's language, else the browser's, else French. Plain HTML and a small inline script: no
@@ -16,6 +18,8 @@ from __future__ import annotations
 import re
 
 import frappe
+
+from gigafibre_fsm.settings import get_settings
 
 no_cache = 1
 sitemap = 0
@@ -56,6 +60,11 @@ TEXT = {
 		"autopay_off": "Enregistrez une carte : vos factures seront payées automatiquement.",
 		"save_card": "Enregistrer une carte",
 		"card_saved": "Carte enregistrée. Merci !",
+		"card_pending": "Carte enregistrée. Merci ! Elle apparaîtra ici dans un instant.",
+		"card_on_file": "Carte enregistrée",
+		"card_expiring": "Cette carte expire bientôt : enregistrez-en une nouvelle pour que vos factures continuent d'être payées.",
+		"card_expired": "Cette carte est expirée : enregistrez-en une nouvelle.",
+		"replace_card": "Enregistrer une autre carte",
 		"card_unavailable": "L'enregistrement de carte n'est pas disponible pour le moment.",
 		"failed": "Le service ne répond pas. Réessayez dans quelques minutes.",
 		"too_many": "Trop de demandes. Réessayez dans quelques minutes.",
@@ -92,6 +101,11 @@ TEXT = {
 		"autopay_off": "Save a card and your invoices will be paid automatically.",
 		"save_card": "Save a card",
 		"card_saved": "Card saved. Thank you!",
+		"card_pending": "Card saved. Thank you! It will show here in a moment.",
+		"card_on_file": "Saved card",
+		"card_expiring": "This card expires soon: save a new one to keep your invoices paid.",
+		"card_expired": "This card has expired: save a new one.",
+		"replace_card": "Save another card",
 		"card_unavailable": "Saving a card is not available right now.",
 		"failed": "The service is not answering. Try again in a few minutes.",
 		"too_many": "Too many requests. Try again in a few minutes.",
@@ -133,6 +147,8 @@ def get_context(context):
 	context.other_lang = "en" if lang == "fr" else "fr"
 	context.title = context.t["title"]
 	context.paid = str(frappe.form_dict.get("paid") or "") == "1"
+	context.card_just_saved = bool(context.account) and str(frappe.form_dict.get("card") or "") == "saved"
+	context.stripe_js = get_settings().stripe.js_url
 	context.money = _money
 	context.api = "/api/method/gigafibre_fsm.api.billing."
 	return context

@@ -32,6 +32,7 @@ RECORD_REFUND = "record_refund"
 PAYMENT_FAILED = "payment_failed"
 OPEN_DISPUTE = "open_dispute"
 SAVE_CARD = "save_card"
+REFRESH_CARD = "refresh_card"
 IGNORE = "ignore"
 
 _ACTIONS = {
@@ -42,6 +43,10 @@ _ACTIONS = {
 	"payment_intent.payment_failed": PAYMENT_FAILED,
 	"charge.dispute.created": OPEN_DISPUTE,
 	"setup_intent.succeeded": SAVE_CARD,
+	# the saved card's details (brand, last 4, expiry) are read again from Stripe
+	"payment_method.attached": REFRESH_CARD,
+	"payment_method.updated": REFRESH_CARD,
+	"payment_method.automatically_updated": REFRESH_CARD,
 }
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,63}$")

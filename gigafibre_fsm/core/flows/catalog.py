@@ -26,6 +26,7 @@ AGENT_KINDS = {
 	"post_signature_ack": "Post-signature acknowledgement",
 	"repair_follow_up": "Follow-up after a repair",
 	"payment_reminder": "Overdue payment reminder",
+	"card_expiry_notice": "Saved card expiring",
 	"sla_escalation": "SLA escalation",
 	"network_alarm": "Network alarm handling",
 	"outage_notice": "Outage notice to affected customers",
@@ -61,6 +62,8 @@ APP_EVENTS = (
 	"on_outage_started",
 	"on_outage_resolved",
 	"on_payment_failed",
+	# fired on the Customer whose saved card expires this month or the next (occurrence: card and expiry)
+	"on_card_expiring",
 )
 TRIGGER_EVENTS = ("manual", *DOC_EVENTS, *APP_EVENTS, "cron")
 
@@ -291,5 +294,14 @@ PAYMENT_LINK = StepKind(
 	_obj({}),
 	"On a Sales Invoice: a link that opens its card payment (valid 45 days), in the step output as "
 	"url, with the amount due as outstanding.",
+	config_example={},
+)
+
+# Declared here so templates validate anywhere; the Customers module registers its handler.
+ACCOUNT_LINK = StepKind(
+	"account_link",
+	"Account link",
+	_obj({}),
+	"On a Customer: a link to their account page (valid 24 hours), in the step output as url.",
 	config_example={},
 )

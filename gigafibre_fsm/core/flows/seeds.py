@@ -9,6 +9,7 @@ from __future__ import annotations
 HAS_CELL = {"!": {"blank": [{"var": "customer.cell_phone"}]}}
 HAS_EMAIL = {"!": {"blank": [{"var": "customer.email_billing"}]}}
 STILL_DUE = {">": [{"var": "doc.outstanding_amount"}, 0]}
+HAS_CARD = {"!": {"blank": [{"var": "doc.gigafibre_payment_method"}]}}
 DAY = 24 * 60  # minutes
 
 
@@ -471,6 +472,53 @@ SEEDS = [
 				},
 				deps=["s7"],
 				condition=STILL_DUE,
+			),
+		],
+	},
+	# Saved cards (gigafibre_fsm.customers.saved_cards.warn_expiring): fired on the Customer once per
+	# card and expiry, in the month before the card's last month (or in that month).
+	{
+		"seed_key": "card_expiring",
+		"title": "Avis de carte bientôt expirée",
+		"category": "Agent",
+		"kind": "card_expiry_notice",
+		"applies_to": "Customer",
+		"trigger_event": "on_card_expiring",
+		"trigger_condition": HAS_CARD,
+		"description": "La carte enregistrée pour le paiement automatique expire ce mois-ci ou le mois prochain : "
+		"SMS et courriel avec un lien vers le compte pour enregistrer une nouvelle carte.",
+		"steps": [
+			step("s1", "Lien vers le compte", "account_link"),
+			step(
+				"s2",
+				"SMS carte bientôt expirée",
+				"send_sms",
+				{
+					"to": "{{customer.cell_phone}}",
+					"body": "Gigafibre : votre carte se terminant par {{doc.gigafibre_card_last4}} expire le "
+					"{{doc.gigafibre_card_expiry}}. Enregistrez une nouvelle carte / Your card ending in "
+					"{{doc.gigafibre_card_last4}} expires {{doc.gigafibre_card_expiry}}. Save a new card: {{steps.s1.url}}",
+				},
+				deps=["s1"],
+				condition=HAS_CELL,
+			),
+			step(
+				"s3",
+				"Courriel carte bientôt expirée",
+				"send_email",
+				{
+					"recipients": "{{customer.email_billing}}",
+					"subject": "Gigafibre : votre carte expire bientôt / your card expires soon",
+					"message": "<p>Bonjour,</p><p>La carte se terminant par {{doc.gigafibre_card_last4}} que vous avez "
+					"enregistrée pour le paiement automatique expire le {{doc.gigafibre_card_expiry}}. Pour que vos "
+					'factures continuent d\'être payées, enregistrez une nouvelle carte : <a href="{{steps.s1.url}}">'
+					"{{steps.s1.url}}</a> (lien valide 24 heures).</p><hr><p>Hello,</p><p>The card ending in "
+					"{{doc.gigafibre_card_last4}} you saved for automatic payment expires {{doc.gigafibre_card_expiry}}. "
+					'To keep your invoices paid, save a new card: <a href="{{steps.s1.url}}">{{steps.s1.url}}</a> '
+					"(link valid for 24 hours).</p>",
+				},
+				deps=["s1"],
+				condition=HAS_EMAIL,
 			),
 		],
 	},

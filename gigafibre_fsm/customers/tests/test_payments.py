@@ -36,7 +36,13 @@ from gigafibre_fsm.testing import IntegrationTestCase
 
 WEBHOOK = "/api/method/gigafibre_fsm.api.webhooks.stripe"
 API = "/api/method/gigafibre_fsm.api.billing."
-STRIPE_FIELDS = ("stripe_api_base", "stripe_timeout", "stripe_account", "stripe_publishable_key")
+STRIPE_FIELDS = (
+	"stripe_api_base",
+	"stripe_timeout",
+	"stripe_account",
+	"stripe_publishable_key",
+	"stripe_js_url",
+)
 STRIPE_SECRETS = ("stripe_secret_key", "stripe_webhook_secret")
 TWILIO_FIELDS = ("twilio_account_sid", "twilio_from_number", "twilio_api_base")
 CAD_COMPANY = "Gigafibre Tests CAD"

@@ -4,6 +4,7 @@ import pytest
 
 from gigafibre_fsm.core import conditions, templating
 from gigafibre_fsm.core.flows.catalog import (
+	ACCOUNT_LINK,
 	AGENT_KINDS,
 	APPLIES_TO,
 	BUILTIN_KINDS,
@@ -22,7 +23,7 @@ from gigafibre_fsm.core.flows.seeds import SEEDS
 def test_seed_is_valid(seed):
 	problems = validate(
 		seed["steps"],
-		kinds=BUILTIN_KINDS | {k.name: k for k in (CREATE_DISPATCH_JOB, PAYMENT_LINK)},
+		kinds=BUILTIN_KINDS | {k.name: k for k in (CREATE_DISPATCH_JOB, PAYMENT_LINK, ACCOUNT_LINK)},
 		check_condition=conditions.validate_rule,
 		check_config=check_config,
 		check_placeholders=lambda cfg: templating.check_paths(cfg, CONTEXT_ROOTS | {"address"}),

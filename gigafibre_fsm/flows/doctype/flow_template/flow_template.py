@@ -48,6 +48,7 @@ class FlowTemplate(Document):
 			"post_signature_ack",
 			"repair_follow_up",
 			"payment_reminder",
+			"card_expiry_notice",
 			"sla_escalation",
 			"network_alarm",
 			"outage_notice",
@@ -76,6 +77,7 @@ class FlowTemplate(Document):
 			"on_outage_started",
 			"on_outage_resolved",
 			"on_payment_failed",
+			"on_card_expiring",
 			"cron",
 		]
 		version: DF.Int

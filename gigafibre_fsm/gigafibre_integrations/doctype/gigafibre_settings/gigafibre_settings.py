@@ -18,6 +18,7 @@ URL_FIELDS = (
 	"public_base_url",
 	"pay_link_url",
 	"pay_url",
+	"stripe_js_url",
 )
 
 
@@ -66,6 +67,7 @@ class GigafibreSettings(Document):
 		pon_outage_min_share: DF.Percent
 		snmp_retries: DF.Int
 		snmp_timeout: DF.Float
+		stripe_js_url: DF.Data | None
 		stripe_webhook_secret: DF.Password | None
 		support_queue_number: DF.Data | None
 		threecx_token: DF.Password | None
