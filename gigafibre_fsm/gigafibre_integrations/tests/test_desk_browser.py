@@ -46,7 +46,7 @@ class TestDeskInBrowser(DeskBrowserCase):
 		# not fit its bar's share of the width with " ...")
 		axis = page.locator('[chart_name="Optical Alarms per OLT"] svg.frappe-chart g.x.axis text')
 		expect(axis).to_have_count(len(labels["Optical Alarms per OLT"]), timeout=60_000)
-		self.assertEqual(sorted(axis.all_inner_texts()), sorted(labels["Optical Alarms per OLT"]))
+		self.assertEqual(sorted(axis.all_text_contents()), sorted(labels["Optical Alarms per OLT"]))
 		self.shot(page, "workspace-fr")
 		self.assert_no_console_errors()
 
