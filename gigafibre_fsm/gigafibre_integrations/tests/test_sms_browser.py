@@ -16,6 +16,8 @@ from gigafibre_fsm.gigafibre_integrations.tests.test_comms import random_phone
 from gigafibre_fsm.test_utils import make_customer, make_user, settings_for_update, unique, use_fake_twilio
 
 TWILIO = ("twilio_account_sid", "twilio_from_number", "twilio_api_base")
+# ERPNext's Issue form asks for Support Settings, refused (403) to all but a System Manager
+ERPNEXT_SUPPORT_SETTINGS = ("Support%20Settings", "No permission for Support Settings")
 
 
 class TestSmsFromTheDesk(DeskBrowserCase):
@@ -62,14 +64,29 @@ class TestSmsFromTheDesk(DeskBrowserCase):
 			job.delete()
 		frappe.db.commit()
 
+	def close_support_settings_refusal(self, page):
+		"""ERPNext's Issue form reads Support Settings, which only a System Manager may read: for
+		other users the desk answers "Not permitted" in a message box (ERPNext's, not this app's).
+		Wait for that request's answer, then close the box."""
+		for _ in range(120):
+			if any("Support%20Settings" in e for e in self.errors):
+				break
+			page.wait_for_timeout(250)
+		else:
+			return
+		box = page.locator(".modal.show")
+		if box.count():
+			box.locator(".btn-modal-close").first.click()
+
 	def open_dialog(self, who: str, issue: str, button: str):
 		from playwright.sync_api import expect
 
 		page = self.open_as(who, f"/app/issue/{issue}")
 		send = page.locator('[data-testid="send-sms"]')
 		expect(send).to_have_text(button, timeout=120_000)
+		self.close_support_settings_refusal(page)
 		send.click()
-		dialog = page.locator(".modal.show")
+		dialog = page.locator('[data-testid="sms-dialog"]')
 		expect(dialog.locator('[data-fieldname="body"] textarea')).to_be_visible(timeout=60_000)
 		return page, dialog
 
@@ -85,7 +102,7 @@ class TestSmsFromTheDesk(DeskBrowserCase):
 		expect(dialog.locator('[data-testid="sms-count"]')).to_have_text(f"{len(body)} / 1600 caractères")
 		self.shot(page, "sms-dialog-fr")
 		dialog.locator(".btn-modal-primary").click()
-		expect(page.locator(".modal.show")).to_have_count(0, timeout=60_000)
+		expect(dialog).to_be_hidden(timeout=60_000)
 
 		(sent,) = self.wait_for(lambda: self.sent_on(number))
 		comm = frappe.db.get_value(
@@ -103,7 +120,7 @@ class TestSmsFromTheDesk(DeskBrowserCase):
 		page.reload(wait_until="domcontentloaded")  # and after a reload, as sent
 		expect(item).to_contain_text(body, timeout=120_000)
 		self.shot(page, "sms-timeline-fr")
-		self.assert_no_console_errors()
+		self.assert_no_console_errors(expected=ERPNEXT_SUPPORT_SETTINGS)
 
 	def test_a_number_that_texted_stop_is_refused_in_the_dialog(self):
 		from playwright.sync_api import expect
@@ -121,7 +138,7 @@ class TestSmsFromTheDesk(DeskBrowserCase):
 		self.shot(page, "sms-refused-en")
 		self.assertEqual(self.sent_on(number), [])
 		self.assertEqual(self.twilio.sent, [])
-		self.assert_no_console_errors(expected=("texted STOP",))
+		self.assert_no_console_errors(expected=("texted STOP", *ERPNEXT_SUPPORT_SETTINGS))
 
 	def test_a_user_who_may_read_the_issue_but_not_text_sees_no_button(self):
 		from playwright.sync_api import expect
@@ -136,4 +153,4 @@ class TestSmsFromTheDesk(DeskBrowserCase):
 		expect(page.locator(".title-text", has_text=issue.subject)).to_be_visible(timeout=120_000)
 		page.wait_for_function("() => window.gigafibre && window.gigafibre.sms", timeout=60_000)
 		expect(page.locator('[data-testid="send-sms"]')).to_have_count(0)
-		self.assert_no_console_errors()
+		self.assert_no_console_errors(expected=ERPNEXT_SUPPORT_SETTINGS)

@@ -73,6 +73,7 @@ async function open_dialog(frm, reference_doctype, reference_name) {
 			)}</div>`
 		);
 	};
+	dialog.$wrapper.attr("data-testid", "sms-dialog");
 	dialog.fields_dict.body.$input.on("input", count);
 	count();
 	dialog.show();
