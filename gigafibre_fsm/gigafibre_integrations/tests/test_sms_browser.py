@@ -68,6 +68,8 @@ class TestSmsFromTheDesk(DeskBrowserCase):
 		"""ERPNext's Issue form reads Support Settings, which only a System Manager may read: for
 		other users the desk answers "Not permitted" in a message box (ERPNext's, not this app's).
 		Wait for that request's answer, then close the box."""
+		from playwright.sync_api import expect
+
 		for _ in range(120):
 			if any("Support%20Settings" in e for e in self.errors):
 				break
@@ -75,8 +77,9 @@ class TestSmsFromTheDesk(DeskBrowserCase):
 		else:
 			return
 		box = page.locator(".modal.show")
-		if box.count():
-			box.locator(".btn-modal-close").first.click()
+		expect(box).to_have_count(1)  # the box follows its request's answer
+		box.locator(".btn-modal-close").first.click()
+		expect(box).to_have_count(0)
 
 	def open_dialog(self, who: str, issue: str, button: str):
 		from playwright.sync_api import expect
