@@ -123,7 +123,11 @@ has_permission = {
 }
 
 # Desk: the Customer 360 panel on the Customer form (public/js/customer_360.bundle.js).
-doctype_js = {"Customer": "public/js/customer.js"}
+doctype_js = {
+	"Customer": "public/js/customer.js",
+	"Issue": "public/js/issue.js",
+	"Communication": "public/js/communication.js",
+}
 
 # Technician page /t/<token> (www/t.html + www/t.py).
 website_route_rules = [

@@ -223,6 +223,7 @@ def accept_contract(
 
 TIMELINE_STAFF = (CUSTOMER_SERVICE, FSM_MANAGER, DISPATCHER)
 SMS_THREADS = ("Customer", "Issue", "Communication")
+SMS_STAFF = (CUSTOMER_SERVICE, FSM_MANAGER)
 
 
 def _existing(doctype: str, name) -> str:
@@ -258,19 +259,34 @@ def get_timeline(customer: str, before: str | None = None, limit: int = 50) -> d
 	return timeline.timeline(name, cursor, int(limit))
 
 
-@fsm_api(roles=(CUSTOMER_SERVICE, FSM_MANAGER), write=True)
-def send_sms(reference_doctype: str, reference_name: str, body: str) -> dict:
-	"""Text the customer from the desk on a thread: a Customer, an Issue, or a received SMS
-	(Communication: the reply goes to its number, on its Issue or customer). Queued as an outgoing
-	Communication and sent through Twilio after commit (a reply is a service message: it goes even
-	to a number that sent STOP). Returns ``{"communication", "to", "status"}``."""
-	from gigafibre_fsm.gigafibre_integrations import sms
-
+def _sms_thread(reference_doctype, reference_name) -> str:
 	if reference_doctype not in SMS_THREADS:
 		frappe.throw(_("An SMS goes on a Customer, an Issue or a Communication"), GigafibreValidationError)
-	name = _existing(reference_doctype, reference_name)
+	return _existing(reference_doctype, reference_name)
+
+
+@fsm_api(roles=SMS_STAFF)
+def sms_recipients(reference_doctype: str, reference_name: str) -> dict:
+	"""The numbers ``send_sms`` may text on this thread, the default first, each with its consent:
+	``{"numbers": [{"number", "label", "opted_out"}], "max_length"}``."""
+	from gigafibre_fsm.gigafibre_integrations import sms
+
+	name = _sms_thread(reference_doctype, reference_name)
+	return {"numbers": sms.recipients(sms.thread_of(reference_doctype, name)), "max_length": sms.MAX_BODY}
+
+
+@fsm_api(roles=SMS_STAFF, write=True)
+def send_sms(reference_doctype: str, reference_name: str, body: str, to: str | None = None) -> dict:
+	"""Text the customer from the desk on a thread: a Customer, an Issue, or a received SMS
+	(Communication: the reply goes to its number, on its Issue or customer), to ``to`` (one of
+	``sms_recipients``; default: the first). Refused for a number that texted STOP. Queued as an
+	outgoing Communication on the thread and sent through Twilio after commit. Returns
+	``{"communication", "to", "status"}``."""
+	from gigafibre_fsm.gigafibre_integrations import sms
+
+	name = _sms_thread(reference_doctype, reference_name)
 	if not isinstance(body, str) or not body.strip() or len(body) > sms.MAX_BODY:
 		frappe.throw(
 			_("The message must be 1 to {0} characters").format(sms.MAX_BODY), GigafibreValidationError
 		)
-	return sms.queue_reply(reference_doctype, name, body, ignore_permissions=True)
+	return sms.desk_message(reference_doctype, name, body, to=to or None)

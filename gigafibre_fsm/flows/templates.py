@@ -189,6 +189,7 @@ def catalogs(applies_to: str | None = None) -> dict:
 		"agent_kinds": [{"name": k, "label": _(v)} for k, v in catalog.AGENT_KINDS.items()],
 		"applies_to": list(catalog.APPLIES_TO),
 		"trigger_events": list(catalog.TRIGGER_EVENTS),
+		"trigger_event_labels": {e: _(label) for e, label in catalog.TRIGGER_EVENT_LABELS.items()},
 		"step_kinds": [k.as_dict() | {"label": _(k.label)} for k in kinds.values()],
 		"operators": sorted(conditions.KNOWN_OPERATORS),
 	}

@@ -9,9 +9,10 @@ Issue. It is published to the customer's room, the Issue's room and each Custome
 and fires the flow event ``on_sms_received`` (on the Issue, else the Customer; once per message).
 STOP / START words change the number's SMS Consent (core/comms/sms.py).
 
-Outbound from the desk (``queue_reply``): an outgoing Communication is the outbox row, written in
-the caller's transaction and sent by a job after commit (``send_queued``) through the Twilio
-connector with a status callback; ``update_status`` applies Twilio's callbacks to it (and to a
+Outbound from the desk (``desk_message``: to a number of the thread that did not text STOP, then
+``queue_reply``): an outgoing Communication is the outbox row, written in the caller's
+transaction and sent by a job after commit (``send_queued``) through the Twilio connector with a
+status callback; ``update_status`` applies Twilio's callbacks to it (and to a
 technician's Dispatch Notification with that sid).
 """
 
@@ -28,8 +29,8 @@ from gigafibre_fsm.connectors.errors import ConnectorError
 from gigafibre_fsm.core.comms import sms as rules
 from gigafibre_fsm.core.comms.phones import masked, stored_forms, to_e164
 from gigafibre_fsm.db_retry import retrying
-from gigafibre_fsm.exceptions import ConflictError
-from gigafibre_fsm.gigafibre_integrations.consent import consent_of, set_consent
+from gigafibre_fsm.exceptions import ConflictError, GigafibreValidationError
+from gigafibre_fsm.gigafibre_integrations.consent import consent_of, opted_out, set_consent
 from gigafibre_fsm.settings import get_settings
 
 EVENT = "gigafibre_fsm:sms"
@@ -256,6 +257,98 @@ def status_callback_url() -> str | None:
 	return f"{base}{STATUS_WEBHOOK}" if base else None
 
 
+@dataclass(frozen=True)
+class Thread:
+	"""Where a desk SMS goes on the timeline: a received SMS (Communication) stands for its own
+	thread (its Issue or customer) and gives the number it came from."""
+
+	reference_doctype: str | None
+	reference_name: str | None
+	customer: str | None = None
+	issue: str | None = None
+	phone: str | None = None
+
+
+def thread_of(reference_doctype: str, reference_name: str) -> Thread:
+	phone = None
+	if reference_doctype == "Communication":
+		parent = frappe.db.get_value(
+			"Communication", reference_name, ["phone_no", "reference_doctype", "reference_name"], as_dict=True
+		)
+		phone = parent.phone_no
+		reference_doctype, reference_name = parent.reference_doctype, parent.reference_name
+	customer = issue = None
+	if reference_doctype == "Issue":
+		issue = reference_name
+		customer = frappe.db.get_value("Issue", issue, "customer")
+	elif reference_doctype == "Customer":
+		customer = reference_name
+	return Thread(reference_doctype if reference_name else None, reference_name, customer, issue, phone)
+
+
+def recipients(thread: Thread) -> list[dict]:
+	"""The numbers a desk SMS on ``thread`` may go to, the default first: the number of the
+	received SMS it answers, the customer's cell phone, their contacts' phones, the numbers that
+	texted on the Issue; each with its consent (``opted_out``: the number texted STOP)."""
+	found: list[dict] = []
+
+	def add(raw, label):
+		e164 = to_e164(raw)
+		if e164 and all(n["number"] != e164 for n in found):
+			found.append({"number": e164, "label": label, "opted_out": opted_out(e164)})
+
+	add(thread.phone, _("Sender of this SMS"))
+	if thread.customer:
+		add(frappe.db.get_value("Customer", thread.customer, "cell_phone"), _("Cell phone"))
+		for phone, contact in _contact_phones(thread.customer):
+			add(phone, contact)
+	if thread.issue:  # who texted on this Issue (an unknown number's triage Issue: only them)
+		senders = frappe.get_all(
+			"Communication",
+			filters={
+				"reference_doctype": "Issue",
+				"reference_name": thread.issue,
+				"communication_medium": "SMS",
+				"sent_or_received": "Received",
+			},
+			pluck="phone_no",
+			order_by="communication_date desc",
+			limit=5,
+		)
+		for phone in senders:
+			add(phone, _("Texted on this Issue"))
+	return found
+
+
+def desk_message(reference_doctype: str, reference_name: str, body: str, to: str | None = None) -> dict:
+	"""An SMS typed at the desk on a thread, to one of the thread's numbers (default: the first of
+	``recipients``). Refused for a number that texted STOP: the agent chose the words, the app
+	cannot tell a service message from any other, and Twilio itself blocks a number's messages
+	after STOP until START (README, SMS consent)."""
+	thread = thread_of(reference_doctype, reference_name)
+	numbers = recipients(thread)
+	if to:
+		e164 = to_e164(to)
+		if e164 not in [n["number"] for n in numbers]:
+			frappe.throw(
+				_("{0} is not a phone number of this conversation or customer").format(to),
+				GigafibreValidationError,
+			)
+	elif numbers:
+		e164 = numbers[0]["number"]
+	else:
+		frappe.throw(_("There is no valid phone number to text"), GigafibreValidationError)
+	if opted_out(e164):
+		frappe.throw(
+			_(
+				"{0} texted STOP: it gets no SMS from us until it texts START again. Call the customer or write an e-mail instead."
+			).format(e164),
+			GigafibreValidationError,
+			title=_("SMS refused"),
+		)
+	return queue_reply(reference_doctype, reference_name, body, to=e164, ignore_permissions=True)
+
+
 def queue_reply(
 	reference_doctype: str,
 	reference_name: str,
@@ -265,27 +358,20 @@ def queue_reply(
 	ignore_permissions: bool = False,
 ) -> dict:
 	"""An outgoing SMS on a Customer's, an Issue's or a received Communication's thread, sent by a
-	job after commit. A reply is a service message (the customer wrote or asked): it goes even to
-	an opted-out number."""
+	job after commit. It does not ask for consent: the callers are service messages (the pay link
+	a caller asks for) or ``desk_message``, which checks it."""
 	body = (body or "").strip()
 	if not body:
 		frappe.throw(_("The message is empty"), frappe.ValidationError)
 	if len(body) > MAX_BODY:
 		frappe.throw(_("An SMS holds at most {0} characters").format(MAX_BODY), frappe.ValidationError)
-	customer = issue = None
-	if reference_doctype == "Communication":
-		parent = frappe.db.get_value(
-			"Communication", reference_name, ["phone_no", "reference_doctype", "reference_name"], as_dict=True
-		)
-		to = to or parent.phone_no
-		reference_doctype, reference_name = parent.reference_doctype, parent.reference_name
-	if reference_doctype == "Issue":
-		issue = reference_name
-		customer = frappe.db.get_value("Issue", issue, "customer")
-	elif reference_doctype == "Customer":
-		customer = reference_name
+	thread = thread_of(reference_doctype, reference_name)
+	customer, issue = thread.customer, thread.issue
+	to = to or thread.phone
 	if not to and customer:
-		to = frappe.db.get_value("Customer", customer, "cell_phone") or _contact_phone(customer)
+		to = frappe.db.get_value("Customer", customer, "cell_phone") or next(
+			(phone for phone, _contact in _contact_phones(customer)), None
+		)
 	e164 = to_e164(to)
 	if not e164:
 		frappe.throw(_("There is no valid phone number to text"), frappe.ValidationError)
@@ -302,8 +388,8 @@ def queue_reply(
 			"delivery_status": "Sending",
 			"gigafibre_sms_status": "queued",
 			"communication_date": now_datetime(),
-			"reference_doctype": reference_doctype if reference_name else None,
-			"reference_name": reference_name,
+			"reference_doctype": thread.reference_doctype,
+			"reference_name": thread.reference_name,
 		}
 	)
 	if customer:
@@ -322,18 +408,30 @@ def queue_reply(
 	return {"communication": comm.name, "to": e164, "status": "Sending"}
 
 
-def _contact_phone(customer: str) -> str | None:
+def _contact_phones(customer: str) -> list[tuple[str, str]]:
+	"""(phone, contact name) of the Contacts linked to the customer, oldest contact first."""
 	contacts = frappe.get_all(
 		"Dynamic Link",
 		filters={"parenttype": "Contact", "link_doctype": "Customer", "link_name": customer},
 		pluck="parent",
+		order_by="creation asc",
+		limit=20,
 	)
 	if not contacts:
-		return None
-	phones = frappe.get_all(
-		"Contact Phone", filters={"parent": ["in", contacts], "parenttype": "Contact"}, pluck="phone", limit=1
+		return []
+	rows = frappe.get_all(
+		"Contact Phone",
+		filters={"parent": ["in", contacts], "parenttype": "Contact"},
+		fields=["phone", "parent"],
+		order_by="creation asc",
+		limit=40,
 	)
-	return phones[0] if phones else None
+	names = dict(
+		frappe.get_all(
+			"Contact", filters={"name": ["in", contacts]}, fields=["name", "full_name"], as_list=True
+		)
+	)
+	return [(row.phone, names.get(row.parent) or row.parent) for row in rows]
 
 
 def send_queued(communication: str) -> str:

@@ -8,9 +8,10 @@ customer who writes "stop merci" means it. A start word must stand alone (re-sub
 unambiguous).
 
 Categories: ``service`` messages are what the customer asked for or needs to use the service
-(one-time codes, the contract signature link, the pay link asked for on the phone, a reply to
-the customer's own message) and are sent even to an opted-out number; ``agent`` (flow steps:
-acknowledgements, follow-ups, reminders, outage notices) and ``marketing`` are not.
+(one-time codes, the contract signature link, the pay link asked for on the phone) and are sent
+even to an opted-out number; ``agent`` (flow steps: acknowledgements, follow-ups, reminders,
+outage notices) and ``marketing`` are not. A message typed at the desk is not sent to an
+opted-out number either: its words are the agent's, nothing tells it is a service message.
 """
 
 from __future__ import annotations

@@ -66,6 +66,26 @@ APP_EVENTS = (
 	"on_card_expiring",
 )
 TRIGGER_EVENTS = ("manual", *DOC_EVENTS, *APP_EVENTS, "cron")
+# What the flow editor shows for each trigger event (translated by the Frappe layer).
+TRIGGER_EVENT_LABELS = {
+	"manual": "Started by hand",
+	"on_insert": "When the record is created",
+	"on_update": "When the record is saved",
+	"on_submit": "When the record is submitted",
+	"on_cancel": "When the record is cancelled",
+	"on_contract_signed": "Contract signed",
+	"on_contract_terminated": "Contract terminated",
+	"on_job_completed": "Dispatch job completed",
+	"on_installation_completed": "Installation completed",
+	"on_optical_alarm": "Optical alarm",
+	"on_cpe_offline": "Customer equipment offline",
+	"on_payment_overdue": "Payment overdue",
+	"on_sms_received": "SMS received",
+	"on_outage_started": "Outage started",
+	"on_outage_resolved": "Outage resolved",
+	"on_payment_failed": "Payment failed",
+	"cron": "On a schedule (cron)",
+}
 
 # Roots of the run context that {{...}} paths and {"var": ...} may start with.
 CONTEXT_ROOTS = frozenset({"doc", "customer", "steps", "run", "now", "event", "trigger"})

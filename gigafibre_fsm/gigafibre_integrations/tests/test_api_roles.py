@@ -227,6 +227,9 @@ def arrange(method: str, me: str) -> dict:
 	if method == "send_sms":
 		customer = make_customer(cell_phone="+15145550126")
 		return {"reference_doctype": "Customer", "reference_name": customer.name, "body": "Bonjour"}
+	if method == "sms_recipients":
+		customer = make_customer(cell_phone="+15145550127")
+		return {"reference_doctype": "Customer", "reference_name": customer.name}
 	if method == "get_payment_link":
 		from gigafibre_fsm.customers.tests.test_payments import make_invoice, use_fake_stripe
 

@@ -288,45 +288,6 @@ class TestConsent(CommsCase):
 		self.assertNotIn("<Message", answer.get_data(as_text=True))
 
 
-class TestDeskReplies(CommsCase):
-	def test_a_reply_goes_on_the_thread_and_status_callbacks_update_it(self):
-		number = random_phone()
-		customer = make_customer(cell_phone=number)
-		issue = frappe.get_doc(
-			{"doctype": "Issue", "subject": unique("Facture"), "customer": customer.name}
-		).insert(ignore_permissions=True)
-		sid, _ = self.sms_in(number, "STOP")  # a reply is a service message: it still goes
-		received = frappe.db.get_value("Communication", {"message_id": sid}, "name")
-		answer = customers_api.send_sms("Communication", received, "Votre facture est corrigée.")
-		out = frappe.get_doc("Communication", answer["communication"])
-		self.assertEqual((out.reference_doctype, out.reference_name), ("Issue", issue.name))
-		self.assertEqual(
-			(out.sent_or_received, out.delivery_status, answer["to"]), ("Sent", "Sending", number)
-		)
-		self.assertEqual(sms.send_queued(out.name), "Sent")
-		self.assertEqual(sms.send_queued(out.name), "Sent")  # a second run of the job sends nothing
-		(message,) = self.twilio.sent
-		self.assertEqual((message["to"], message["body"]), (number, "Votre facture est corrigée."))
-		self.assertEqual(frappe.db.get_value("Communication", out.name, "message_id"), message["sid"])
-
-		for status in ("delivered", "sent"):  # a late "sent" does not undo "delivered"
-			self.signed(
-				STATUS_PATH, {"MessageSid": message["sid"], "MessageStatus": status, "AccountSid": "AC"}
-			)
-			webhooks.twilio_status()
-		self.assertEqual(
-			frappe.db.get_value("Communication", out.name, ["gigafibre_sms_status", "delivery_status"]),
-			("delivered", "Sent"),
-		)
-		fake_request(STATUS_PATH, {"MessageSid": message["sid"], "MessageStatus": "failed"})
-		with self.assertRaises(frappe.AuthenticationError):
-			webhooks.twilio_status()
-
-	def test_send_sms_refuses_other_threads(self):
-		with self.assertRaises(frappe.ValidationError):
-			customers_api.send_sms("User", "Administrator", "x")
-
-
 class TestPhoneMenu(CommsCase):
 	def answer(self, number, step="start", digits=None, now=OPEN, lang="fr", extra=None):
 		form = {"From": number, "CallSid": "CA" + frappe.generate_hash(length=32), **(extra or {})}

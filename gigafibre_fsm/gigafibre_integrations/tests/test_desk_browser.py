@@ -32,6 +32,7 @@ class TestDeskInBrowser(DeskBrowserCase):
 			expect(charts.nth(n).locator("svg.frappe-chart")).to_be_visible(timeout=60_000)
 		page.wait_for_timeout(1500)  # frappe-charts grows its bars from the axis
 		# and they have data on the demo, asked as the widget asks (refresh: not the cache)
+		labels = {}
 		for chart in ("Jobs Completed per Day", "Optical Alarms per OLT"):
 			data = page.evaluate(
 				"""(name) => frappe.xcall("frappe.desk.doctype.dashboard_chart.dashboard_chart.get",
@@ -40,6 +41,12 @@ class TestDeskInBrowser(DeskBrowserCase):
 			)
 			values = (data or {}).get("datasets", [{}])[0].get("values", [])
 			self.assertGreater(sum(values), 0, f"{chart}: {data}")
+			labels[chart] = (data or {}).get("labels", [])
+		# the OLT chart's axis shows each OLT's whole name (frappe-charts cuts a label that does
+		# not fit its bar's share of the width with " ...")
+		axis = page.locator('[chart_name="Optical Alarms per OLT"] svg.frappe-chart g.x.axis text')
+		expect(axis).to_have_count(len(labels["Optical Alarms per OLT"]), timeout=60_000)
+		self.assertEqual(sorted(axis.all_text_contents()), sorted(labels["Optical Alarms per OLT"]))
 		self.shot(page, "workspace-fr")
 		self.assert_no_console_errors()
 

@@ -12,8 +12,20 @@ from gigafibre_fsm.gigafibre_integrations.tests.desk_browser import DeskBrowserC
 from gigafibre_fsm.test_utils import step
 
 WORDS = {
-	"fr": {"add": "Ajouter une étape", "unknown": "Opérateur inconnu", "valid": "Valide"},
-	"en": {"add": "Add step", "unknown": "Unknown operator", "valid": "Valid"},
+	"fr": {
+		"add": "Ajouter une étape",
+		"unknown": "Opérateur inconnu",
+		"valid": "Valide",
+		"manual": "Lancé à la main",
+		"signed": "Contrat signé",
+	},
+	"en": {
+		"add": "Add step",
+		"unknown": "Unknown operator",
+		"valid": "Valid",
+		"manual": "Started by hand",
+		"signed": "Contract signed",
+	},
 }
 
 
@@ -54,6 +66,11 @@ class TestFlowEditorInBrowser(DeskBrowserCase):
 		steps = editor.locator('[data-testid="step"]')
 		expect(steps).to_have_count(1, timeout=120_000)
 		expect(editor.locator('[data-testid="add-step"]')).to_have_text(words["add"])
+		# the trigger's events by their label, never their key
+		trigger = editor.locator('[data-testid="trigger-event"]')
+		expect(trigger.locator("option:checked")).to_have_text(words["manual"])
+		expect(trigger.locator('option[value="on_contract_signed"]')).to_have_text(words["signed"])
+		self.assertEqual([t for t in trigger.locator("option").all_inner_texts() if t.startswith("on_")], [])
 
 		def item(step_id):
 			return editor.locator(f'[data-testid="step"][data-step="{step_id}"]')

@@ -12,6 +12,7 @@ from gigafibre_fsm.core.flows.catalog import (
 	CREATE_DISPATCH_JOB,
 	PAYMENT_LINK,
 	PROJECT_KINDS,
+	TRIGGER_EVENT_LABELS,
 	TRIGGER_EVENTS,
 	check_config,
 )
@@ -68,3 +69,8 @@ def test_installation_seeds_create_a_job_chain():
 		assert follower["config"]["chain_root_step"] == root["step_id"]
 		assert follower["config"]["after_steps"] == [root["step_id"]]
 		assert {j["config"]["chain_kind"] for j in jobs} == {"Installation"}
+
+
+def test_every_trigger_event_has_a_label_for_the_editor():
+	assert list(TRIGGER_EVENT_LABELS) == list(TRIGGER_EVENTS)
+	assert all(label and label not in TRIGGER_EVENTS for label in TRIGGER_EVENT_LABELS.values())
