@@ -84,6 +84,7 @@ TRIGGER_EVENT_LABELS = {
 	"on_outage_started": "Outage started",
 	"on_outage_resolved": "Outage resolved",
 	"on_payment_failed": "Payment failed",
+	"on_card_expiring": "Saved card expiring",
 	"cron": "On a schedule (cron)",
 }
 
