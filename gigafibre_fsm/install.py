@@ -394,12 +394,28 @@ def after_migrate():
 
 	make_custom_fields()
 	ensure_token_secret()
+	allow_reading_support_settings()
 	install_seeds()
 	setup_referrals()
 
 
 def make_custom_fields():
 	create_custom_fields(CUSTOM_FIELDS, ignore_validate=True)
+
+
+def allow_reading_support_settings():
+	"""ERPNext's Issue form reads Support Settings on load, which only a System Manager may:
+	every other agent got "Not permitted" on each Issue. Customer Service may read it (the
+	row goes with the role at uninstall; Frappe copies the standard rules beside it)."""
+	from frappe.permissions import add_permission
+
+	from gigafibre_fsm.permissions import CUSTOMER_SERVICE
+
+	if not frappe.db.exists("DocType", "Support Settings") or not frappe.db.exists("Role", CUSTOMER_SERVICE):
+		return
+	if frappe.db.exists("Custom DocPerm", {"parent": "Support Settings", "role": CUSTOMER_SERVICE}):
+		return
+	add_permission("Support Settings", CUSTOMER_SERVICE, 0, "read")
 
 
 def ensure_token_secret():

@@ -14,6 +14,18 @@ class TestInstall(IntegrationTestCase):
 		self.assertEqual(frappe.db.get_value("Role", "Technician", "desk_access"), 0)
 		self.assertEqual(frappe.db.get_value("Role", "Dispatcher", "desk_access"), 1)
 
+	def test_customer_service_may_read_support_settings_for_the_issue_form(self):
+		from gigafibre_fsm.permissions import CUSTOMER_SERVICE
+		from gigafibre_fsm.test_utils import make_user
+
+		user = make_user(roles=[CUSTOMER_SERVICE])
+		self.addCleanup(frappe.set_user, "Administrator")
+		frappe.set_user(user)
+		self.assertTrue(frappe.has_permission("Support Settings", "read"))
+		self.assertFalse(frappe.has_permission("Support Settings", "write"))
+		frappe.set_user("Administrator")
+		self.assertTrue(frappe.has_permission("Support Settings", "write"))  # the standard rule stays
+
 	def test_doctypes_are_ours_and_do_not_shadow_erpnext(self):
 		ours = {"Flows", "Dispatch", "Network", "Customers", "Gigafibre Integrations", "Legacy"}
 		for name in (
