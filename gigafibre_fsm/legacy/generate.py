@@ -18,7 +18,11 @@ eligible row starting with the first one, so that even a tiny scale has each of 
 - unsalted MD5 passwords; accounts without any delivery address;
 - invoice and payment dates at ``0000-00-00`` or in the future (a year typed 2031);
 - names and addresses stored as UTF-8 bytes in latin1 columns (mojibake ``Ã©``), phones and
-  e-mails in every format a free-text field collects, empty strings beside NULLs.
+  e-mails in every format a free-text field collects, empty strings beside NULLs;
+- work orders (``bon_travail``) naming no technician (NULL, 0 or a deleted staff row), left
+  planned long after their day (never closed), done with a ``0000-00-00`` date; their types typed
+  freely ("Réparation ", "INSTALLATION"); staff without e-mail, inactive, with mojibake names.
+  Work orders name only the technicians (staff ids 1, 2, 6, 7, ...: ``id % 5`` in 1, 2).
 
 Pure Python plus PyMySQL (Frappe's own MariaDB driver); no Frappe. Bulk multi-row INSERTs.
 """
@@ -86,6 +90,9 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 		"future_dates": 0,
 		"mojibake_accounts": 0,
 		"void_invoices": 0,
+		"work_orders_no_technician": 0,
+		"work_orders_stale_open": 0,
+		"work_orders_zero_done": 0,
 	}
 	md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731 (the legacy hash, unsalted)
 
@@ -97,12 +104,16 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	# -- reference tables ---------------------------------------------------------------
 	for i in range(1, scaled_count("staff", scale) + 1):
 		first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+		login = f"{first_name[0]}{last_name}{i}".lower()
+		if i % 10 == 0:  # written through a latin1 connection, like the accounts
+			first_name, last_name = mojibake(first_name), mojibake(last_name)
 		out.add(
 			"staff",
-			(i, f"{first_name[0]}{last_name}{i}".lower(), first_name, last_name, f"staff{i}@gigafibre.ca",
-			 md5(f"pass{i}"), int(i % 3 == 0), 1, f"{day[first + i]} 09:00:00"),
+			(i, login, first_name, last_name, "" if i % 13 == 0 else f"staff{i}@gigafibre.ca",
+			 md5(f"pass{i}"), int(i % 3 == 0), int(i % 9 != 0), f"{day[first + i]} 09:00:00"),
 		)  # fmt: skip
 	staff_count = scaled_count("staff", scale)
+	technicians = [i for i in range(1, staff_count + 1) if i % 5 in (1, 2)]  # who work orders name
 	out.add("tax", (1, "TPS", "TPS", "5.0000", "2310"))
 	out.add("tax", (2, "TVQ", "TVQ", "9.9750", "2320"))
 	accounts_chart = [("1100", "Comptes clients", "actif"), ("1010", "Banque", "actif"), ("2310", "TPS à payer", "passif"),
@@ -398,11 +409,13 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	msg_target = scaled_count("ticket_msg", scale)
 	image = Planter(TARGETS["ticket_image"] / TARGETS["ticket_msg"])
 	msg_id = 0
+	tickets_of: dict[int, list[int]] = {}  # account -> its tickets (a repair order may name one)
 	for t in range(1, n_tickets + 1):
 		a, created, months, active, deliveries, _services = accounts[rng.randrange(len(accounts))]
 		opened = rng.randrange(created, min(snapshot, created + months * 30 + 30) + 1)
 		status = 0 if opened > snapshot - 20 and rng.random() < 0.5 else 2
 		closed = f"{day[min(snapshot, opened + rng.randrange(0, 10))]} 16:00:00" if status == 2 else None
+		tickets_of.setdefault(a, []).append(t)
 		out.add("ticket", (t, a, deliveries[0] if deliveries else None, rng.choice(SUBJECTS), status,
 			rng.choice((0, 1, 1, 2)), rng.randrange(1, staff_count + 1), f"{day[opened]} 09:30:00", closed))  # fmt: skip
 		left = n_tickets - t + 1
@@ -427,13 +440,45 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 		mac = ":".join(f"{(d >> (8 * i)) & 255:02x}" for i in (5, 4, 3, 2, 1, 0))
 		out.add("device", (d, a, deliveries[0], kind, serial, mac.upper() if d % 2 else mac, "TP-Link", "XX230v",
 			1 if active else rng.choice((0, 3)), day[created] if d % 50 else None))  # fmt: skip
+	no_technician = Planter(RATES["work_order_no_technician"])
+	stale = Planter(RATES["work_order_stale_open"])
+	zero_done = Planter(RATES["work_order_zero_done"])
+	kinds = ("installation", "reparation", "entretien", "retrait", "Réparation ", "INSTALLATION")
 	for w in range(1, scaled_count("bon_travail", scale) + 1):
 		a, created, _m, active, deliveries, _s = accounts[(w * 104729) % len(accounts)]
 		planned = rng.randrange(created, snapshot + 30)
 		status = 0 if planned >= snapshot else rng.choice((1, 1, 1, 2))
-		out.add("bon_travail", (w, a, deliveries[0] if deliveries else None, None,
-			rng.choice(("installation", "reparation", "entretien", "retrait")), status, day[planned],
-			f"{day[planned]} 14:00:00" if status == 1 else None, rng.randrange(1, staff_count + 1), None))  # fmt: skip
+		kind = rng.choice(kinds)
+		staff_id = rng.choice(technicians)
+		if no_technician():  # a technician deleted from staff, or none chosen
+			staff_id = rng.choice((None, 0, staff_count + 1000 + w))
+			planted["work_orders_no_technician"] += 1
+		if status != 0 and planned < snapshot - 60 and stale():
+			status = 0  # never closed in the PHP app
+			planted["work_orders_stale_open"] += 1
+		done = f"{day[planned]} 14:00:00" if status == 1 else None
+		if done and zero_done():
+			done = "0000-00-00 00:00:00"
+			planted["work_orders_zero_done"] += 1
+		ticket = None
+		if (
+			kind.strip().lower().startswith(("reparation", "réparation"))
+			and tickets_of.get(a)
+			and rng.random() < 0.5
+		):
+			ticket = tickets_of[a][-1]
+		note_text = rng.choice(
+			(
+				None,
+				"",
+				"Client absent, rappeler.",
+				"Fibre tirée, ONT installé.",
+				mojibake("Prise déplacée au sous-sol."),
+				"Modem remplacé.",
+			)
+		)
+		out.add("bon_travail", (w, a, deliveries[0] if deliveries else None, ticket, kind, status,
+			day[planned], done, staff_id, note_text))  # fmt: skip
 	note("devices and work orders")
 	return {"counts": dict(out.counts), "planted": planted, "credit_truth": truth}
 

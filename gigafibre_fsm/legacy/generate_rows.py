@@ -43,6 +43,9 @@ RATES = {
 	"unpaid": 0.01,
 	"advance": 0.006,  # payments with an unallocated surplus
 	"mojibake": 0.35,  # of accented names
+	"work_order_no_technician": 0.01,  # staff_id NULL, 0 or a deleted staff row
+	"work_order_stale_open": 0.003,  # of past work orders: left planned, never closed
+	"work_order_zero_done": 0.01,  # of done work orders: date_done 0000-00-00
 }
 LINES_PER_INVOICE = ((1, 0.14), (2, 0.23), (3, 0.30), (4, 0.20), (5, 0.13))
 BATCH = 5000
