@@ -153,6 +153,18 @@ CUSTOM_FIELDS = {
 			"unique": 1,
 		},
 	],
+	# Legacy staff (gigafibre_fsm.legacy.staff); technicians also get a Technician.
+	"Employee": [
+		{
+			"fieldname": "legacy_staff_id",
+			"fieldtype": "Data",
+			"label": "Legacy Staff ID",
+			"insert_after": "employee_name",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
+	],
 	"Issue": [
 		{
 			"fieldname": "legacy_ticket_id",

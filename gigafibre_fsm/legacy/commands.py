@@ -30,7 +30,8 @@ def legacy():
 @click.option(
 	"--only",
 	default=None,
-	help="Comma-separated steps: items,customers,locations,subscriptions,equipment,invoices,payments",
+	help="Comma-separated steps: items,customers,locations,subscriptions,equipment,staff,invoices,"
+	"payments,tickets,work_orders",
 )
 @click.option(
 	"--since",
@@ -128,7 +129,9 @@ def status(context, limit=5):
 			click.echo(f"  checkpoints {run.checkpoints}")
 		for doctype, field in (("Customer", "legacy_account_id"), ("Service Location", "legacy_delivery_id"),
 			("Service Subscription", "legacy_service_id"), ("Service Equipment", "legacy_device_id"),
-			("Sales Invoice", "legacy_invoice_id"), ("Payment Entry", "legacy_payment_id")):  # fmt: skip
+			("Sales Invoice", "legacy_invoice_id"), ("Payment Entry", "legacy_payment_id"),
+			("Issue", "legacy_ticket_id"), ("Employee", "legacy_staff_id"), ("Technician", "legacy_staff_id"),
+			("Dispatch Job", "legacy_work_order_id")):  # fmt: skip
 			click.echo(
 				f"{doctype:22} {frappe.db.count(doctype, {field: ['is', 'set']}):>9,} with a legacy id"
 			)

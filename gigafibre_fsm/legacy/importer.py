@@ -6,7 +6,8 @@ checkpoint, so an interrupted run resumes where it stopped and a second run find
 Every imported row keeps its legacy id (a unique field), and names derived from it are stable.
 
 Steps: items, customers, locations, subscriptions and equipment (gigafibre_fsm.legacy.masters),
-invoices and credit notes (legacy.invoices), payments (legacy.payments), tickets (legacy.tickets);
+staff (legacy.workforce), invoices and credit notes (legacy.invoices), payments (legacy.payments),
+tickets (legacy.tickets), work orders (legacy.workforce);
 the money steps share their setup and decisions (legacy.money) and their recipes
 (legacy.prototypes).
 """
@@ -22,7 +23,7 @@ import frappe
 from frappe.utils import now_datetime, today
 
 from gigafibre_fsm.connectors import legacy_source
-from gigafibre_fsm.legacy import invoices, masters, money, payments, tickets
+from gigafibre_fsm.legacy import invoices, masters, money, payments, tickets, workforce
 
 STEP_FUNCTIONS = {  # in the order they run
 	"items": masters.items,
@@ -30,9 +31,11 @@ STEP_FUNCTIONS = {  # in the order they run
 	"locations": masters.locations,
 	"subscriptions": masters.subscriptions,
 	"equipment": masters.equipment,
+	"staff": workforce.staff,
 	"invoices": invoices.invoices,
 	"payments": payments.payments,
 	"tickets": tickets.tickets,
+	"work_orders": workforce.work_orders,
 }
 STEPS = tuple(STEP_FUNCTIONS)
 ALIASES = {
@@ -42,6 +45,10 @@ ALIASES = {
 	"services": "subscriptions",
 	"devices": "equipment",
 	"issues": "tickets",
+	"employees": "staff",
+	"technicians": "staff",
+	"bon_travail": "work_orders",
+	"jobs": "work_orders",
 }
 BATCH = 2000
 RUN = "Legacy Import Run"

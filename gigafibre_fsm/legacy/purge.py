@@ -17,7 +17,10 @@ CHILDREN = {
 	"Address": ("Dynamic Link",),
 	"Item": ("UOM Conversion Detail", "Item Default"),
 	"Communication": ("Communication Link",),
-}
+	"Dispatch Job": ("Dispatch Job Assistant", "Dispatch Job Skill", "Dispatch Job Checklist Item",
+		"Dispatch Job Equipment", "Dispatch Job Photo"),
+	"Technician": ("Technician Skill", "Technician Shift"),
+}  # fmt: skip
 
 
 def _names(doctype: str, filters: dict) -> list[str]:
@@ -48,6 +51,12 @@ def purge(skus: list[str] | None = None) -> dict[str, int]:
 			},
 		)
 	done["Communication"] = _delete("Communication", messages)
+	for doctype, field in (
+		("Dispatch Job", "legacy_work_order_id"),
+		("Technician", "legacy_staff_id"),
+		("Employee", "legacy_staff_id"),
+	):
+		done[doctype] = _delete(doctype, _names(doctype, {field: ["is", "set"]}))
 	done["Issue"] = _delete("Issue", _names("Issue", {"legacy_ticket_id": ["is", "set"]}))
 	for doctype, field in (
 		("Payment Entry", "legacy_payment_id"),

@@ -31,6 +31,8 @@ LEGACY_DOCTYPES = {
 	"Payment Entry": "legacy_payment_id",
 	"Issue": "legacy_ticket_id",
 	"Communication": "legacy_message_id",
+	"Employee": "legacy_staff_id",
+	"Dispatch Job": "legacy_work_order_id",
 }
 
 
@@ -97,6 +99,8 @@ class TestLegacyImport(IntegrationTestCase):
 					"payment",
 					"ticket",
 					"ticket_msg",
+					"staff",
+					"bon_travail",
 				)
 			}
 		finally:
@@ -121,6 +125,8 @@ class TestLegacyImport(IntegrationTestCase):
 		)
 		self.assertEqual(after_first["Issue"], src["ticket"])
 		self.assertEqual(after_first["Communication"], src["ticket_msg"])
+		self.assertEqual(after_first["Employee"], src["staff"])
+		self.assertEqual(after_first["Dispatch Job"], src["bon_travail"])
 		report = json.loads(frappe.db.get_value("Legacy Import Run", run, "report"))
 		# base64 images became private files, and no message keeps the bytes
 		self.assertGreater(report.get("ticket_images_extracted", 0), 0)
