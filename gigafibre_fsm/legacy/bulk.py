@@ -110,6 +110,8 @@ def reserve_names(series: str, count: int, digits: int | None = None) -> list[st
 	tabSeries advanced once (locked for update) — the names ``count`` ORM inserts would take."""
 	if count <= 0:
 		return []
+	if "#" not in series:  # a naming_series option: the ORM appends the digits (set_name_by_naming_series)
+		series = f"{series}.#####"
 	naming = NamingSeries(series)
 	prefix = naming.get_prefix()
 	digits = digits or naming.series.count("#")

@@ -36,11 +36,6 @@ def _company(imp) -> str | None:
 	return default_company()
 
 
-def _series(template: dict, fallback: str) -> str:
-	series = template.get("naming_series") or fallback
-	return series if "#" in series else f"{series}.#####"  # as set_name_by_naming_series does
-
-
 def _technician_staff(imp) -> set[int]:
 	with imp.conn.cursor() as cur:
 		cur.execute("SELECT DISTINCT staff_id FROM bon_travail WHERE staff_id IS NOT NULL AND staff_id > 0")
@@ -61,7 +56,7 @@ def staff(imp) -> None:
 	technicians = _technician_staff(imp)
 	employee_t = bulk.template_row("Employee", company=_company(imp), status="Active")
 	technician_t = bulk.template_row("Technician", active=1)
-	series = _series(employee_t, "HR-EMP-")
+	series = employee_t.get("naming_series") or "HR-EMP-"
 	logins = 0
 	columns = "id, username, first_name, last_name, email, is_user, active, date_created"
 	for batch in imp.batches_of("staff", columns):
