@@ -165,6 +165,17 @@ CUSTOM_FIELDS = {
 			"unique": 1,
 		},
 	],
+	"Journal Entry": [
+		{
+			"fieldname": "legacy_piece",
+			"fieldtype": "Data",
+			"label": "Legacy Piece",
+			"insert_after": "cheque_date",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
+	],
 	"Issue": [
 		{
 			"fieldname": "legacy_ticket_id",

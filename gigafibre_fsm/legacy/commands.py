@@ -31,7 +31,7 @@ def legacy():
 	"--only",
 	default=None,
 	help="Comma-separated steps: items,customers,locations,subscriptions,equipment,staff,invoices,"
-	"payments,tickets,work_orders",
+	"payments,journal,tickets,work_orders",
 )
 @click.option(
 	"--since",
@@ -131,7 +131,7 @@ def status(context, limit=5):
 			("Service Subscription", "legacy_service_id"), ("Service Equipment", "legacy_device_id"),
 			("Sales Invoice", "legacy_invoice_id"), ("Payment Entry", "legacy_payment_id"),
 			("Issue", "legacy_ticket_id"), ("Employee", "legacy_staff_id"), ("Technician", "legacy_staff_id"),
-			("Dispatch Job", "legacy_work_order_id")):  # fmt: skip
+			("Dispatch Job", "legacy_work_order_id"), ("Journal Entry", "legacy_piece")):  # fmt: skip
 			click.echo(
 				f"{doctype:22} {frappe.db.count(doctype, {field: ['is', 'set']}):>9,} with a legacy id"
 			)

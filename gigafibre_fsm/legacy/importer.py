@@ -7,7 +7,7 @@ Every imported row keeps its legacy id (a unique field), and names derived from 
 
 Steps: items, customers, locations, subscriptions and equipment (gigafibre_fsm.legacy.masters),
 staff (legacy.workforce), invoices and credit notes (legacy.invoices), payments (legacy.payments),
-tickets (legacy.tickets), work orders (legacy.workforce);
+manual journal pieces (legacy.journal), tickets (legacy.tickets), work orders (legacy.workforce);
 the money steps share their setup and decisions (legacy.money) and their recipes
 (legacy.prototypes).
 """
@@ -23,7 +23,7 @@ import frappe
 from frappe.utils import now_datetime, today
 
 from gigafibre_fsm.connectors import legacy_source
-from gigafibre_fsm.legacy import invoices, masters, money, payments, tickets, workforce
+from gigafibre_fsm.legacy import invoices, journal, masters, money, payments, tickets, workforce
 
 STEP_FUNCTIONS = {  # in the order they run
 	"items": masters.items,
@@ -34,6 +34,7 @@ STEP_FUNCTIONS = {  # in the order they run
 	"staff": workforce.staff,
 	"invoices": invoices.invoices,
 	"payments": payments.payments,
+	"journal": journal.journal,
 	"tickets": tickets.tickets,
 	"work_orders": workforce.work_orders,
 }
@@ -49,6 +50,7 @@ ALIASES = {
 	"technicians": "staff",
 	"bon_travail": "work_orders",
 	"jobs": "work_orders",
+	"ecritures": "journal",
 }
 BATCH = 2000
 RUN = "Legacy Import Run"
@@ -210,7 +212,9 @@ class Importer:
 		source = source or table
 		last = int(self.checkpoints.get(table, 0))
 		extra = f" AND {where}" if where else ""
-		total = legacy_source.count(self.conn, source.split()[0], f"WHERE id > %s{extra}", (last, *params))
+		# a derived table "(SELECT ...) p" is counted as it is; of a join, its first table
+		counted = source if source.startswith("(") else source.split()[0]
+		total = legacy_source.count(self.conn, counted, f"WHERE id > %s{extra}", (last, *params))
 		progress = Progress(label or table, total, self.show_progress)
 		if total:
 			sql = f"SELECT {columns} FROM {source} WHERE {key} > %s{extra} ORDER BY {key}"

@@ -37,7 +37,7 @@ def in_words(cents: int, currency: str) -> str:
 # -- setup ------------------------------------------------------------------------------------
 def ensure_setup(imp) -> None:
 	"""Company, accounts, tax template and fiscal years the money steps need (made once)."""
-	if not {"invoices", "payments"} & set(imp.steps):
+	if not {"invoices", "payments", "journal"} & set(imp.steps):
 		return
 	from gigafibre_fsm.customers.billing_book import Context
 

@@ -13,6 +13,7 @@ import frappe
 CHILDREN = {
 	"Sales Invoice": ("Sales Invoice Item", "Sales Taxes and Charges", "Payment Schedule"),
 	"Payment Entry": ("Payment Entry Reference",),
+	"Journal Entry": ("Journal Entry Account",),
 	"Contact": ("Dynamic Link", "Contact Email", "Contact Phone"),
 	"Address": ("Dynamic Link",),
 	"Item": ("UOM Conversion Detail", "Item Default"),
@@ -32,7 +33,7 @@ def _delete(doctype: str, names: list[str]) -> int:
 		chunk = names[start : start + 1000]
 		for child in CHILDREN.get(doctype, ()):
 			frappe.db.delete(child, {"parent": ["in", chunk], "parenttype": doctype})
-		if doctype in ("Sales Invoice", "Payment Entry"):
+		if doctype in ("Sales Invoice", "Payment Entry", "Journal Entry"):
 			frappe.db.delete("GL Entry", {"voucher_type": doctype, "voucher_no": ["in", chunk]})
 			frappe.db.delete("Payment Ledger Entry", {"voucher_type": doctype, "voucher_no": ["in", chunk]})
 		frappe.db.delete(doctype, {"name": ["in", chunk]})
@@ -59,6 +60,7 @@ def purge(skus: list[str] | None = None) -> dict[str, int]:
 		done[doctype] = _delete(doctype, _names(doctype, {field: ["is", "set"]}))
 	done["Issue"] = _delete("Issue", _names("Issue", {"legacy_ticket_id": ["is", "set"]}))
 	for doctype, field in (
+		("Journal Entry", "legacy_piece"),
 		("Payment Entry", "legacy_payment_id"),
 		("Sales Invoice", "legacy_invoice_id"),
 		("Service Equipment", "legacy_device_id"),

@@ -12,7 +12,10 @@ Checks, each giving its differences:
 5. reversements and duplicate Stripe payments: none imported; their totals reported;
 6. staff: every row an Employee (none with a login), every staff member a work order names a
    Technician; 7. work orders: every one a Dispatch Job, per job type and status
-   (legacy.workforce.checks).
+   (legacy.workforce.checks);
+8. the legacy accounting entries of the imported invoices and payments against their GL rows, per
+   legacy account and year, to the cent (those of what was not imported reported with their totals);
+9. the manual pieces: every balanced one a Journal Entry, per account and year (legacy.journal.checks).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from frappe.utils import today
 
 from gigafibre_fsm.connectors import legacy_source
 from gigafibre_fsm.core.legacy.reconcile import legacy_balances, match_credit_notes, real_payments
-from gigafibre_fsm.legacy import workforce
+from gigafibre_fsm.legacy import journal, workforce
 
 SHOWN = 20
 
@@ -202,6 +205,14 @@ def verify(source: str, company: str | None = None) -> dict:
 	}
 	# 6, 7. staff and work orders
 	checks.update(people)
+
+	# 8, 9. the legacy accounting entries: the documents' against their GL rows; the manual pieces
+	excluded_ids = {p.id: "reversement" for p in reversements} | {i: "duplicate" for i in duplicates}
+	conn = legacy_source.connect(source)
+	try:
+		checks.update(journal.checks(conn, facts, customers, company, day, excluded_ids))
+	finally:
+		conn.close()
 	ok = not any(c["differences"] for c in checks.values())
 	return {"ok": ok, "checks": checks, "seconds": round(time.monotonic() - started, 1)}
 

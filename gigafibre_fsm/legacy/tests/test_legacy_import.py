@@ -33,6 +33,7 @@ LEGACY_DOCTYPES = {
 	"Communication": "legacy_message_id",
 	"Employee": "legacy_staff_id",
 	"Dispatch Job": "legacy_work_order_id",
+	"Journal Entry": "legacy_piece",
 }
 
 
@@ -172,6 +173,37 @@ class TestLegacyImport(IntegrationTestCase):
 			frappe.db.get_single_value("Global Defaults", "default_company"), frappe.utils.getdate()
 		)
 		self.assertTrue(any(ar.values()))
+
+		# the legacy entries of the imported documents equal their GL rows, to the cent; the manual
+		# pieces are Journal Entries but for the unbalanced ones; what was not imported is reported
+		self.assertFalse(result["checks"]["ledger"]["differences"])
+		self.assertIn("reversement", result["checks"]["ledger"]["not_imported"])
+		journal = result["checks"]["journal"]
+		self.assertEqual(journal["unbalanced_not_imported"], planted["unbalanced_pieces"])
+		self.assertEqual(journal["imported"], journal["pieces"] - planted["unbalanced_pieces"])
+		self.assertGreater(journal["imported"], 0)
+		self.assertEqual(
+			report["journal_pieces_not_imported"]["unbalanced"]["count"], planted["unbalanced_pieces"]
+		)
+		# a cent moved in a legacy entry of an imported invoice is found, with its account and year
+		conn = legacy_source.connect(self.source)
+		try:
+			with conn.cursor() as cur:
+				cur.execute(
+					"SELECT e.id, c.numero, YEAR(i.date) FROM ecritures e JOIN compta_comptes c ON c.id = e.compte_id "
+					"JOIN invoice i ON i.id = e.invoice_id WHERE c.numero = '4000' AND i.date > '2013-01-01' "
+					"AND i.date < '2026-01-01' ORDER BY e.id LIMIT 1"
+				)
+				entry, numero, year = cur.fetchone()
+				cur.execute("UPDATE ecritures SET credit = credit + 0.01 WHERE id = %s", (entry,))
+			tampered = verify(self.source)
+			self.assertFalse(tampered["ok"])
+			self.assertEqual(len(tampered["checks"]["ledger"]["differences"]), 1)
+			self.assertTrue(tampered["checks"]["ledger"]["differences"][0].startswith(f"{numero} {year}:"))
+			with conn.cursor() as cur:
+				cur.execute("UPDATE ecritures SET credit = credit - 0.01 WHERE id = %s", (entry,))
+		finally:
+			conn.close()
 
 		# a second run writes nothing
 		second = self.import_()

@@ -1,5 +1,6 @@
-"""Staff and work orders from a small generated legacy database (MariaDB source), on MariaDB and
-PostgreSQL sites: these steps write no money, so they run where the money steps are skipped.
+"""Staff, work orders and the manual journal pieces from a small generated legacy database
+(MariaDB source), on MariaDB and PostgreSQL sites: these steps write no Sales Invoice or Payment
+Entry, so they run where the invoice and payment steps are skipped (test_legacy_import).
 
 The import commits batch by batch, so the class removes what it imported at the start and the end
 (legacy.purge).
@@ -14,7 +15,7 @@ from collections import Counter
 import frappe
 
 from gigafibre_fsm.connectors import legacy_source
-from gigafibre_fsm.legacy import generate, purge, workforce
+from gigafibre_fsm.legacy import generate, journal, purge, workforce
 from gigafibre_fsm.legacy.importer import Importer, ImportInterrupted
 from gigafibre_fsm.testing import IntegrationTestCase
 
@@ -140,6 +141,8 @@ class TestLegacyWorkforce(IntegrationTestCase):
 		self.assertEqual(found["completed without a date"], planted["work_orders_zero_done"])
 		self.assertGreaterEqual(found["left open after its day: Draft"], planted["work_orders_stale_open"])
 		self.assertTrue(any(j.issue for j in jobs.values()), "no repair order linked to its ticket")
+		for issue in frappe.get_all("Issue", filters={"legacy_ticket_id": ["is", "set"]}, pluck="name"):
+			self.assertRegex(issue, r"^ISS-\d{4}-\d{5}$")  # as the ORM names them
 		self.assertFalse([j for j in jobs.values() if j.notes and "Ã" in j.notes], "mojibake left")
 		result = self.checks()
 		self.assertFalse(result["staff"]["differences"] + result["work_orders"]["differences"], result)
@@ -185,3 +188,46 @@ class TestLegacyWorkforce(IntegrationTestCase):
 		self.assertEqual(snapshot()["Dispatch Job"], len(self.legacy("SELECT id FROM bon_travail")))
 		result = self.checks()
 		self.assertFalse(result["staff"]["differences"] + result["work_orders"]["differences"], result)
+
+	def test_manual_pieces_become_journal_entries(self):
+		purge.purge()
+		frappe.db.commit()
+		run = Importer(self.source, only="journal", progress=False).run()
+		pieces = self.legacy(
+			"SELECT piece, SUM(debit) - SUM(credit) FROM ecritures WHERE invoice_id IS NULL AND payment_id IS NULL "
+			"GROUP BY piece"
+		)
+		balanced = {p for p, net in pieces if not net}
+		self.assertTrue(balanced and len(balanced) < len(pieces))  # the planted unbalanced piece
+		entries = frappe.get_all(
+			"Journal Entry",
+			filters={"legacy_piece": ["is", "set"]},
+			fields=["name", "legacy_piece", "docstatus", "total_debit", "total_credit"],
+		)
+		self.assertEqual({e.legacy_piece for e in entries}, balanced)
+		for e in entries:
+			self.assertEqual((e.docstatus, e.total_debit), (1, e.total_credit))
+		report = json.loads(frappe.db.get_value("Legacy Import Run", run, "report"))
+		self.assertEqual(
+			report["journal_pieces_not_imported"]["unbalanced"]["count"], len(pieces) - len(balanced)
+		)
+		conn = legacy_source.connect(self.source)
+		try:
+			result = journal.checks(
+				conn,
+				legacy_source.money_facts(conn, frappe.utils.getdate()),
+				{},
+				entries_company(entries),
+				frappe.utils.getdate(),
+				{},
+			)
+		finally:
+			conn.close()
+		self.assertFalse(result["journal"]["differences"], result["journal"])
+		again = Importer(self.source, only="journal", progress=False).run()
+		self.assertEqual(frappe.db.get_value("Legacy Import Run", again, "rows_written"), 0)
+		self.assertEqual(frappe.db.count("Journal Entry", {"legacy_piece": ["is", "set"]}), len(entries))
+
+
+def entries_company(entries) -> str:
+	return frappe.db.get_value("Journal Entry", entries[0].name, "company")
