@@ -15,7 +15,7 @@ from collections import Counter
 import frappe
 
 from gigafibre_fsm.connectors import legacy_source
-from gigafibre_fsm.legacy import generate, journal, purge, workforce
+from gigafibre_fsm.legacy import bulk, generate, journal, purge, workforce
 from gigafibre_fsm.legacy.importer import Importer, ImportInterrupted
 from gigafibre_fsm.testing import IntegrationTestCase
 
@@ -231,3 +231,26 @@ class TestLegacyWorkforce(IntegrationTestCase):
 
 def entries_company(entries) -> str:
 	return frappe.db.get_value("Journal Entry", entries[0].name, "company")
+
+
+class TestBulkNames(IntegrationTestCase):
+	def test_a_taken_hash_name_is_drawn_again(self):
+		"""A child row whose random name is already taken is written under a new one, as the ORM's
+		db_insert does (among millions of GL and child rows, 10 hex characters do collide)."""
+		taken = frappe.generate_hash(length=10)
+		row = {**bulk.template_row("Dynamic Link", link_doctype="Customer"), "name": taken,
+			"parent": "LEGACY-BULK-TEST", "parenttype": "Contact", "parentfield": "links", "link_name": "x"}  # fmt: skip
+		bulk.insert_rows("Dynamic Link", [{**row, "idx": 1}])
+		bulk.insert_rows(
+			"Dynamic Link", [{**row, "idx": 2}, {**row, "idx": 3, "name": frappe.generate_hash(length=10)}]
+		)
+		names = frappe.get_all("Dynamic Link", filters={"parent": "LEGACY-BULK-TEST"}, pluck="name")
+		self.assertEqual(len(names), 3)
+		self.assertIn(taken, names)
+		# a document named by a series is not renamed: its duplicate is an error
+		with self.assertRaises(Exception) as caught:
+			bulk.insert_rows(
+				"Legacy Import Run", [{**bulk.template_row("Legacy Import Run"), "name": "LEGACY-DUP"}] * 2
+			)
+		self.assertTrue(frappe.db.is_primary_key_violation(caught.exception))
+		frappe.db.rollback()
