@@ -36,7 +36,8 @@ def legacy():
 @click.option(
 	"--since",
 	default=None,
-	help="Accepted for delta runs: new legacy rows are always picked up after the checkpoints",
+	help="YYYY-MM-DD: also re-read the accounts, invoices and payments modified since that day "
+	"(new rows are always picked up after the checkpoints)",
 )
 @click.option("--quiet", is_flag=True, default=False, help="No progress bars")
 @pass_context
