@@ -207,6 +207,29 @@ CUSTOM_FIELDS = {
 			"unique": 1,
 		},
 	],
+	# Legacy staff (gigafibre_fsm.legacy.staff); technicians also get a Technician.
+	"Employee": [
+		{
+			"fieldname": "legacy_staff_id",
+			"fieldtype": "Data",
+			"label": "Legacy Staff ID",
+			"insert_after": "employee_name",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
+	],
+	"Journal Entry": [
+		{
+			"fieldname": "legacy_piece",
+			"fieldtype": "Data",
+			"label": "Legacy Piece",
+			"insert_after": "cheque_date",
+			"read_only": 1,
+			"no_copy": 1,
+			"unique": 1,
+		},
+	],
 	"Issue": [
 		{
 			"fieldname": "legacy_ticket_id",

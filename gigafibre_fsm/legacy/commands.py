@@ -30,12 +30,14 @@ def legacy():
 @click.option(
 	"--only",
 	default=None,
-	help="Comma-separated steps: items,customers,locations,subscriptions,equipment,invoices,payments",
+	help="Comma-separated steps: items,customers,locations,subscriptions,equipment,staff,invoices,"
+	"payments,journal,tickets,work_orders",
 )
 @click.option(
 	"--since",
 	default=None,
-	help="Accepted for delta runs: new legacy rows are always picked up after the checkpoints",
+	help="YYYY-MM-DD: also re-read the accounts, invoices and payments modified since that day "
+	"(new rows are always picked up after the checkpoints)",
 )
 @click.option("--quiet", is_flag=True, default=False, help="No progress bars")
 @pass_context
@@ -128,7 +130,9 @@ def status(context, limit=5):
 			click.echo(f"  checkpoints {run.checkpoints}")
 		for doctype, field in (("Customer", "legacy_account_id"), ("Service Location", "legacy_delivery_id"),
 			("Service Subscription", "legacy_service_id"), ("Service Equipment", "legacy_device_id"),
-			("Sales Invoice", "legacy_invoice_id"), ("Payment Entry", "legacy_payment_id")):  # fmt: skip
+			("Sales Invoice", "legacy_invoice_id"), ("Payment Entry", "legacy_payment_id"),
+			("Issue", "legacy_ticket_id"), ("Employee", "legacy_staff_id"), ("Technician", "legacy_staff_id"),
+			("Dispatch Job", "legacy_work_order_id"), ("Journal Entry", "legacy_piece")):  # fmt: skip
 			click.echo(
 				f"{doctype:22} {frappe.db.count(doctype, {field: ['is', 'set']}):>9,} with a legacy id"
 			)

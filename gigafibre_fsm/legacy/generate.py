@@ -18,7 +18,14 @@ eligible row starting with the first one, so that even a tiny scale has each of 
 - unsalted MD5 passwords; accounts without any delivery address;
 - invoice and payment dates at ``0000-00-00`` or in the future (a year typed 2031);
 - names and addresses stored as UTF-8 bytes in latin1 columns (mojibake ``Ã©``), phones and
-  e-mails in every format a free-text field collects, empty strings beside NULLs.
+  e-mails in every format a free-text field collects, empty strings beside NULLs;
+- work orders (``bon_travail``) naming no technician (NULL, 0 or a deleted staff row), left
+  planned long after their day (never closed), done with a ``0000-00-00`` date; their types typed
+  freely ("Réparation ", "INSTALLATION"); staff without e-mail, inactive, with mojibake names.
+  Work orders name only the technicians (staff ids 1, 2, 6, 7, ...: ``id % 5`` in 1, 2);
+- the accounting entries (``ecritures``): each invoice, credit note and payment booked (receivable,
+  sales, TPS, TVQ, bank; the reversements and duplicates too: that is how the phantom got into the
+  books), plus manual pieces no document covers, a few of which do not balance.
 
 Pure Python plus PyMySQL (Frappe's own MariaDB driver); no Frappe. Bulk multi-row INSERTs.
 """
@@ -60,6 +67,8 @@ from gigafibre_fsm.legacy.generate_rows import (
 	scaled_count,
 	tax_cents,
 	tiny_png,
+	write_journal_pieces,
+	write_work_orders,
 )
 
 SCHEMA = Path(__file__).with_name("schema.sql")
@@ -86,6 +95,10 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 		"future_dates": 0,
 		"mojibake_accounts": 0,
 		"void_invoices": 0,
+		"work_orders_no_technician": 0,
+		"work_orders_stale_open": 0,
+		"work_orders_zero_done": 0,
+		"unbalanced_pieces": 0,
 	}
 	md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731 (the legacy hash, unsalted)
 
@@ -97,12 +110,16 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	# -- reference tables ---------------------------------------------------------------
 	for i in range(1, scaled_count("staff", scale) + 1):
 		first_name, last_name = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+		login = f"{first_name[0]}{last_name}{i}".lower()
+		if i % 10 == 0:  # written through a latin1 connection, like the accounts
+			first_name, last_name = mojibake(first_name), mojibake(last_name)
 		out.add(
 			"staff",
-			(i, f"{first_name[0]}{last_name}{i}".lower(), first_name, last_name, f"staff{i}@gigafibre.ca",
-			 md5(f"pass{i}"), int(i % 3 == 0), 1, f"{day[first + i]} 09:00:00"),
+			(i, login, first_name, last_name, "" if i % 13 == 0 else f"staff{i}@gigafibre.ca",
+			 md5(f"pass{i}"), int(i % 3 == 0), int(i % 9 != 0), f"{day[first + i]} 09:00:00"),
 		)  # fmt: skip
 	staff_count = scaled_count("staff", scale)
+	technicians = [i for i in range(1, staff_count + 1) if i % 5 in (1, 2)]  # who work orders name
 	out.add("tax", (1, "TPS", "TPS", "5.0000", "2310"))
 	out.add("tax", (2, "TVQ", "TVQ", "9.9750", "2320"))
 	accounts_chart = [("1100", "Comptes clients", "actif"), ("1010", "Banque", "actif"), ("2310", "TPS à payer", "passif"),
@@ -243,6 +260,26 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	method_weights = [w for _, w in METHODS]
 	fee_products = [p for p in products if p[2].startswith(("FRA", "DIV"))] or products
 
+	ecr_id = 0
+
+	def book(piece: str, date_text: str, lines, label: str, invoice=None, payment=None) -> None:
+		"""The accounting entries (ecritures) of one piece: (compte id, cents; positive = debit)."""
+		nonlocal ecr_id
+		for compte, cents in lines:
+			if cents:
+				ecr_id += 1
+				out.add("ecritures", (ecr_id, piece, date_text, compte, money(max(cents, 0)),
+					money(max(-cents, 0)), label, invoice, payment))  # fmt: skip
+
+	def write_invoice(row: list) -> None:
+		"""The invoice row (amounts in cents until now) and, unless void, its entries: receivable
+		against sales and the two taxes (a credit note's negative amounts reverse them)."""
+		subtotal, tps, tvq, total = row[6:10]
+		if row[10] != 9:
+			book(f"F{row[0]}", row[4], ((1, total), (5, -subtotal), (3, -tps), (4, -tvq)), "Facture", row[0])
+		row[6:10] = map(money, row[6:10])
+		out.add("invoice", tuple(row))
+
 	def add_payment(account: int, when: int, cents: int, items: list[tuple[int, int]], method: str,
 		stripe_ref: str | None = None, note_text: str | None = None) -> None:  # fmt: skip
 		nonlocal pay_id, pitem_id
@@ -261,6 +298,7 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 		for invoice, amount in items:
 			pitem_id += 1
 			out.add("payment_item", (pitem_id, pay_id, invoice, money(amount)))
+		book(f"P{pay_id}", date_text, ((2, cents), (1, -cents)), "Paiement", payment=pay_id)
 
 	for a, created, months, active, _deliveries, services in accounts:
 		k = rng.choices(line_counts, line_weights)[0]
@@ -318,9 +356,8 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 				if named():
 					credit_of = cancelled
 					planted["credit_notes_named"] += 1
-				out.add("invoice", (inv_id, a, "C", credit_of, day[c_when], None, money(-c_sub), money(-c_tps),
-					money(-c_tvq), money(-c_total), 1, "Note de crédit", f"{day[c_when]} 15:00:00",
-					f"{day[c_when]} 15:00:00"))  # fmt: skip
+				write_invoice([inv_id, a, "C", credit_of, day[c_when], None, -c_sub, -c_tps, -c_tvq, -c_total, 1,
+					"Note de crédit", f"{day[c_when]} 15:00:00", f"{day[c_when]} 15:00:00"])  # fmt: skip
 				item_id += 1
 				out.add("invoice_item", (item_id, inv_id, these[-1][0], these[-1][1], "Crédit", "1.00",
 					money(-c_sub), money(-c_sub)))  # fmt: skip
@@ -339,17 +376,14 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 			credited = entry[6] if len(entry) > 6 else 0
 			due = total - credited
 			if row[10] == 9 or whole_credit:
-				row[6:10] = map(money, row[6:10])
-				out.add("invoice", tuple(row))
+				write_invoice(row)
 				continue
 			if (active and index == last_index and rng.random() < 0.5) or unpaid():
 				row[10] = 0
-				row[6:10] = map(money, row[6:10])
-				out.add("invoice", tuple(row))
+				write_invoice(row)
 				continue
 			row[10] = 1
-			row[6:10] = map(money, row[6:10])
-			out.add("invoice", tuple(row))
+			write_invoice(row)
 			pay_when = when + rng.randrange(0, 30)
 			method = rng.choices(methods, method_weights)[0]
 			if method == "stripe" and pay_when < date(2018, 1, 1).toordinal():
@@ -383,14 +417,7 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	note("invoices and payments")
 
 	# -- journal pieces (entries no invoice or payment covers) ------------------------------
-	for p in range(1, scaled_count("journal_piece", scale) + 1):
-		when = rng.randrange(first, snapshot)
-		cents = rng.randrange(1000, 500000)
-		debit_account, credit_account = rng.choice(((6, 2), (7, 2), (2, 8)))
-		out.add("ecritures", (2 * p - 1, f"JV{p:06d}", day[when], debit_account, money(cents), "0.00",
-			"Écriture manuelle", None, None))  # fmt: skip
-		out.add("ecritures", (2 * p, f"JV{p:06d}", day[when], credit_account, "0.00", money(cents),
-			"Écriture manuelle", None, None))  # fmt: skip
+	write_journal_pieces(book, rng, first, snapshot, day, planted, scaled_count("journal_piece", scale))
 	note("journal")
 
 	# -- tickets and messages ---------------------------------------------------------------
@@ -398,11 +425,13 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	msg_target = scaled_count("ticket_msg", scale)
 	image = Planter(TARGETS["ticket_image"] / TARGETS["ticket_msg"])
 	msg_id = 0
+	tickets_of: dict[int, list[int]] = {}  # account -> its tickets (a repair order may name one)
 	for t in range(1, n_tickets + 1):
 		a, created, months, active, deliveries, _services = accounts[rng.randrange(len(accounts))]
 		opened = rng.randrange(created, min(snapshot, created + months * 30 + 30) + 1)
 		status = 0 if opened > snapshot - 20 and rng.random() < 0.5 else 2
 		closed = f"{day[min(snapshot, opened + rng.randrange(0, 10))]} 16:00:00" if status == 2 else None
+		tickets_of.setdefault(a, []).append(t)
 		out.add("ticket", (t, a, deliveries[0] if deliveries else None, rng.choice(SUBJECTS), status,
 			rng.choice((0, 1, 1, 2)), rng.randrange(1, staff_count + 1), f"{day[opened]} 09:30:00", closed))  # fmt: skip
 		left = n_tickets - t + 1
@@ -427,13 +456,8 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 		mac = ":".join(f"{(d >> (8 * i)) & 255:02x}" for i in (5, 4, 3, 2, 1, 0))
 		out.add("device", (d, a, deliveries[0], kind, serial, mac.upper() if d % 2 else mac, "TP-Link", "XX230v",
 			1 if active else rng.choice((0, 3)), day[created] if d % 50 else None))  # fmt: skip
-	for w in range(1, scaled_count("bon_travail", scale) + 1):
-		a, created, _m, active, deliveries, _s = accounts[(w * 104729) % len(accounts)]
-		planned = rng.randrange(created, snapshot + 30)
-		status = 0 if planned >= snapshot else rng.choice((1, 1, 1, 2))
-		out.add("bon_travail", (w, a, deliveries[0] if deliveries else None, None,
-			rng.choice(("installation", "reparation", "entretien", "retrait")), status, day[planned],
-			f"{day[planned]} 14:00:00" if status == 1 else None, rng.randrange(1, staff_count + 1), None))  # fmt: skip
+	write_work_orders(out, rng, accounts, tickets_of, technicians, day, snapshot, planted,
+		scaled_count("bon_travail", scale), staff_count)  # fmt: skip
 	note("devices and work orders")
 	return {"counts": dict(out.counts), "planted": planted, "credit_truth": truth}
 

@@ -43,6 +43,10 @@ RATES = {
 	"unpaid": 0.01,
 	"advance": 0.006,  # payments with an unallocated surplus
 	"mojibake": 0.35,  # of accented names
+	"work_order_no_technician": 0.01,  # staff_id NULL, 0 or a deleted staff row
+	"work_order_stale_open": 0.003,  # of past work orders: left planned, never closed
+	"work_order_zero_done": 0.01,  # of done work orders: date_done 0000-00-00
+	"unbalanced_piece": 0.02,  # of manual journal pieces
 }
 LINES_PER_INVOICE = ((1, 0.14), (2, 0.23), (3, 0.30), (4, 0.20), (5, 0.13))
 BATCH = 5000
@@ -209,3 +213,63 @@ def random_email(rng: random.Random, first: str, last: str, n: int) -> str | Non
 
 def iso_days(start: date, end: date) -> dict[int, str]:
 	return {d: (date.fromordinal(d)).isoformat() for d in range(start.toordinal(), end.toordinal() + 1)}
+
+
+def write_work_orders(
+	out, rng, accounts, tickets_of, technicians, day, snapshot, planted, count, staff_count
+):
+	"""The work orders (bon_travail), with their planted problems (generate.py's docstring)."""
+	no_technician = Planter(RATES["work_order_no_technician"])
+	stale = Planter(RATES["work_order_stale_open"])
+	zero_done = Planter(RATES["work_order_zero_done"])
+	kinds = ("installation", "reparation", "entretien", "retrait", "Réparation ", "INSTALLATION")
+	for w in range(1, count + 1):
+		a, created, _m, active, deliveries, _s = accounts[(w * 104729) % len(accounts)]
+		planned = rng.randrange(created, snapshot + 30)
+		status = 0 if planned >= snapshot else rng.choice((1, 1, 1, 2))
+		kind = rng.choice(kinds)
+		staff_id = rng.choice(technicians)
+		if no_technician():  # a technician deleted from staff, or none chosen
+			staff_id = rng.choice((None, 0, staff_count + 1000 + w))
+			planted["work_orders_no_technician"] += 1
+		if status != 0 and planned < snapshot - 60 and stale():
+			status = 0  # never closed in the PHP app
+			planted["work_orders_stale_open"] += 1
+		done = f"{day[planned]} 14:00:00" if status == 1 else None
+		if done and zero_done():
+			done = "0000-00-00 00:00:00"
+			planted["work_orders_zero_done"] += 1
+		ticket = None
+		if (
+			kind.strip().lower().startswith(("reparation", "réparation"))
+			and tickets_of.get(a)
+			and rng.random() < 0.5
+		):
+			ticket = tickets_of[a][-1]
+		note_text = rng.choice(
+			(
+				None,
+				"",
+				"Client absent, rappeler.",
+				"Fibre tirée, ONT installé.",
+				mojibake("Prise déplacée au sous-sol."),
+				"Modem remplacé.",
+			)
+		)
+		out.add("bon_travail", (w, a, deliveries[0] if deliveries else None, ticket, kind, status,
+			day[planned], done, staff_id, note_text))  # fmt: skip
+
+
+def write_journal_pieces(book, rng, first, snapshot, day, planted, count):
+	"""The manual pieces (ecritures no document covers), a few unbalanced; ``book`` writes one."""
+	unbalanced = Planter(RATES["unbalanced_piece"])
+	for p in range(1, count + 1):
+		when = rng.randrange(first, snapshot)
+		cents = rng.randrange(1000, 500000)
+		debit_account, credit_account = rng.choice(((6, 2), (7, 2), (2, 8)))
+		short = 0
+		if unbalanced():  # a typo the PHP app let through: the piece does not balance
+			short = 1
+			planted["unbalanced_pieces"] += 1
+		book(f"JV{p:06d}", day[when], ((debit_account, cents), (credit_account, short - cents)),
+			"Écriture manuelle")  # fmt: skip

@@ -6,7 +6,8 @@ checkpoint, so an interrupted run resumes where it stopped and a second run find
 Every imported row keeps its legacy id (a unique field), and names derived from it are stable.
 
 Steps: items, customers, locations, subscriptions and equipment (gigafibre_fsm.legacy.masters),
-invoices and credit notes (legacy.invoices), payments (legacy.payments), tickets (legacy.tickets);
+staff (legacy.workforce), invoices and credit notes (legacy.invoices), payments (legacy.payments),
+manual journal pieces (legacy.journal), tickets (legacy.tickets), work orders (legacy.workforce);
 the money steps share their setup and decisions (legacy.money) and their recipes
 (legacy.prototypes).
 """
@@ -22,7 +23,7 @@ import frappe
 from frappe.utils import now_datetime, today
 
 from gigafibre_fsm.connectors import legacy_source
-from gigafibre_fsm.legacy import invoices, masters, money, payments, tickets
+from gigafibre_fsm.legacy import invoices, journal, masters, money, payments, tickets, workforce
 
 STEP_FUNCTIONS = {  # in the order they run
 	"items": masters.items,
@@ -30,9 +31,12 @@ STEP_FUNCTIONS = {  # in the order they run
 	"locations": masters.locations,
 	"subscriptions": masters.subscriptions,
 	"equipment": masters.equipment,
+	"staff": workforce.staff,
 	"invoices": invoices.invoices,
 	"payments": payments.payments,
+	"journal": journal.journal,
 	"tickets": tickets.tickets,
+	"work_orders": workforce.work_orders,
 }
 STEPS = tuple(STEP_FUNCTIONS)
 ALIASES = {
@@ -42,6 +46,11 @@ ALIASES = {
 	"services": "subscriptions",
 	"devices": "equipment",
 	"issues": "tickets",
+	"employees": "staff",
+	"technicians": "staff",
+	"bon_travail": "work_orders",
+	"jobs": "work_orders",
+	"ecritures": "journal",
 }
 BATCH = 2000
 RUN = "Legacy Import Run"
@@ -96,7 +105,7 @@ class Importer:
 	):
 		self.source = source
 		self.steps = self._steps(only)
-		self.since = since
+		self.since = date.fromisoformat(str(since)[:10]) if since else None
 		self.show_progress = progress
 		self.fail_after_batches = fail_after_batches
 		self.batch_size = batch_size
@@ -203,7 +212,9 @@ class Importer:
 		source = source or table
 		last = int(self.checkpoints.get(table, 0))
 		extra = f" AND {where}" if where else ""
-		total = legacy_source.count(self.conn, source.split()[0], f"WHERE id > %s{extra}", (last, *params))
+		# a derived table "(SELECT ...) p" is counted as it is; of a join, its first table
+		counted = source if source.startswith("(") else source.split()[0]
+		total = legacy_source.count(self.conn, counted, f"WHERE id > %s{extra}", (last, *params))
 		progress = Progress(label or table, total, self.show_progress)
 		if total:
 			sql = f"SELECT {columns} FROM {source} WHERE {key} > %s{extra} ORDER BY {key}"
@@ -219,6 +230,24 @@ class Importer:
 				if self.fail_after_batches is not None and self.batches >= self.fail_after_batches:
 					raise ImportInterrupted(f"stopped after {self.batches} batches (test hook)")
 		self.timings[f"{table} (read+write)"] = round(progress.finish(), 2)
+
+	def changed(self, table: str, columns: str, *, source: str | None = None, key: str = "id",
+		where: str = "", params: tuple = (), modified: str = "date_modified"):  # fmt: skip
+		"""With ``--since``: the rows at or before the checkpoint named ``table`` whose ``modified``
+		column is on or after that date (those after the checkpoint are read by :meth:`batches_of`),
+		``batch_size`` at a time, in id order; the checkpoint does not move. Nothing without it."""
+		if not self.since:
+			return
+		source = source or table
+		last = int(self.checkpoints.get(table, 0))
+		extra = f" AND {where}" if where else ""
+		sql = f"SELECT {columns} FROM {source} WHERE {key} <= %s AND {modified} >= %s{extra} ORDER BY {key}"
+		rows_read = 0
+		for rows in legacy_source.stream(self.conn, sql, (last, self.since, *params), self.batch_size):
+			rows_read += len(rows)
+			yield rows
+			frappe.db.commit()
+		self.report.setdefault("since", {"date": str(self.since)})[table] = rows_read
 
 	def lookup(self, doctype: str, field: str) -> dict[int, str]:
 		"""{legacy id: name} of the documents already imported."""

@@ -5,6 +5,7 @@ status (legacy.money.decide), their TPS/TVQ rows, item-wise tax table, GL and le
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from datetime import date, timedelta
@@ -24,7 +25,9 @@ TPS_RATE, TVQ_RATE = 5.0, 9.975
 
 def invoices(imp) -> None:
 	if not (
-		money.pending(imp, "invoice", "AND type = 'F'") or money.pending(imp, "credit_note", "AND type = 'C'")
+		imp.since
+		or money.pending(imp, "invoice", "AND type = 'F'")
+		or money.pending(imp, "credit_note", "AND type = 'C'")
 	):
 		imp.count("invoice", "Sales Invoice")
 		return
@@ -90,11 +93,20 @@ def _write_invoices(imp, kind: str) -> None:
 	columns = (
 		"id, account_id, type, credit_of, date, due_date, date_created, subtotal, tps, tvq, total, status"
 	)
-	for batch in imp.batches_of(table, columns, source="invoice", where="type = %s", params=(kind,)):
+	batches = itertools.chain(
+		imp.batches_of(table, columns, source="invoice", where="type = %s", params=(kind,)),
+		imp.changed(table, columns, source="invoice", where="type = %s", params=(kind,)),
+	)
+	written_ids = imp.__dict__.setdefault("invoices_written", set())
+	for batch in batches:
 		have = bulk.existing("Sales Invoice", "legacy_invoice_id", [r["id"] for r in batch])
 		fresh = []
+		expected = {}
 		for r in batch:
 			if str(r["id"]) in have:
+				if imp.since and r["account_id"] in customers:
+					expected[str(r["id"])] = {"customer": customers[r["account_id"]],
+						"posting_date": legacy_source.invoice_date(r, today_), "grand_total": d(mapping.cents(r["total"]))}  # fmt: skip
 				continue
 			if r["status"] == 9 and kind == "F":
 				skipped["void"] = skipped.get("void", 0) + 1
@@ -103,6 +115,8 @@ def _write_invoices(imp, kind: str) -> None:
 				skipped["no customer"] = skipped.get("no customer", 0) + 1
 				continue
 			fresh.append(r)
+		money.report_changed(imp, "Sales Invoice", "legacy_invoice_id", expected)
+		written_ids.update(r["id"] for r in fresh)
 		lines = _lines(imp, [r["id"] for r in fresh])
 		targets = {}
 		if kind == "C":

@@ -116,22 +116,10 @@ def customers(imp) -> None:
 			name = customer_name_for(r["id"])
 			title = mapping.customer_name(r["company"], r["first_name"], r["last_name"], r["id"])
 			mail = mapping.email(r["email"])
-			billing = mapping.email(r["email_billing"]) or mail
 			cell = mapping.phone(r["cell"])
 			land = mapping.phone(r["phone"])
 			customers.append(
-				{
-					**customer_t,
-					"name": name,
-					"customer_name": title,
-					"customer_type": "Company" if mapping.blank(r["company"]) else "Individual",
-					"disabled": mapping.customer_disabled(r["status"]),
-					"cell_phone": cell or land,
-					"email_billing": billing,
-					"legacy_account_id": str(r["id"]),
-					"gigafibre_billing_day": r["billing_day"] or 0,
-					"language": "en" if (r["language"] or "").lower() == "en" else "fr",
-				}
+				{**customer_t, "name": name, **customer_fields(r), "legacy_account_id": str(r["id"])}
 			)
 			first = mapping.repair_text(r["first_name"]) or title
 			last = mapping.repair_text(r["last_name"])
@@ -192,6 +180,46 @@ def customers(imp) -> None:
 		imp.count("account", "Customer", read=len(batch), written=written, skipped=len(batch) - written)
 		imp.count("account", "Contact", written=len(contacts))
 		imp.count("account", "Address", written=len(addresses))
+	_changed_customers(imp, columns)
+
+
+CUSTOMER_FIELDS = ("customer_name", "customer_type", "disabled", "cell_phone", "email_billing",
+	"gigafibre_billing_day", "language")  # fmt: skip
+
+
+def customer_fields(r: dict) -> dict:
+	"""The Customer fields an account row gives (on import, and again when it changed)."""
+	mail = mapping.email(r["email"])
+	return {
+		"customer_name": mapping.customer_name(r["company"], r["first_name"], r["last_name"], r["id"]),
+		"customer_type": "Company" if mapping.blank(r["company"]) else "Individual",
+		"disabled": mapping.customer_disabled(r["status"]),
+		"cell_phone": mapping.phone(r["cell"]) or mapping.phone(r["phone"]),
+		"email_billing": mapping.email(r["email_billing"]) or mail,
+		"gigafibre_billing_day": r["billing_day"] or 0,
+		"language": "en" if (r["language"] or "").lower() == "en" else "fr",
+	}
+
+
+def _changed_customers(imp, columns: str) -> None:
+	"""``--since``: the accounts changed since that day update their Customer (its own fields;
+	the contact and address made at the first import are left to the desk)."""
+	fields = CUSTOMER_FIELDS
+	for batch in imp.changed("account", columns):
+		names = [customer_name_for(r["id"]) for r in batch]
+		current = {
+			r.name: r
+			for r in frappe.get_all("Customer", filters={"name": ["in", names]}, fields=["name", *fields])
+		}
+		updated = 0
+		for name, r in zip(names, batch, strict=True):
+			if name not in current:
+				continue
+			values = customer_fields(r)
+			if any(values[f] != current[name][f] for f in fields):
+				frappe.db.set_value("Customer", name, values)
+				updated += 1
+		imp.count("account", "Customer updated", read=len(batch), written=updated)
 
 
 # -- service locations ----------------------------------------------------------------------

@@ -37,7 +37,7 @@ def in_words(cents: int, currency: str) -> str:
 # -- setup ------------------------------------------------------------------------------------
 def ensure_setup(imp) -> None:
 	"""Company, accounts, tax template and fiscal years the money steps need (made once)."""
-	if not {"invoices", "payments"} & set(imp.steps):
+	if not {"invoices", "payments", "journal"} & set(imp.steps):
 		return
 	from gigafibre_fsm.customers.billing_book import Context
 
@@ -126,3 +126,67 @@ def pending(imp, table: str, where: str) -> bool:
 		)
 		> 0
 	)
+
+
+# -- delta runs (--since) -----------------------------------------------------------------------
+def report_changed(imp, doctype: str, field: str, expected: dict[str, dict]) -> None:
+	"""``--since``: legacy rows changed after their import, ``{legacy id: {field: value}}``. A
+	submitted document is not rewritten: the rows whose money (party, date, amount) now differs are
+	reported for an accountant (a credit note, or cancel and amend in the desk)."""
+	if not expected:
+		return
+	columns = sorted({c for values in expected.values() for c in values})
+	current = {
+		r[field]: r
+		for r in frappe.get_all(doctype, filters={field: ["in", list(expected)]}, fields=[field, *columns])
+	}
+	differ = [
+		legacy_id
+		for legacy_id, values in expected.items()
+		if legacy_id in current and any(_same(current[legacy_id][c]) != _same(v) for c, v in values.items())
+	]
+	if differ:
+		entry = imp.report.setdefault("changed_after_import", {}).setdefault(doctype, {"count": 0, "ids": []})
+		entry["count"] += len(differ)
+		entry["ids"] = (entry["ids"] + differ)[:50]
+
+
+def _same(value):
+	if isinstance(value, float | Decimal) and not isinstance(value, bool):
+		return to_money(value)
+	return str(value) if isinstance(value, date) else value
+
+
+def refresh_outstanding(imp, legacy_ids: set[int]) -> int:
+	"""Outstanding amount and status of invoices imported by an earlier run that this run's
+	payments paid (the settlement's final values); returns how many changed."""
+	from gigafibre_fsm.core.legacy.reconcile import invoice_status
+
+	wanted = [str(i) for i in legacy_ids]
+	changed = 0
+	for start in range(0, len(wanted), 1000):
+		for si in frappe.get_all(
+			"Sales Invoice",
+			filters={"legacy_invoice_id": ["in", wanted[start : start + 1000]], "docstatus": 1},
+			fields=[
+				"name",
+				"legacy_invoice_id",
+				"grand_total",
+				"due_date",
+				"is_return",
+				"outstanding_amount",
+				"status",
+			],
+		):
+			legacy_id = int(si.legacy_invoice_id)
+			total = int(to_money(si.grand_total) * 100)
+			outstanding = imp.settlement.outstanding.get(legacy_id, total)
+			status = invoice_status(
+				outstanding, total, si.due_date, imp.today, bool(si.is_return), legacy_id in imp.has_return
+			)
+			if to_money(si.outstanding_amount) != d(outstanding) or si.status != status:
+				frappe.db.set_value(
+					"Sales Invoice", si.name, {"outstanding_amount": d(outstanding), "status": status}
+				)
+				changed += 1
+	return changed

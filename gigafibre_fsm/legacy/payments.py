@@ -5,6 +5,7 @@ advance; reversements and duplicate Stripe payments are not imported (counted by
 
 from __future__ import annotations
 
+import itertools
 import time
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from gigafibre_fsm.legacy.money import d, fiscal_year, to_money
 
 
 def payments(imp) -> None:
-	if not money.pending(imp, "payment", ""):
+	if not (imp.since or money.pending(imp, "payment", "")):
 		imp.count("payment", "Payment Entry")
 		return
 	money.decide(imp)
@@ -30,11 +31,16 @@ def payments(imp) -> None:
 	settlement = imp.settlement
 	excluded_count: dict[str, int] = {}
 	columns = "id, account_id, date, date_created, amount, method, reference, stripe_ref, note"
-	for batch in imp.batches_of("payment", columns):
+	paid_invoices: set[int] = set()  # the invoices this run's payments pay
+	for batch in itertools.chain(imp.batches_of("payment", columns), imp.changed("payment", columns)):
 		have = bulk.existing("Payment Entry", "legacy_payment_id", [r["id"] for r in batch])
 		fresh = []
+		expected = {}
 		for r in batch:
 			if str(r["id"]) in have:
+				if imp.since and r["account_id"] in customers:
+					expected[str(r["id"])] = {"party": customers[r["account_id"]],
+						"posting_date": legacy_source.invoice_date(r, imp.today), "paid_amount": d(mapping.cents(r["amount"]))}  # fmt: skip
 				continue
 			why = imp.excluded.get(r["id"])
 			if why is None and r["account_id"] not in customers:
@@ -45,7 +51,9 @@ def payments(imp) -> None:
 				excluded_count[why] = excluded_count.get(why, 0) + 1
 				continue
 			fresh.append(r)
+		money.report_changed(imp, "Payment Entry", "legacy_payment_id", expected)
 		wanted = {inv for r in fresh for inv, _, _ in settlement.allocations.get(r["id"], ())}
+		paid_invoices.update(wanted)
 		invoices = {}
 		wanted_list = [str(w) for w in wanted]
 		for start in range(0, len(wanted_list), 1000):
@@ -124,3 +132,7 @@ def payments(imp) -> None:
 		imp.count("payment", "Payment Ledger Entry", written=written.get("Payment Ledger Entry", 0))
 	if excluded_count:
 		imp.report.setdefault("payments_not_imported", {}).update(excluded_count)
+	# Invoices written by an earlier run carry the outstanding amount of then: bring them up to date.
+	refreshed = money.refresh_outstanding(imp, paid_invoices - imp.__dict__.get("invoices_written", set()))
+	imp.count("payment", "Sales Invoice outstanding", written=refreshed)
+	frappe.db.commit()

@@ -13,11 +13,15 @@ import frappe
 CHILDREN = {
 	"Sales Invoice": ("Sales Invoice Item", "Sales Taxes and Charges", "Payment Schedule"),
 	"Payment Entry": ("Payment Entry Reference",),
+	"Journal Entry": ("Journal Entry Account",),
 	"Contact": ("Dynamic Link", "Contact Email", "Contact Phone"),
 	"Address": ("Dynamic Link",),
 	"Item": ("UOM Conversion Detail", "Item Default"),
 	"Communication": ("Communication Link",),
-}
+	"Dispatch Job": ("Dispatch Job Assistant", "Dispatch Job Skill", "Dispatch Job Checklist Item",
+		"Dispatch Job Equipment", "Dispatch Job Photo"),
+	"Technician": ("Technician Skill", "Technician Shift"),
+}  # fmt: skip
 
 
 def _names(doctype: str, filters: dict) -> list[str]:
@@ -29,7 +33,7 @@ def _delete(doctype: str, names: list[str]) -> int:
 		chunk = names[start : start + 1000]
 		for child in CHILDREN.get(doctype, ()):
 			frappe.db.delete(child, {"parent": ["in", chunk], "parenttype": doctype})
-		if doctype in ("Sales Invoice", "Payment Entry"):
+		if doctype in ("Sales Invoice", "Payment Entry", "Journal Entry"):
 			frappe.db.delete("GL Entry", {"voucher_type": doctype, "voucher_no": ["in", chunk]})
 			frappe.db.delete("Payment Ledger Entry", {"voucher_type": doctype, "voucher_no": ["in", chunk]})
 		frappe.db.delete(doctype, {"name": ["in", chunk]})
@@ -48,8 +52,15 @@ def purge(skus: list[str] | None = None) -> dict[str, int]:
 			},
 		)
 	done["Communication"] = _delete("Communication", messages)
+	for doctype, field in (
+		("Dispatch Job", "legacy_work_order_id"),
+		("Technician", "legacy_staff_id"),
+		("Employee", "legacy_staff_id"),
+	):
+		done[doctype] = _delete(doctype, _names(doctype, {field: ["is", "set"]}))
 	done["Issue"] = _delete("Issue", _names("Issue", {"legacy_ticket_id": ["is", "set"]}))
 	for doctype, field in (
+		("Journal Entry", "legacy_piece"),
 		("Payment Entry", "legacy_payment_id"),
 		("Sales Invoice", "legacy_invoice_id"),
 		("Service Equipment", "legacy_device_id"),

@@ -9,7 +9,13 @@ Checks, each giving its differences:
    against ERPNext (submitted documents carrying a legacy id);
 3. the trial balance: total debit = total credit over the GL, and no legacy voucher unbalanced;
 4. credit notes: as many returns linked to an invoice as the matching linked;
-5. reversements and duplicate Stripe payments: none imported; their totals reported.
+5. reversements and duplicate Stripe payments: none imported; their totals reported;
+6. staff: every row an Employee (none with a login), every staff member a work order names a
+   Technician; 7. work orders: every one a Dispatch Job, per job type and status
+   (legacy.workforce.checks);
+8. the legacy accounting entries of the imported invoices and payments against their GL rows, per
+   legacy account and year, to the cent (those of what was not imported reported with their totals);
+9. the manual pieces: every balanced one a Journal Entry, per account and year (legacy.journal.checks).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from frappe.utils import today
 
 from gigafibre_fsm.connectors import legacy_source
 from gigafibre_fsm.core.legacy.reconcile import legacy_balances, match_credit_notes, real_payments
+from gigafibre_fsm.legacy import journal, workforce
 
 SHOWN = 20
 
@@ -62,6 +69,7 @@ def verify(source: str, company: str | None = None) -> dict:
 	conn = legacy_source.connect(source)
 	try:
 		facts = legacy_source.money_facts(conn, day)
+		people = workforce.checks(conn, day)
 	finally:
 		conn.close()
 	customers = {
@@ -195,6 +203,16 @@ def verify(source: str, company: str | None = None) -> dict:
 		"duplicate_total": f"{excluded['duplicate_cents'] / 100:.2f}",
 		"differences": [f"payment {i} is not money but was imported" for i in imported],
 	}
+	# 6, 7. staff and work orders
+	checks.update(people)
+
+	# 8, 9. the legacy accounting entries: the documents' against their GL rows; the manual pieces
+	excluded_ids = {p.id: "reversement" for p in reversements} | {i: "duplicate" for i in duplicates}
+	conn = legacy_source.connect(source)
+	try:
+		checks.update(journal.checks(conn, facts, customers, company, day, excluded_ids))
+	finally:
+		conn.close()
 	ok = not any(c["differences"] for c in checks.values())
 	return {"ok": ok, "checks": checks, "seconds": round(time.monotonic() - started, 1)}
 

@@ -19,6 +19,7 @@ TICKET_STATUSES = {0: "Open", 1: "Replied", 2: "Closed"}
 TICKET_PRIORITIES = {0: "Low", 1: "Medium", 2: "High"}
 # bon_travail.status: 0 planned, 1 done, 2 cancelled; type in French.
 WORK_ORDER_STATUSES = {0: "Assigned", 1: "Completed", 2: "Cancelled"}  # Dispatch Job statuses
+STALE_AFTER_DAYS = 30  # a planned work order this long past its day was never closed
 WORK_ORDER_TYPES = {
 	"installation": "Installation",
 	"reparation": "Repair",
@@ -170,3 +171,30 @@ def cents(value) -> int:
 	from decimal import ROUND_HALF_UP, Decimal
 
 	return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def work_order_type(value) -> str:
+	"""bon_travail.type (French, typed freely: "Réparation ", "INSTALLATION") → job type;
+	an unknown or empty type is Maintenance."""
+	key = (blank(value) or "").lower()
+	return WORK_ORDER_TYPES.get(key, "Maintenance")
+
+
+def work_order_status(code, has_technician: bool, planned: date | None, today: date) -> str:
+	"""bon_travail.status → Dispatch Job status. Done and cancelled orders are history; a planned
+	one is Assigned to its technician, or a Draft (unpublished, for a dispatcher) when it has
+	none or when its day is more than STALE_AFTER_DAYS past (the PHP app never closed it)."""
+	try:
+		status = WORK_ORDER_STATUSES.get(int(code), "Cancelled")
+	except (TypeError, ValueError):
+		status = "Cancelled"
+	if status != "Assigned":
+		return status
+	stale = planned is not None and (today - planned).days > STALE_AFTER_DAYS
+	return "Assigned" if has_technician and not stale else "Draft"
+
+
+def staff_status(active) -> str:
+	"""staff.active → Employee status: Active, or Inactive (Left would need a relieving date
+	the legacy system never kept)."""
+	return "Active" if int(active or 0) == 1 else "Inactive"

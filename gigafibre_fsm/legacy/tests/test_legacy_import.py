@@ -31,6 +31,9 @@ LEGACY_DOCTYPES = {
 	"Payment Entry": "legacy_payment_id",
 	"Issue": "legacy_ticket_id",
 	"Communication": "legacy_message_id",
+	"Employee": "legacy_staff_id",
+	"Dispatch Job": "legacy_work_order_id",
+	"Journal Entry": "legacy_piece",
 }
 
 
@@ -97,6 +100,8 @@ class TestLegacyImport(IntegrationTestCase):
 					"payment",
 					"ticket",
 					"ticket_msg",
+					"staff",
+					"bon_travail",
 				)
 			}
 		finally:
@@ -121,6 +126,8 @@ class TestLegacyImport(IntegrationTestCase):
 		)
 		self.assertEqual(after_first["Issue"], src["ticket"])
 		self.assertEqual(after_first["Communication"], src["ticket_msg"])
+		self.assertEqual(after_first["Employee"], src["staff"])
+		self.assertEqual(after_first["Dispatch Job"], src["bon_travail"])
 		report = json.loads(frappe.db.get_value("Legacy Import Run", run, "report"))
 		# base64 images became private files, and no message keeps the bytes
 		self.assertGreater(report.get("ticket_images_extracted", 0), 0)
@@ -166,6 +173,37 @@ class TestLegacyImport(IntegrationTestCase):
 			frappe.db.get_single_value("Global Defaults", "default_company"), frappe.utils.getdate()
 		)
 		self.assertTrue(any(ar.values()))
+
+		# the legacy entries of the imported documents equal their GL rows, to the cent; the manual
+		# pieces are Journal Entries but for the unbalanced ones; what was not imported is reported
+		self.assertFalse(result["checks"]["ledger"]["differences"])
+		self.assertIn("reversement", result["checks"]["ledger"]["not_imported"])
+		journal = result["checks"]["journal"]
+		self.assertEqual(journal["unbalanced_not_imported"], planted["unbalanced_pieces"])
+		self.assertEqual(journal["imported"], journal["pieces"] - planted["unbalanced_pieces"])
+		self.assertGreater(journal["imported"], 0)
+		self.assertEqual(
+			report["journal_pieces_not_imported"]["unbalanced"]["count"], planted["unbalanced_pieces"]
+		)
+		# a cent moved in a legacy entry of an imported invoice is found, with its account and year
+		conn = legacy_source.connect(self.source)
+		try:
+			with conn.cursor() as cur:
+				cur.execute(
+					"SELECT e.id, c.numero, YEAR(i.date) FROM ecritures e JOIN compta_comptes c ON c.id = e.compte_id "
+					"JOIN invoice i ON i.id = e.invoice_id WHERE c.numero = '4000' AND i.date > '2013-01-01' "
+					"AND i.date < '2026-01-01' ORDER BY e.id LIMIT 1"
+				)
+				entry, numero, year = cur.fetchone()
+				cur.execute("UPDATE ecritures SET credit = credit + 0.01 WHERE id = %s", (entry,))
+			tampered = verify(self.source)
+			self.assertFalse(tampered["ok"])
+			self.assertEqual(len(tampered["checks"]["ledger"]["differences"]), 1)
+			self.assertTrue(tampered["checks"]["ledger"]["differences"][0].startswith(f"{numero} {year}:"))
+			with conn.cursor() as cur:
+				cur.execute("UPDATE ecritures SET credit = credit - 0.01 WHERE id = %s", (entry,))
+		finally:
+			conn.close()
 
 		# a second run writes nothing
 		second = self.import_()
@@ -283,3 +321,132 @@ class TestLegacyImport(IntegrationTestCase):
 		frappe.db.commit()
 		self.maxDiff = None
 		self.assertEqual({k: (str(a)[:300], str(b)[:300]) for k, (a, b) in differences.items()}, {})
+
+	def test_since_brings_changed_rows_and_touches_nothing_else(self):
+		"""--since: a changed account updates its Customer, a new invoice and a new payment of an old
+		invoice come in (the old invoice then paid), a payment changed after its import is reported
+		and not rewritten; every other imported document is left as it was."""
+		if not frappe.db.count("Sales Invoice", {"legacy_invoice_id": ["is", "set"]}):
+			self.fresh()
+			self.import_()
+		modified = {
+			dt: dict(frappe.get_all(dt, filters={f: ["is", "set"]}, fields=["name", "modified"], as_list=True, limit=0))
+			for dt, f in (("Customer", "legacy_account_id"), ("Sales Invoice", "legacy_invoice_id"),
+				("Payment Entry", "legacy_payment_id"))
+		}  # fmt: skip
+		unpaid = frappe.get_all(
+			"Sales Invoice",
+			filters={"legacy_invoice_id": ["is", "set"], "is_return": 0, "outstanding_amount": [">", 0]},
+			fields=["name", "customer", "legacy_invoice_id", "outstanding_amount"],
+			order_by="posting_date asc",
+			limit=1,
+		)[0]
+		account = int(frappe.db.get_value("Customer", unpaid.customer, "legacy_account_id"))
+		other = frappe.get_all(
+			"Customer",
+			filters={"legacy_account_id": ["not in", [str(account)]]},
+			pluck="legacy_account_id",
+			limit=1,
+		)[0]
+		changed_payment = frappe.get_all(
+			"Payment Entry", filters={"legacy_payment_id": ["is", "set"]}, pluck="legacy_payment_id", limit=1
+		)[0]
+		owed = f"{unpaid.outstanding_amount:.2f}"
+		conn = legacy_source.connect(self.source)
+		try:
+			with conn.cursor() as cur:
+				cur.execute(
+					"UPDATE account SET email_billing = 'nouveau@example.com', cell = '514 555-0199' WHERE id = %s",
+					(other,),
+				)
+				cur.execute("SELECT id FROM product ORDER BY id LIMIT 1")
+				product = cur.fetchone()[0]
+				cur.execute(
+					"INSERT INTO invoice (account_id, type, date, due_date, subtotal, tps, tvq, total, status, "
+					"date_created) VALUES (%s, 'F', '2026-05-20', '2026-06-19', 10.00, 0.50, 1.00, 11.50, 0, "
+					"'2026-05-20 03:00:00')",
+					(other,),
+				)
+				invoice = cur.lastrowid
+				cur.execute(
+					"INSERT INTO invoice_item (invoice_id, product_id, description, qty, price, amount) "
+					"VALUES (%s, %s, 'Ajout', 1, 10.00, 10.00)",
+					(invoice, product),
+				)
+				cur.execute(
+					"INSERT INTO payment (account_id, date, amount, method, date_created) "
+					"VALUES (%s, '2026-05-25', %s, 'cheque', '2026-05-25 12:00:00')",
+					(account, owed),
+				)
+				payment = cur.lastrowid
+				cur.execute(
+					"INSERT INTO payment_item (payment_id, invoice_id, amount) VALUES (%s, %s, %s)",
+					(payment, unpaid.legacy_invoice_id, owed),
+				)
+				for piece, compte, debit, credit, inv, pay in (
+					(f"F{invoice}", 1, "11.50", "0", invoice, None), (f"F{invoice}", 5, "0", "10.00", invoice, None),
+					(f"F{invoice}", 3, "0", "0.50", invoice, None), (f"F{invoice}", 4, "0", "1.00", invoice, None),
+					(f"P{payment}", 2, owed, "0", None, payment), (f"P{payment}", 1, "0", owed, None, payment),
+				):  # fmt: skip
+					cur.execute(
+						"INSERT INTO ecritures (piece, date, compte_id, debit, credit, invoice_id, payment_id) "
+						"VALUES (%s, '2026-05-25', %s, %s, %s, %s, %s)",
+						(piece, compte, debit, credit, inv, pay),
+					)
+				cur.execute("UPDATE payment SET amount = amount + 1 WHERE id = %s", (changed_payment,))
+			run = self.import_(since=frappe.utils.today())
+			report = json.loads(frappe.db.get_value("Legacy Import Run", run, "report"))
+			customer = frappe.db.get_value(
+				"Customer",
+				{"legacy_account_id": other},
+				["name", "email_billing", "cell_phone"],
+				as_dict=True,
+			)
+			self.assertEqual(
+				(customer.email_billing, customer.cell_phone), ("nouveau@example.com", "+15145550199")
+			)
+			new_invoice = frappe.db.get_value(
+				"Sales Invoice",
+				{"legacy_invoice_id": str(invoice)},
+				["grand_total", "docstatus", "customer"],
+				as_dict=True,
+			)
+			self.assertEqual(
+				(new_invoice.grand_total, new_invoice.docstatus, new_invoice.customer),
+				(11.5, 1, customer.name),
+			)
+			self.assertEqual(
+				frappe.db.get_value("Payment Entry", {"legacy_payment_id": str(payment)}, "paid_amount"),
+				float(owed),
+			)
+			self.assertEqual(
+				frappe.db.get_value("Sales Invoice", unpaid.name, ["outstanding_amount", "status"]),
+				(0.0, "Paid"),
+			)
+			self.assertIn(changed_payment, report["changed_after_import"]["Payment Entry"]["ids"])
+			self.assertEqual(report["changed_after_import"]["Payment Entry"]["count"], 1)
+			self.assertNotIn("Sales Invoice", report["changed_after_import"])
+			# nothing else touched
+			touched = {customer.name, unpaid.name}
+			for doctype, before in modified.items():
+				after = dict(
+					frappe.get_all(
+						doctype,
+						filters={"name": ["in", list(before)]},
+						fields=["name", "modified"],
+						as_list=True,
+						limit=0,
+					)
+				)
+				self.assertEqual(
+					{n for n in before if before[n] != after.get(n)}, touched & set(before), doctype
+				)
+			with conn.cursor() as cur:
+				cur.execute("UPDATE payment SET amount = amount - 1 WHERE id = %s", (changed_payment,))
+			result = verify(self.source)
+			self.assertTrue(result["ok"], json.dumps(result["checks"], indent=1)[:4000])
+			# and again: nothing more
+			again = self.import_(since=frappe.utils.today())
+			self.assertEqual(frappe.db.get_value("Legacy Import Run", again, "rows_written"), 0)
+		finally:
+			conn.close()

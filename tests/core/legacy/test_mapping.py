@@ -108,3 +108,32 @@ def test_postal_code_and_cents():
 	assert m.cents(Decimal("-12.34")) == -1234
 	assert m.cents("0.10") == 10
 	assert m.cents(None) == 0
+
+
+@pytest.mark.parametrize(
+	"value, kind",
+	[("installation", "Installation"), ("Réparation ", "Repair"), ("INSTALLATION", "Installation"),
+	 ("reparation", "Repair"), ("entretien", "Maintenance"), ("retrait", "Removal"), ("", "Maintenance"),
+	 (None, "Maintenance"), ("autre", "Maintenance")],
+)  # fmt: skip
+def test_work_order_type(value, kind):
+	assert m.work_order_type(value) == kind
+
+
+def test_work_order_status():
+	past, soon = date(2026, 9, 1), date(2026, 12, 20)
+	assert m.work_order_status(1, True, past, TODAY) == "Completed"
+	assert m.work_order_status(2, False, past, TODAY) == "Cancelled"
+	assert m.work_order_status(0, True, soon, TODAY) == "Assigned"
+	assert m.work_order_status(0, False, soon, TODAY) == "Draft"  # no technician: for a dispatcher
+	assert m.work_order_status(0, True, past, TODAY) == "Draft"  # planned long ago, never closed
+	assert m.work_order_status(0, True, date(2026, 11, 20), TODAY) == "Assigned"  # within 30 days
+	assert m.work_order_status(0, True, None, TODAY) == "Assigned"
+	assert m.work_order_status(7, True, soon, TODAY) == "Cancelled"
+	assert m.work_order_status(None, True, soon, TODAY) == "Cancelled"
+
+
+def test_staff_status():
+	assert m.staff_status(1) == "Active"
+	assert m.staff_status(0) == "Inactive"
+	assert m.staff_status(None) == "Inactive"

@@ -48,6 +48,7 @@ class DispatchJob(Document):
 		invoice: DF.Link | None
 		issue: DF.Link | None
 		job_type: DF.Literal["Installation", "Repair", "Maintenance", "Removal"]
+		legacy_work_order_id: DF.Data | None
 		notes: DF.Text | None
 		parent_job: DF.Link | None
 		photos: DF.Table[DispatchJobPhoto]

@@ -28,6 +28,7 @@ class Technician(Document):
 		last_longitude: DF.Float
 		last_position_at: DF.Datetime | None
 		last_speed_kmh: DF.Float
+		legacy_staff_id: DF.Data | None
 		phone: DF.Data | None
 		shifts: DF.Table[TechnicianShift]
 		skills: DF.Table[TechnicianSkill]
