@@ -32,7 +32,10 @@ the reaper thread (:meth:`ModemBridge.start_reaper`) calls; the clock is injecta
 most ``settings.browser_sessions`` browser contexts per process (per worker); a read
 of another device past the cap logs out an idle one, or waits its turn at most
 ``settings.browser_slot_wait`` s, then fails as ``modem_busy`` while the other sources
-of the diagnosis still answer.
+of the diagnosis still answer. With ``leases`` (connectors/modem_lease.py; Redis in the
+bench) the one-session rule holds across processes too: a device warm in another worker is
+handed over on request (that worker's reaper logs it out) within ``settings.timeout`` s,
+else the read fails as ``modem_in_use``.
 
 :meth:`ModemBridge.read` answers a normaliser-ready ``modem`` result (a
 :class:`~gigafibre_fsm.core.diagnostics.Diagnosis` as a dict) that
@@ -63,7 +66,8 @@ from gigafibre_fsm.connectors.errors import (
 from gigafibre_fsm.connectors.modem_base import SOURCE, BridgeBackend, parse_host
 from gigafibre_fsm.connectors.modem_browser import BrowserBackend
 from gigafibre_fsm.connectors.modem_direct import DecoBackend, DirectEXBackend
-from gigafibre_fsm.connectors.modem_pool import BridgeBusy, SessionPool
+from gigafibre_fsm.connectors.modem_lease import DeviceLeases
+from gigafibre_fsm.connectors.modem_pool import BridgeBusy, DeviceHeld, SessionPool
 from gigafibre_fsm.core.diagnostics import (
 	DEFAULT_STALE_AFTER,
 	Diagnosis,
@@ -80,8 +84,11 @@ T_TIMEOUT = "Modem {0} did not answer within {1} s"
 T_UNAVAILABLE = "Modem {0} could not be reached: {1}"
 T_RESPONSE = "Modem {0} answered in a way the bridge cannot read: {1}"
 T_BUSY = "The modem bridge is busy with other modems ({0} browser sessions at most): try again in a moment"
+T_IN_USE = "Modem {0} is being read by another diagnosis: try again in a moment"
 
-__all__ = ["BridgeBusy", "ModemBridge", "SessionPool"]
+__all__ = ["BridgeBusy", "DeviceHeld", "ModemBridge", "SessionPool"]
+
+LEASE_POLL = 0.2  # how often the reaper checks whether another process waits for a device
 
 
 # ---------------------------------------------------------------------------
@@ -95,6 +102,8 @@ class ModemBridge:
 	used only when a backend cannot understand the device (ConnectorResponseError),
 	never after a refused password, a timeout or an unreachable device.
 	``clock`` (monotonic seconds) drives idle resets; ``now`` stamps the result.
+	``leases`` (e.g. :class:`~gigafibre_fsm.connectors.modem_lease.RedisDeviceLeases`) keeps
+	one admin session per device across processes; run :meth:`start_reaper` with it.
 	"""
 
 	DEFAULT_KIND = "tplink_ex"
@@ -109,6 +118,7 @@ class ModemBridge:
 		lock_timeout: float | None = None,
 		optical_transform: str = "tplink_0.1uW",
 		stale_after: timedelta | float = DEFAULT_STALE_AFTER,
+		leases: DeviceLeases | None = None,
 	):
 		self.settings = settings
 		self.clock = clock
@@ -130,6 +140,8 @@ class ModemBridge:
 			lock_timeout=wait,
 			limits={BrowserBackend.name: settings.browser_sessions},
 			slot_wait=settings.browser_slot_wait,
+			leases=leases,
+			lease_wait=float(settings.timeout),
 		)
 		self._reaper: threading.Thread | None = None
 		self._stop_reaper = threading.Event()
@@ -167,17 +179,28 @@ class ModemBridge:
 	def start_reaper(self, interval: float | None = None) -> bool:
 		"""A daemon thread that calls :meth:`reap_idle` every ``interval`` s (default: half the idle
 		time, at least 1 s), so warm sessions (browser contexts) are reclaimed even when no read
-		comes; stopped by :meth:`close`. False when sessions never stay warm (``idle_seconds <= 0``)."""
-		if self.settings.idle_seconds <= 0 or (self._reaper is not None and self._reaper.is_alive()):
+		comes; with leases, it also renews them and hands over the devices other processes wait
+		for, every :data:`LEASE_POLL` s. Stopped by :meth:`close`. False when there is nothing to do
+		(``idle_seconds <= 0`` and no leases) or it runs already."""
+		leases = self.pool.leases is not None
+		if (self.settings.idle_seconds <= 0 and not leases) or (
+			self._reaper is not None and self._reaper.is_alive()
+		):
 			return False
 		every = interval if interval is not None else max(1.0, self.settings.idle_seconds / 2)
+		tick = min(every, LEASE_POLL) if leases else every
 		self._stop_reaper.clear()
 
 		def loop():
-			while not self._stop_reaper.wait(every):
+			next_reap = time.monotonic() + every
+			while not self._stop_reaper.wait(tick):
 				try:
-					self.reap_idle()
-				except Exception:  # a failed logout must not end the reaper
+					if leases:
+						self.pool.service_leases()
+					if self.settings.idle_seconds > 0 and time.monotonic() >= next_reap:
+						next_reap = time.monotonic() + every
+						self.reap_idle()
+				except Exception:  # a failed logout or a Redis hiccup must not end the reaper
 					pass
 
 		self._reaper = threading.Thread(target=loop, name="modem-bridge-reaper", daemon=True)
@@ -186,6 +209,7 @@ class ModemBridge:
 
 	def stats(self) -> dict:
 		"""Sessions live per backend, reads waiting for room, idle sessions evicted, reads refused as busy,
+		sessions handed over to another process that waited for the device,
 		and the browser contexts Chromium itself holds (None when no browser runs)."""
 		contexts = [b.contexts() for b in self._backends() if hasattr(b, "contexts")]
 		known = [n for n in contexts if n is not None]
@@ -194,6 +218,7 @@ class ModemBridge:
 			"waiting": self.pool.waiting(),
 			"evicted": self.pool.evicted,
 			"busy": self.pool.busy,
+			"handed_over": self.pool.handed_over,
 			"browser_contexts": sum(known) if known else None,
 		}
 
@@ -286,6 +311,8 @@ def _error_entry(exc: ConnectorError, host: str, timeout: float, settings: Modem
 		return error(SOURCE, "modem_auth", T_AUTH, host)
 	if isinstance(exc, BridgeBusy):
 		return error(SOURCE, "modem_busy", T_BUSY, exc.limit)
+	if isinstance(exc, DeviceHeld):
+		return error(SOURCE, "modem_in_use", T_IN_USE, host)
 	if isinstance(exc, ConnectorTimeout):
 		return error(SOURCE, "modem_timeout", T_TIMEOUT, host, timeout)
 	if isinstance(exc, ConnectorUnavailable):
