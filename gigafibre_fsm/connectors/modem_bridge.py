@@ -33,9 +33,11 @@ most ``settings.browser_sessions`` browser contexts per process (per worker); a 
 of another device past the cap logs out an idle one, or waits its turn at most
 ``settings.browser_slot_wait`` s, then fails as ``modem_busy`` while the other sources
 of the diagnosis still answer. With ``leases`` (connectors/modem_lease.py; Redis in the
-bench) the one-session rule holds across processes too: a device warm in another worker is
-handed over on request (that worker's reaper logs it out) within ``settings.timeout`` s,
-else the read fails as ``modem_in_use``.
+bench) the one-session rule holds across processes too: a read of a device warm in another
+worker is sent to that worker, which reads it through its warm session and answers
+(:meth:`ModemBridge.start_reaper` serves those requests); when it does not answer, the
+device is handed over on request (that worker's reaper logs it out) within
+``settings.timeout`` s, else the read fails as ``modem_in_use``.
 
 :meth:`ModemBridge.read` answers a normaliser-ready ``modem`` result (a
 :class:`~gigafibre_fsm.core.diagnostics.Diagnosis` as a dict) that
@@ -66,7 +68,7 @@ from gigafibre_fsm.connectors.errors import (
 from gigafibre_fsm.connectors.modem_base import SOURCE, BridgeBackend, parse_host
 from gigafibre_fsm.connectors.modem_browser import BrowserBackend
 from gigafibre_fsm.connectors.modem_direct import DecoBackend, DirectEXBackend
-from gigafibre_fsm.connectors.modem_lease import DeviceLeases
+from gigafibre_fsm.connectors.modem_lease import DeviceLeases, HeldElsewhere
 from gigafibre_fsm.connectors.modem_pool import BridgeBusy, DeviceHeld, SessionPool
 from gigafibre_fsm.core.diagnostics import (
 	DEFAULT_STALE_AFTER,
@@ -145,6 +147,7 @@ class ModemBridge:
 		)
 		self._reaper: threading.Thread | None = None
 		self._stop_reaper = threading.Event()
+		self.forwarded = 0  # reads made for this process by the process holding the device
 
 	def __enter__(self) -> ModemBridge:
 		return self
@@ -187,6 +190,13 @@ class ModemBridge:
 			self._reaper is not None and self._reaper.is_alive()
 		):
 			return False
+		if leases and hasattr(self.pool.leases, "serve"):  # reads other workers send here
+			threading.Thread(
+				target=self.pool.leases.serve,
+				args=(self._serve_request, self._stop_reaper),
+				name="modem-bridge-inbox",
+				daemon=True,
+			).start()
 		every = interval if interval is not None else max(1.0, self.settings.idle_seconds / 2)
 		tick = min(every, LEASE_POLL) if leases else every
 		self._stop_reaper.clear()
@@ -209,7 +219,8 @@ class ModemBridge:
 
 	def stats(self) -> dict:
 		"""Sessions live per backend, reads waiting for room, idle sessions evicted, reads refused as busy,
-		sessions handed over to another process that waited for the device,
+		sessions handed over to another process that waited for the device, reads forwarded to the process
+		holding the device,
 		and the browser contexts Chromium itself holds (None when no browser runs)."""
 		contexts = [b.contexts() for b in self._backends() if hasattr(b, "contexts")]
 		known = [n for n in contexts if n is not None]
@@ -219,6 +230,7 @@ class ModemBridge:
 			"evicted": self.pool.evicted,
 			"busy": self.pool.busy,
 			"handed_over": self.pool.handed_over,
+			"forwarded": self.forwarded,
 			"browser_contexts": sum(known) if known else None,
 		}
 
@@ -239,27 +251,43 @@ class ModemBridge:
 		return self.pool.reap_idle()
 
 	# -- reading
-	def _read_with(self, backend: BridgeBackend, key: str, base_url: str) -> dict:
+	def _read_with(self, backend: BridgeBackend, key: str, base_url: str, give_way: bool = False) -> dict:
 		warm = False
+		opener = lambda: backend.open(base_url)  # noqa: E731
 		try:
-			with self.pool.use(key, backend.name, lambda: backend.open(base_url)) as (session, reused):
+			with self.pool.use(key, backend.name, opener, give_way=give_way) as (session, reused):
 				warm = reused
 				return session.read()
 		except (ConnectorResponseError, ConnectorAuthError):
 			if not warm:
 				raise
 		# the warm session had expired on the device (its own timeout, a reboot): log in again once
-		with self.pool.use(key, backend.name, lambda: backend.open(base_url)) as (session, _):
+		with self.pool.use(key, backend.name, opener) as (session, _):
 			return session.read()
 
-	def read_raw(self, host: str, *, kind: str | None = None) -> tuple[dict, str, list[str]]:
-		"""(reading, backend name, fallback notes) — raises typed connector errors."""
+	def read_raw(
+		self, host: str, *, kind: str | None = None, forward: bool = True
+	) -> tuple[dict, str, list[str]]:
+		"""(reading, backend name, fallback notes) — raises typed connector errors. With leases and
+		``forward``, a device another process holds is read by that process (see :meth:`_read_at_holder`)."""
 		if not self.settings.configured:
 			raise ConnectorUnavailable(T_NOT_CONFIGURED, source=SOURCE)
 		key, base_url = parse_host(host)
 		backends = self.kinds.get(kind or self.DEFAULT_KIND)
 		if not backends:
 			raise ValueError(f"unknown modem kind {kind!r}")
+		if forward and self.pool.leases is not None and hasattr(self.pool.leases, "call"):
+			try:
+				return self._read_locally(key, base_url, backends, give_way=True)
+			except HeldElsewhere as held:  # another worker holds the device warm: it reads it
+				answer = self._read_at_holder(held.holder, host, kind)
+				if answer is not None:
+					return answer
+		return self._read_locally(key, base_url, backends)
+
+	def _read_locally(
+		self, key: str, base_url: str, backends: Sequence[BridgeBackend], *, give_way: bool = False
+	) -> tuple[dict, str, list[str]]:
 		# the backend that read this device last goes first: trying another one would log its
 		# warm session out (one admin session per device) and log in again on every read
 		preferred = self.pool.preferred(key)
@@ -267,7 +295,7 @@ class ModemBridge:
 		notes: list[str] = []
 		for index, backend in enumerate(backends):
 			try:
-				reading = self._read_with(backend, key, base_url)
+				reading = self._read_with(backend, key, base_url, give_way)
 				self.pool.prefer(key, backend.name)
 				return reading, backend.name, notes
 			except ConnectorResponseError as e:
@@ -275,6 +303,36 @@ class ModemBridge:
 					raise
 				notes.append(f"{backend.name}: {e}")
 		raise ConnectorResponseError(f"{base_url}: no backend", source=SOURCE)  # pragma: no cover
+
+	# -- reads forwarded between processes (leases with an inbox: modem_lease.RedisDeviceLeases)
+	def _read_at_holder(self, holder: str, host: str, kind: str | None) -> tuple[dict, str, list[str]] | None:
+		"""The reading of a device the process ``holder`` holds, made by it through its warm session;
+		None when it did not answer (then this process takes the device over)."""
+		answer = self.pool.leases.call(
+			holder, {"host": host, "kind": kind}, float(self.settings.timeout) * 2 + 5
+		)
+		if answer is None:
+			return None
+		if answer.get("ok"):
+			self.forwarded += 1
+			return answer["reading"], answer["backend"], answer.get("notes") or []
+		raise _error_from(answer)
+
+	def _serve_request(self, request: dict) -> dict:
+		"""Read a device for another process (never forwarded again); errors as plain values."""
+		try:
+			reading, backend, notes = self.read_raw(request["host"], kind=request.get("kind"), forward=False)
+			return {"ok": True, "reading": reading, "backend": backend, "notes": notes}
+		except ConnectorError as e:
+			return {
+				"ok": False,
+				"error": type(e).__name__,
+				"message": str(e),
+				"limit": getattr(e, "limit", None),
+				"waited": getattr(e, "waited", None),
+			}
+		except Exception as e:  # a bug must still answer, not leave the caller waiting
+			return {"ok": False, "error": "ConnectorResponseError", "message": f"{type(e).__name__}: {e}"}
 
 	def read_diagnosis(self, host: str, *, kind: str | None = None) -> Diagnosis:
 		reading, backend, notes = self.read_raw(host, kind=kind)
@@ -302,6 +360,21 @@ class ModemBridge:
 			result.errors.append(_error_entry(e, host, float(self.settings.timeout), self.settings))
 			result.sources[SOURCE] = {"asof": iso(now), "ok": False}
 			return result
+
+
+def _error_from(answer: dict) -> ConnectorError:
+	"""The typed error another process's read of a device answered with."""
+	message, name = answer.get("message") or "", answer.get("error")
+	if name == "BridgeBusy":
+		return BridgeBusy(message, limit=answer.get("limit") or 0, waited=answer.get("waited") or 0)
+	if name == "DeviceHeld":
+		return DeviceHeld(message, waited=answer.get("waited") or 0)
+	kinds = {
+		"ConnectorAuthError": ConnectorAuthError,
+		"ConnectorTimeout": ConnectorTimeout,
+		"ConnectorUnavailable": ConnectorUnavailable,
+	}
+	return kinds.get(name, ConnectorResponseError)(message, source=SOURCE)
 
 
 def _error_entry(exc: ConnectorError, host: str, timeout: float, settings: ModemBridgeSettings) -> dict:

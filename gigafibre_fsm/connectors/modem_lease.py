@@ -17,14 +17,25 @@ So a diagnosis of a modem held warm by another worker waits a moment for the han
 instead of being refused by the modem (``modem_unavailable``), and two workers never
 log in to one modem at the same time.
 
+Better still, the read goes to the holder: the lease names its holder (one id per
+:class:`RedisDeviceLeases`, so per worker), and :meth:`RedisDeviceLeases.call` puts the
+request on the holder's inbox (a Redis list that :meth:`RedisDeviceLeases.serve` pops in
+the holder, answering on a reply list), so the warm session is reused instead of logging
+out of the modem and in again from another worker (a web UI login costs ~1 s of CPU in
+Chromium). No answer in time (the holder died or is stuck): the caller falls back to the
+hand-over.
+
 The Redis client is injected (any ``redis.Redis``: Frappe's ``frappe.cache`` in the
-bench, a plain client in tests); only ``set``, ``eval``, ``mget`` and ``delete`` are
-used, with the full key names (the Frappe layer passes its site prefix as ``prefix``).
+bench, a plain client in tests); only ``set``, ``get``, ``eval``, ``mget``, ``delete``, ``blpop``
+and pipelines are used, with the full key names (the Frappe layer passes its site prefix as ``prefix``).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -34,11 +45,20 @@ _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpi
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
+class HeldElsewhere(Exception):
+	"""The device is leased by another process that serves reads for others: send the read there."""
+
+	def __init__(self, holder: str):
+		super().__init__(holder)
+		self.holder = holder
+
+
 class DeviceLease(Protocol):
 	key: str
 
-	def acquire(self, wait: float) -> bool:
-		"""Take the lease, asking its holder to let go, waiting at most ``wait`` s. False when still held."""
+	def acquire(self, wait: float, *, give_way: bool = False) -> bool:
+		"""Take the lease, asking its holder to let go, waiting at most ``wait`` s. False when still held.
+		With ``give_way``, raise :class:`HeldElsewhere` instead when the holder serves reads."""
 
 	def renew(self) -> bool:
 		"""Extend the lease's lifetime; False when it was lost (lapsed and taken, or released)."""
@@ -65,10 +85,10 @@ class RedisLease:
 		self.key = key
 		self.name = owner.prefix + key
 		self.flag = self.name + ":release"
-		self.token = secrets.token_hex(16)
+		self.token = f"{owner.holder_id}:{secrets.token_hex(12)}"
 		self._asked = False  # this lease set the release flag while waiting
 
-	def acquire(self, wait: float) -> bool:
+	def acquire(self, wait: float, *, give_way: bool = False) -> bool:
 		redis, ttl_ms = self.owner.client, int(self.owner.ttl * 1000)
 		deadline = self.owner.clock() + max(0.0, wait)
 		while True:
@@ -77,6 +97,10 @@ class RedisLease:
 					self._asked = False
 					redis.delete(self.flag)
 				return True
+			if give_way:
+				holder = self.owner.holder(self.key)
+				if holder and holder != self.owner.holder_id and self.owner.serving(holder):
+					raise HeldElsewhere(holder)
 			left = deadline - self.owner.clock()
 			if left <= 0:
 				return False
@@ -117,9 +141,82 @@ class RedisDeviceLeases:
 		self.poll = float(poll)
 		self.clock = clock
 		self.sleep = sleep
+		self.holder_id = secrets.token_hex(8)  # names this process's leases and its inbox
 
 	def lease(self, key: str) -> RedisLease:
 		return RedisLease(self, key)
+
+	# -- reads sent to the holder
+	def holder(self, key: str) -> str | None:
+		"""The id of whoever holds the device's lease (None when free)."""
+		value = self.client.get(self.prefix + key)
+		if value is None:
+			return None
+		text = value.decode() if isinstance(value, bytes) else str(value)
+		return text.split(":", 1)[0]
+
+	def _inbox(self, holder: str) -> str:
+		return f"{self.prefix}inbox:{holder}"
+
+	def _alive(self, holder: str) -> str:
+		return f"{self.prefix}serving:{holder}"
+
+	def serving(self, holder: str) -> bool:
+		"""The holder answers reads sent to it (its :meth:`serve` loop runs)."""
+		return self.client.get(self._alive(holder)) is not None
+
+	def call(self, holder: str, request: dict, timeout: float) -> dict | None:
+		"""Send ``request`` to the holder ``holder`` and wait at most ``timeout`` s for its answer
+		(None at once when the holder does not serve requests, or when no answer came)."""
+		if not self.serving(holder):
+			return None
+		reply = f"{self.prefix}reply:{secrets.token_hex(12)}"
+		message = json.dumps({**request, "reply": reply, "deadline": time.time() + timeout})
+		inbox = self._inbox(holder)
+		pipe = self.client.pipeline()
+		pipe.rpush(inbox, message)
+		pipe.expire(inbox, math.ceil(timeout) + 5)
+		pipe.execute()
+		deadline = self.clock() + timeout
+		while (left := deadline - self.clock()) > 0:
+			# short blocking pops: a client's socket timeout may be shorter than the whole wait
+			got = self.client.blpop([reply], timeout=1 if left < 1 else min(2, math.ceil(left)))
+			if got is not None:
+				return json.loads(got[1])
+			if not self.serving(holder):
+				return None  # the holder stopped serving (closed, died): its inbox is not read
+		return None
+
+	def serve(self, handler: Callable[[dict], dict], stop: threading.Event) -> None:
+		"""Answer the requests sent to this holder until ``stop`` is set, each in its own thread
+		(a request past its deadline is dropped: its caller has gone)."""
+		inbox, alive, beat = self._inbox(self.holder_id), self._alive(self.holder_id), 0.0
+		while not stop.is_set():
+			try:
+				if time.monotonic() - beat >= 1:  # callers send requests only to a live holder
+					self.client.set(alive, "1", px=5000)
+					beat = time.monotonic()
+				got = self.client.blpop([inbox], timeout=1)
+			except Exception:  # Redis restarting: try again
+				stop.wait(1)
+				continue
+			if got is None:
+				continue
+			request = json.loads(got[1])
+			if request.get("deadline", 0) < time.time():
+				continue
+			threading.Thread(target=self._answer, args=(handler, request), daemon=True).start()
+		try:
+			self.client.delete(alive)
+		except Exception:
+			pass  # it lapses
+
+	def _answer(self, handler: Callable[[dict], dict], request: dict) -> None:
+		answer = handler(request)
+		pipe = self.client.pipeline()
+		pipe.rpush(request["reply"], json.dumps(answer))
+		pipe.expire(request["reply"], 60)
+		pipe.execute()
 
 	def requested(self, leases: Sequence[RedisLease]) -> list[bool]:
 		if not leases:

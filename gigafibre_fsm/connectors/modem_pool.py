@@ -203,12 +203,12 @@ class SessionPool:
 			self._drop_lease(slot)  # after the logout: the next holder logs in on a free modem
 
 	# -- leases (one admin session per device across processes)
-	def _take_lease(self, slot: _Slot) -> None:
+	def _take_lease(self, slot: _Slot, give_way: bool) -> None:
 		if self.leases is None or slot.lease is not None:
 			return
 		lease = self.leases.lease(slot.key)
 		started = time.monotonic()
-		if not lease.acquire(self.lease_wait):
+		if not lease.acquire(self.lease_wait, give_way=give_way):
 			waited = round(time.monotonic() - started, 1)
 			raise DeviceHeld(
 				f"{slot.key}: another worker kept this device's admin session for {waited} s", waited=waited
@@ -285,8 +285,12 @@ class SessionPool:
 			slot.lock.release()
 
 	@contextmanager
-	def use(self, key: str, backend: str, opener: Callable[[], BridgeSession]) -> Iterator[tuple]:
+	def use(
+		self, key: str, backend: str, opener: Callable[[], BridgeSession], *, give_way: bool = False
+	) -> Iterator[tuple]:
 		"""``(session, reused)`` for ``key``, holding the device's lock for the whole block.
+		With ``give_way``, a device leased by a process that serves reads raises
+		:class:`~gigafibre_fsm.connectors.modem_lease.HeldElsewhere` (send the read there).
 
 		Any exception in the block logs the session out; on success it stays warm
 		(or is logged out at once when ``idle_seconds <= 0``). Raises
@@ -300,7 +304,7 @@ class SessionPool:
 				self._close(slot)
 			reused = slot.session is not None
 			if slot.session is None:
-				self._take_lease(slot)
+				self._take_lease(slot, give_way)
 				try:
 					self._reserve(backend, slot)
 				except BaseException:

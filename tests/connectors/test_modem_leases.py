@@ -1,5 +1,7 @@
 """One admin session per modem across processes: device leases in a real Redis on loopback
-(connectors/modem_lease.py) held by the bridge's session pool.
+(connectors/modem_lease.py) held by the bridge's session pool; a read of a device another
+worker holds is made by that worker (forwarded through Redis), or, when it does not answer,
+the device is handed over on request.
 
 Two bridges with their own pools stand for two gunicorn workers; one test runs them in
 two real processes. The modems are the fake TP-Link peers (fakepeers/tplink.py: the
@@ -60,7 +62,9 @@ def test_a_lease_is_held_by_one_owner_renewed_by_it_and_freed_only_by_it(redis_c
 
 
 @pytest.mark.parametrize("browser", [False, True], ids=["direct", "browser"])
-def test_a_session_warm_in_another_worker_is_handed_over_on_request(redis_client, prefix, fake_peer, browser):
+def test_a_read_of_a_device_warm_in_another_worker_is_made_by_that_worker(
+	redis_client, prefix, fake_peer, browser
+):
 	if browser:
 		require_chromium()
 	modem = fake_peer(FakeTPLinkWebUI() if browser else FakeTPLinkEX())
@@ -71,11 +75,38 @@ def test_a_session_warm_in_another_worker_is_handed_over_on_request(redis_client
 		a.start_reaper(), b.start_reaper()
 		assert a.read(modem.url)["device"]
 		assert len(modem.active) == 1 and a.pool.live()  # warm in worker A
-		for reader, holder in ((b, a), (a, b), (b, a)):
-			assert reader.read(modem.url)["device"]  # not refused by the modem
-			assert holder.pool.live() == {} and reader.pool.live()  # the holder's idle session went
+		wait_until(lambda: redis_client.get(f"{prefix}serving:{a.pool.leases.holder_id}"), "A serves")
+		for _ in range(3):
+			assert b.read(modem.url)["device"]  # not refused by the modem: A read it
+		assert b.forwarded == 3 and b.pool.live() == {} and a.pool.live()
+		assert modem.logins == 1 and modem.max_active == 1 and modem.busy_refusals == 0
+
+
+def test_a_session_warm_in_a_worker_that_does_not_answer_is_handed_over_on_request(
+	redis_client, prefix, fake_peer
+):
+	modem = fake_peer(FakeTPLinkEX())
+	with leased_bridge(redis_client, prefix) as a, leased_bridge(redis_client, prefix) as b:
+		# neither serves forwarded reads; each only renews and hands over its leases, as its reaper does
+		stop = threading.Event()
+
+		def keepers():
+			while not stop.wait(0.1):
+				a.pool.service_leases(), b.pool.service_leases()
+
+		keeper = threading.Thread(target=keepers, daemon=True)
+		keeper.start()
+		try:
+			assert a.read(modem.url)["device"]
+			for reader, holder in ((b, a), (a, b), (b, a)):
+				assert reader.read(modem.url)["device"]  # not refused by the modem
+				assert holder.pool.live() == {} and reader.pool.live()  # the holder's idle session went
+		finally:
+			stop.set()
+			keeper.join(30)
 		assert modem.max_active == 1 and modem.busy_refusals == 0
 		assert modem.logins == 4 and a.pool.handed_over + b.pool.handed_over == 3
+		assert a.forwarded == b.forwarded == 0
 
 
 def test_a_device_held_by_a_worker_that_never_lets_go_fails_as_in_use_after_the_wait(
