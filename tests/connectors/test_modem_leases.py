@@ -82,6 +82,19 @@ def test_a_read_of_a_device_warm_in_another_worker_is_made_by_that_worker(
 		assert modem.logins == 1 and modem.max_active == 1 and modem.busy_refusals == 0
 
 
+def test_a_failure_of_the_holder_reading_for_another_worker_reaches_it_typed(redis_client, prefix, fake_peer):
+	modem = fake_peer(FakeTPLinkEX())
+	with leased_bridge(redis_client, prefix) as a, leased_bridge(redis_client, prefix) as b:
+		a.start_reaper(), b.start_reaper()
+		a.read(modem.url)
+		wait_until(lambda: a.pool.leases.serving(a.pool.leases.holder_id), "A serves")
+		modem.expire_sessions()  # a reboot: A's warm session is gone, and its password changed
+		modem.password = "changed"
+		result = b.diagnose(modem.url)
+		assert [e["code"] for e in result.errors] == ["modem_auth"]  # as if B had logged in itself
+		assert b.forwarded == 0 and modem.failed_logins == 1 and modem.max_active == 1
+
+
 def test_a_session_warm_in_a_worker_that_does_not_answer_is_handed_over_on_request(
 	redis_client, prefix, fake_peer
 ):
