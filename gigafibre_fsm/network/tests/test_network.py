@@ -448,6 +448,7 @@ class TestOltSweepAndAlarms(IntegrationTestCase):
 
 class TestModemBridgePerWorker(IntegrationTestCase):
 	def test_threads_diagnosing_first_at_once_share_one_bridge(self):
+		import contextvars
 		import threading
 
 		from gigafibre_fsm.core.settings import ModemBridgeSettings
@@ -463,7 +464,10 @@ class TestModemBridgePerWorker(IntegrationTestCase):
 			gate.wait()
 			got.append(diag.modem_bridge(modem, reap=False))
 
-		threads = [threading.Thread(target=first_diagnosis) for _ in range(8)]
+		# each gthread request thread has the site bound (Frappe's locals are context variables)
+		threads = [
+			threading.Thread(target=contextvars.copy_context().run, args=(first_diagnosis,)) for _ in range(8)
+		]
 		for t in threads:
 			t.start()
 		for t in threads:
