@@ -38,12 +38,14 @@ def worker(args, prefix: str, inbox, outbox) -> None:
 	"""One 'gunicorn worker': reads the devices it is sent, a thread per read, answers each."""
 	import redis
 
+	from gigafibre_fsm.connectors import modem_browser
 	from gigafibre_fsm.connectors.modem_bridge import ModemBridge
 	from gigafibre_fsm.connectors.modem_browser import BrowserBackend
 	from gigafibre_fsm.connectors.modem_direct import DirectEXBackend
 	from gigafibre_fsm.connectors.modem_lease import RedisDeviceLeases
 	from gigafibre_fsm.core.settings import ModemBridgeSettings
 
+	modem_browser.CHROMIUM_ARGS = (*modem_browser.CHROMIUM_ARGS, *args.chromium_arg)
 	s = ModemBridgeSettings(
 		enabled=True,
 		username="user",
@@ -120,6 +122,9 @@ def main() -> int:
 	parser.add_argument("--no-leases", action="store_true")
 	parser.add_argument("--affinity", action="store_true")
 	parser.add_argument("--seed", type=int, default=14)
+	parser.add_argument(
+		"--chromium-arg", action="append", default=[], help="an extra Chromium flag (to compare)"
+	)
 	args = parser.parse_args()
 
 	from gigafibre_fsm.fakepeers.tplink import FakeTPLinkEX
@@ -146,6 +151,7 @@ def main() -> int:
 			f"{'no leases' if args.no_leases else 'Redis leases'}, "
 			f"{'device affinity' if args.affinity else 'random worker per read'}, "
 			f"{args.sessions} browser contexts per worker"
+			+ (f", Chromium {' '.join(args.chromium_arg)}" if args.chromium_arg else "")
 		)
 		for n in range(1, args.rounds + 1):
 			cpu0, handed0 = cpu_seconds(pids), 0
