@@ -190,6 +190,7 @@ class ModemBridge:
 			self._reaper is not None and self._reaper.is_alive()
 		):
 			return False
+		self._stop_reaper.clear()
 		if leases and hasattr(self.pool.leases, "serve"):  # reads other workers send here
 			threading.Thread(
 				target=self.pool.leases.serve,
@@ -199,7 +200,6 @@ class ModemBridge:
 			).start()
 		every = interval if interval is not None else max(1.0, self.settings.idle_seconds / 2)
 		tick = min(every, LEASE_POLL) if leases else every
-		self._stop_reaper.clear()
 
 		def loop():
 			next_reap = time.monotonic() + every
@@ -311,7 +311,7 @@ class ModemBridge:
 		answer = self.pool.leases.call(
 			holder, {"host": host, "kind": kind}, float(self.settings.timeout) * 2 + 5
 		)
-		if answer is None:
+		if answer is None or answer.get("retry"):
 			return None
 		if answer.get("ok"):
 			self.forwarded += 1
@@ -320,6 +320,8 @@ class ModemBridge:
 
 	def _serve_request(self, request: dict) -> dict:
 		"""Read a device for another process (never forwarded again); errors as plain values."""
+		if self._stop_reaper.is_set():  # closing: the caller takes the device over instead
+			return {"ok": False, "retry": True}
 		try:
 			reading, backend, notes = self.read_raw(request["host"], kind=request.get("kind"), forward=False)
 			return {"ok": True, "reading": reading, "backend": backend, "notes": notes}
