@@ -91,6 +91,10 @@ class Peers:
 			self.onts = [o for o in table.onts if o.online and o.rx_dbm is not None][:n]
 			self.agent = OltAgent(table, communities=("gf-bench-load",)).start()
 
+	def logins(self) -> int:
+		"""Admin logins the fake modems accepted so far (a warm session reused costs none)."""
+		return sum(m.logins for m in self.modems)
+
 	def live_sessions(self) -> int:
 		"""Admin sessions logged in on the fake modems: one per browser context the bridges hold."""
 		return sum(len(m.active) for m in self.modems)
@@ -340,7 +344,7 @@ def main() -> int:
 				print(
 					f"  after round {n}: worker RSS MB {worker_rss_mb(master)}, browsers (procs, PSS MB) "
 					f"{browsers_mb(master)}, modem sessions live {peers.live_sessions()} "
-					f"(cap {args.browser_sessions} × {args.workers} workers)"
+					f"(cap {args.browser_sessions} × {args.workers} workers), modem logins so far {peers.logins()}"
 				)
 				goal &= peers.live_sessions() <= args.browser_sessions * args.workers
 			deadline = time.monotonic() + args.idle * 3 + 30

@@ -19,6 +19,13 @@ Two rules, each with its own lock, so one never waits on the other's owner:
 Warm sessions are logged out once idle ``idle_seconds`` (on their next use, or by
 :meth:`SessionPool.reap_idle`, which a bridge's reaper thread calls; the clock is
 injectable); ``idle_seconds <= 0`` logs out after every read.
+
+Across processes (gunicorn workers, machines), ``leases`` (connectors/modem_lease.py)
+keeps the same rule: a session is opened only under the device's lease, held until the
+session is logged out. A read of a device leased by another process asks that process
+to let it go and waits at most ``lease_wait`` s (then :class:`DeviceHeld`); the holder
+logs out after its read in progress, or, idle, when :meth:`SessionPool.service_leases`
+(called by the bridge's reaper thread several times a second) sees the request.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from dataclasses import dataclass, field
 
 from gigafibre_fsm.connectors.errors import ConnectorTimeout, ConnectorUnavailable
 from gigafibre_fsm.connectors.modem_base import SOURCE, BridgeSession
+from gigafibre_fsm.connectors.modem_lease import DeviceLease, DeviceLeases
 
 
 class BridgeBusy(ConnectorUnavailable):
@@ -40,6 +48,14 @@ class BridgeBusy(ConnectorUnavailable):
 	def __init__(self, message: str, *, limit: int, waited: float):
 		super().__init__(message, source=SOURCE)
 		self.limit = limit
+		self.waited = waited
+
+
+class DeviceHeld(ConnectorUnavailable):
+	"""Another process kept the device's admin session (its lease) for the whole wait."""
+
+	def __init__(self, message: str, *, waited: float):
+		super().__init__(message, source=SOURCE)
 		self.waited = waited
 
 
@@ -53,6 +69,7 @@ class _Slot:
 	preferred: str | None = None  # the backend that last read the device: tried first next time
 	opened: int = 0
 	closed: int = 0
+	lease: DeviceLease | None = None  # held (across processes) while a session is open
 
 
 class SessionPool:
@@ -66,12 +83,18 @@ class SessionPool:
 		lock_timeout: float = 60.0,
 		limits: Mapping[str, int] | None = None,
 		slot_wait: float = 5.0,
+		leases: DeviceLeases | None = None,
+		lease_wait: float = 10.0,
 	):
 		self.idle_seconds = float(idle_seconds)
 		self.clock = clock
 		self.lock_timeout = lock_timeout
 		self.limits = {name: int(n) for name, n in (limits or {}).items() if n and int(n) > 0}
 		self.slot_wait = float(slot_wait)
+		self.leases = leases
+		self.lease_wait = float(lease_wait)
+		self.handed_over = 0  # sessions logged out because another process asked for the device
+		self._renewed = time.monotonic()
 		self.evicted = 0  # idle sessions logged out to make room under a cap
 		self.busy = 0  # reads that gave up waiting for room
 		self._slots: dict[str, _Slot] = {}
@@ -168,6 +191,7 @@ class SessionPool:
 		session, backend = slot.session, slot.backend
 		slot.session, slot.backend = None, None
 		if session is None:
+			self._drop_lease(slot)
 			return
 		slot.closed += 1
 		try:
@@ -176,6 +200,70 @@ class SessionPool:
 			pass
 		finally:
 			self._release(backend)
+			self._drop_lease(slot)  # after the logout: the next holder logs in on a free modem
+
+	# -- leases (one admin session per device across processes)
+	def _take_lease(self, slot: _Slot, give_way: bool) -> None:
+		if self.leases is None or slot.lease is not None:
+			return
+		lease = self.leases.lease(slot.key)
+		started = time.monotonic()
+		if not lease.acquire(self.lease_wait, give_way=give_way):
+			waited = round(time.monotonic() - started, 1)
+			raise DeviceHeld(
+				f"{slot.key}: another worker kept this device's admin session for {waited} s", waited=waited
+			)
+		slot.lease = lease
+
+	def _drop_lease(self, slot: _Slot) -> None:
+		lease, slot.lease = slot.lease, None
+		if lease is not None:
+			lease.release()
+
+	def _asked_for(self, slot: _Slot) -> bool:
+		"""Another process waits for this device (its lease's release flag is set)."""
+		if self.leases is None or slot.lease is None:
+			return False
+		try:
+			return self.leases.requested([slot.lease])[0]
+		except Exception:
+			return False
+
+	def service_leases(self) -> int:
+		"""Renew the leases of this process's sessions (every third of their lifetime) and log out
+		the idle sessions another process asked for (in parallel: each logout is a network call).
+		Sessions in use are handed over when their read ends. Returns the sessions handed over."""
+		if self.leases is None:
+			return 0
+		with self._guard:
+			held = [(s, s.lease) for s in self._slots.values() if s.lease is not None]
+		if not held:
+			return 0
+		if time.monotonic() - self._renewed >= self.leases.ttl / 3:
+			self._renewed = time.monotonic()
+			for slot, lease in held:
+				if not lease.renew() and slot.lease is lease:
+					slot.lease = None  # lapsed: the next use logs out and takes it again
+		asked = self.leases.requested([lease for _, lease in held])
+		wanted = [slot for (slot, _), flag in zip(held, asked, strict=True) if flag]
+		handovers = []
+		for slot in wanted:
+			if slot.lock.acquire(blocking=False):
+				thread = threading.Thread(target=self._hand_over, args=(slot,), daemon=True)
+				thread.start()
+				handovers.append(thread)
+		for thread in handovers:
+			thread.join()
+		return len(handovers)
+
+	def _hand_over(self, slot: _Slot) -> None:
+		try:
+			if slot.session is not None or slot.lease is not None:
+				self._close(slot)
+				self.handed_over += 1
+		finally:
+			slot.lock.release()
+			self._wake()
 
 	def _expired(self, slot: _Slot) -> bool:
 		return slot.session is not None and self.clock() - slot.last_used >= self.idle_seconds
@@ -197,8 +285,12 @@ class SessionPool:
 			slot.lock.release()
 
 	@contextmanager
-	def use(self, key: str, backend: str, opener: Callable[[], BridgeSession]) -> Iterator[tuple]:
+	def use(
+		self, key: str, backend: str, opener: Callable[[], BridgeSession], *, give_way: bool = False
+	) -> Iterator[tuple]:
 		"""``(session, reused)`` for ``key``, holding the device's lock for the whole block.
+		With ``give_way``, a device leased by a process that serves reads raises
+		:class:`~gigafibre_fsm.connectors.modem_lease.HeldElsewhere` (send the read there).
 
 		Any exception in the block logs the session out; on success it stays warm
 		(or is logged out at once when ``idle_seconds <= 0``). Raises
@@ -207,15 +299,22 @@ class SessionPool:
 		"""
 		slot = self._locked_slot(key)
 		try:
-			if self._expired(slot) or (slot.session is not None and slot.backend != backend):
+			lost = self.leases is not None and slot.lease is None
+			if self._expired(slot) or (slot.session is not None and (slot.backend != backend or lost)):
 				self._close(slot)
 			reused = slot.session is not None
 			if slot.session is None:
-				self._reserve(backend, slot)
+				self._take_lease(slot, give_way)
+				try:
+					self._reserve(backend, slot)
+				except BaseException:
+					self._drop_lease(slot)
+					raise
 				try:
 					session = opener()
 				except BaseException:
 					self._release(backend)
+					self._drop_lease(slot)
 					raise
 				slot.session, slot.backend = session, backend
 				slot.opened += 1
@@ -225,7 +324,9 @@ class SessionPool:
 				self._close(slot)
 				raise
 			slot.last_used = self.clock()
-			if self.idle_seconds <= 0:
+			if self.idle_seconds <= 0 or self._asked_for(slot):
+				if self.idle_seconds > 0:
+					self.handed_over += 1
 				self._close(slot)
 		finally:
 			slot.lock.release()

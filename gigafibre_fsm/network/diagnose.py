@@ -100,23 +100,41 @@ _BRIDGE = None
 _BRIDGE_LOCK = threading.Lock()
 
 
+def device_leases():
+	"""Leases on modems in the site's Redis (frappe.cache), shared by every worker and machine
+	of the bench: one admin session per modem at a time across them (connectors/modem_lease.py)."""
+	from gigafibre_fsm.connectors.modem_lease import RedisDeviceLeases
+
+	return RedisDeviceLeases(frappe.cache, prefix=frappe.cache.make_key("gigafibre_fsm:modem_lease:"))
+
+
+def new_modem_bridge(modem_settings):
+	"""A modem bridge holding its sessions under the site's device leases, its reaper running
+	(idle sessions reclaimed, leases renewed, devices another worker waits for handed over)."""
+	from gigafibre_fsm.connectors.modem_bridge import ModemBridge
+
+	bridge = ModemBridge(modem_settings, leases=device_leases())
+	bridge.start_reaper()
+	return bridge
+
+
 def modem_bridge(modem_settings, *, reap: bool = True):
 	"""One bridge per worker process, shared by its threads (gthread workers), so admin
 	sessions stay warm between diagnoses; sessions idle longer than the configured time
 	are logged out first (unless ``reap`` is False) and by the bridge's reaper thread.
+	Another worker that needs a modem warm here asks for it through the device's lease
+	(Redis) and this worker's reaper logs the session out at once (:func:`new_modem_bridge`).
 	A new bridge starts its browser (Chromium, for the web UI fallback) in the background
 	at once and keeps it running for the worker's later diagnoses; it is closed (sessions
 	logged out, Chromium stopped) when the settings change and when the worker exits."""
 	global _BRIDGE
-	from gigafibre_fsm.connectors.modem_bridge import ModemBridge
 
 	with _BRIDGE_LOCK:  # two first diagnoses at once must not start two Chromiums
 		if _BRIDGE is None or _BRIDGE.settings != modem_settings:
-			old, _BRIDGE = _BRIDGE, ModemBridge(modem_settings)
+			old, _BRIDGE = _BRIDGE, new_modem_bridge(modem_settings)
 			if old is None:
 				atexit.register(_close_bridge)
 			_BRIDGE.warm_up()
-			_BRIDGE.start_reaper()
 		else:
 			old = None
 		bridge = _BRIDGE

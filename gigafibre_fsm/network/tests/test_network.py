@@ -448,6 +448,7 @@ class TestOltSweepAndAlarms(IntegrationTestCase):
 
 class TestModemBridgePerWorker(IntegrationTestCase):
 	def test_threads_diagnosing_first_at_once_share_one_bridge(self):
+		import contextvars
 		import threading
 
 		from gigafibre_fsm.core.settings import ModemBridgeSettings
@@ -463,7 +464,10 @@ class TestModemBridgePerWorker(IntegrationTestCase):
 			gate.wait()
 			got.append(diag.modem_bridge(modem, reap=False))
 
-		threads = [threading.Thread(target=first_diagnosis) for _ in range(8)]
+		# each gthread request thread has the site bound (Frappe's locals are context variables)
+		threads = [
+			threading.Thread(target=contextvars.copy_context().run, args=(first_diagnosis,)) for _ in range(8)
+		]
 		for t in threads:
 			t.start()
 		for t in threads:
@@ -475,3 +479,47 @@ class TestModemBridgePerWorker(IntegrationTestCase):
 		finally:
 			diag._close_bridge()
 			diag._BRIDGE = previous
+
+	def test_two_workers_diagnosing_one_modem_at_once_share_its_one_admin_session(self):
+		"""Two bridges as two gunicorn workers make them (each its own pool, the site's Redis
+		leases): reads of one modem from both at once all succeed, one admin at a time. The
+		modem is the fake TP-Link local API (fakepeers/tplink.py), which refuses a second
+		admin login and counts ``max_active``."""
+		import threading
+
+		from gigafibre_fsm.core.settings import ModemBridgeSettings
+		from gigafibre_fsm.fakepeers.tplink import FakeTPLinkEX
+		from gigafibre_fsm.network import diagnose as diag
+
+		modem = FakeTPLinkEX().start()
+		self.addCleanup(modem.stop)
+		settings = ModemBridgeSettings(
+			enabled=True,
+			username="user",
+			password="secret",
+			timeout=30,
+			idle_seconds=600,
+			chromium_path="/nonexistent/chromium",
+		)
+		workers = [diag.new_modem_bridge(settings) for _ in range(2)]
+		for bridge in workers:
+			self.addCleanup(bridge.close)
+		gate, errors, reads = threading.Barrier(6), [], []
+
+		def diagnoses(bridge):
+			gate.wait(60)
+			for _ in range(3):
+				result = bridge.diagnose(modem.url)
+				errors.extend(e["code"] for e in result.errors)
+				reads.append(bool(result.to_dict().get("device")))
+
+		threads = [threading.Thread(target=diagnoses, args=(b,)) for b in workers * 3]
+		for t in threads:
+			t.start()
+		for t in threads:
+			t.join(300)
+		self.assertEqual(errors, [])
+		self.assertEqual(reads, [True] * 18)
+		self.assertEqual((modem.max_active, modem.busy_refusals), (1, 0))
+		key = workers[0].pool.leases.prefix
+		self.assertTrue(key.startswith(f"{frappe.conf.db_name}|"))  # the site's namespace in Redis
