@@ -138,6 +138,19 @@ class Load:
 		return out
 
 
+def workers_cpu(pool) -> float:
+	"""CPU seconds of the RQ workers and their finished work-horses (utime, stime, cutime, cstime)."""
+	ticks = os.sysconf("SC_CLK_TCK")
+	total = 0
+	for proc in pool.procs:
+		try:
+			fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+		except OSError:
+			continue
+		total += sum(int(x) for x in fields[11:15])
+	return total / ticks
+
+
 def pct(values: list[float], p: float) -> float | None:
 	if not values:
 		return None
@@ -221,25 +234,16 @@ def measure(template: str) -> dict:
 
 
 def cleanup(template: str | None, ref, prefix: str) -> None:
-	from frappe.utils.background_jobs import create_job_id, get_redis_conn
-	from rq.job import Job
-
-	from gigafibre_fsm.flows import runtime
+	from gigafibre_fsm.flows.batches import drop_jobs
 
 	names = (
 		frappe.get_all("Flow Run", {"template": template}, pluck="name", limit_page_length=0)
 		if template
 		else []
 	)
-	conn = get_redis_conn()
+	drop_jobs(names)
 	for i in range(0, len(names), 500):
 		chunk = names[i : i + 500]
-		ids = [create_job_id(runtime.job_id(n)) for n in chunk]
-		with conn.pipeline() as pipe:
-			for job in Job.fetch_many(ids, connection=conn):
-				if job is not None:
-					job.delete(pipeline=pipe)
-			pipe.execute()
 		frappe.db.delete("Flow Run Step", {"parenttype": "Flow Run", "parent": ["in", chunk]})
 		frappe.db.delete("Notification Log", {"document_type": "Flow Run", "document_name": ["in", chunk]})
 		frappe.db.delete("Flow Run", {"name": ["in", chunk]})
@@ -343,6 +347,7 @@ def run(args) -> dict:
 				sites_path,
 			)
 		time.sleep(5)  # the workers connect
+		cpu0 = workers_cpu(pool)
 
 		started = time.monotonic()
 		end = started + args.minutes * 60
@@ -377,6 +382,9 @@ def run(args) -> dict:
 				break
 			time.sleep(args.sample_every)
 		figures["drain_s"] = round(time.monotonic() - end)
+		figures["workers_cpu_s"] = round(workers_cpu(pool) - cpu0, 1)
+		busy = figures["window_load"]["cpu_busy_pct"] / 100 * (os.cpu_count() or 1) * args.minutes * 60
+		figures["machine_busy_core_s_per_created_run"] = round(busy / max(1, created), 3)
 		figures["backlog_samples"] = [
 			s for i, s in enumerate(samples) if i % max(1, round(30 / args.sample_every)) == 0
 		]
@@ -392,6 +400,8 @@ def run(args) -> dict:
 				figures.update(measure(template))
 				completed = figures.get("status", {}).get("Completed", 0)
 				figures["completed_per_s"] = round(completed / (args.minutes * 60), 3)
+				if "workers_cpu_s" in figures:
+					figures["workers_cpu_s_per_run"] = round(figures["workers_cpu_s"] / max(1, completed), 3)
 		finally:
 			cleanup(template, ref, prefix)
 			_set_conf({"gigafibre_flow_queue": old_queue})
