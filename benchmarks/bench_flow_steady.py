@@ -173,7 +173,7 @@ def insert_backlog(prefix: str, template: str, n: int) -> None:
 		frappe.db.commit()
 
 
-def sample(template: str, queue, started: float) -> dict:
+def sample(template: str, queue, started: float, prefix: str) -> dict:
 	frappe.db.commit()  # a fresh snapshot
 	run = frappe.qb.DocType("Flow Run")
 	now = now_datetime()
@@ -182,8 +182,13 @@ def sample(template: str, queue, started: float) -> dict:
 		.select(frappe.query_builder.functions.Count("*"))
 		.where((run.status == "Waiting") & (run.next_wake_at <= now))
 	).run()[0][0]
-	open_runs = frappe.db.count(
-		"Flow Run", {"template": template, "status": ["in", ["Pending", "Running", "Waiting"]]}
+	open_runs = frappe.db.count(  # the runs the feeder started (not the backlog, due hours later)
+		"Flow Run",
+		{
+			"template": template,
+			"status": ["in", ["Pending", "Running", "Waiting"]],
+			"name": ["not like", f"{prefix}-%"],
+		},
 	)
 	done = frappe.db.count("Flow Run", {"template": template, "status": "Completed"})
 	return {
@@ -355,7 +360,7 @@ def run(args) -> dict:
 		samples, next_sample, created, late = [], started, 0, 0.0
 		while time.monotonic() < end:
 			if time.monotonic() >= next_sample:
-				samples.append(sample(template, queue, started))
+				samples.append(sample(template, queue, started, prefix))
 				next_sample += args.sample_every
 			due = started + created / rate
 			if time.monotonic() < due:
@@ -377,7 +382,7 @@ def run(args) -> dict:
 
 		deadline = time.monotonic() + args.wait_minutes * 60 + args.drain_minutes * 60
 		while time.monotonic() < deadline:
-			samples.append(sample(template, queue, started))
+			samples.append(sample(template, queue, started, prefix))
 			if not samples[-1]["open"]:
 				break
 			time.sleep(args.sample_every)
