@@ -138,6 +138,19 @@ class Load:
 		return out
 
 
+def workers_cpu(pool) -> float:
+	"""CPU seconds of the RQ workers and their finished work-horses (utime, stime, cutime, cstime)."""
+	ticks = os.sysconf("SC_CLK_TCK")
+	total = 0
+	for proc in pool.procs:
+		try:
+			fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+		except OSError:
+			continue
+		total += sum(int(x) for x in fields[11:15])
+	return total / ticks
+
+
 def pct(values: list[float], p: float) -> float | None:
 	if not values:
 		return None
@@ -160,7 +173,7 @@ def insert_backlog(prefix: str, template: str, n: int) -> None:
 		frappe.db.commit()
 
 
-def sample(template: str, queue, started: float) -> dict:
+def sample(template: str, queue, started: float, prefix: str) -> dict:
 	frappe.db.commit()  # a fresh snapshot
 	run = frappe.qb.DocType("Flow Run")
 	now = now_datetime()
@@ -169,8 +182,13 @@ def sample(template: str, queue, started: float) -> dict:
 		.select(frappe.query_builder.functions.Count("*"))
 		.where((run.status == "Waiting") & (run.next_wake_at <= now))
 	).run()[0][0]
-	open_runs = frappe.db.count(
-		"Flow Run", {"template": template, "status": ["in", ["Pending", "Running", "Waiting"]]}
+	open_runs = frappe.db.count(  # the runs the feeder started (not the backlog, due hours later)
+		"Flow Run",
+		{
+			"template": template,
+			"status": ["in", ["Pending", "Running", "Waiting"]],
+			"name": ["not like", f"{prefix}-%"],
+		},
 	)
 	done = frappe.db.count("Flow Run", {"template": template, "status": "Completed"})
 	return {
@@ -221,25 +239,16 @@ def measure(template: str) -> dict:
 
 
 def cleanup(template: str | None, ref, prefix: str) -> None:
-	from frappe.utils.background_jobs import create_job_id, get_redis_conn
-	from rq.job import Job
-
-	from gigafibre_fsm.flows import runtime
+	from gigafibre_fsm.flows.batches import drop_jobs
 
 	names = (
 		frappe.get_all("Flow Run", {"template": template}, pluck="name", limit_page_length=0)
 		if template
 		else []
 	)
-	conn = get_redis_conn()
+	drop_jobs(names)
 	for i in range(0, len(names), 500):
 		chunk = names[i : i + 500]
-		ids = [create_job_id(runtime.job_id(n)) for n in chunk]
-		with conn.pipeline() as pipe:
-			for job in Job.fetch_many(ids, connection=conn):
-				if job is not None:
-					job.delete(pipeline=pipe)
-			pipe.execute()
 		frappe.db.delete("Flow Run Step", {"parenttype": "Flow Run", "parent": ["in", chunk]})
 		frappe.db.delete("Notification Log", {"document_type": "Flow Run", "document_name": ["in", chunk]})
 		frappe.db.delete("Flow Run", {"name": ["in", chunk]})
@@ -343,6 +352,7 @@ def run(args) -> dict:
 				sites_path,
 			)
 		time.sleep(5)  # the workers connect
+		cpu0 = workers_cpu(pool)
 
 		started = time.monotonic()
 		end = started + args.minutes * 60
@@ -350,7 +360,7 @@ def run(args) -> dict:
 		samples, next_sample, created, late = [], started, 0, 0.0
 		while time.monotonic() < end:
 			if time.monotonic() >= next_sample:
-				samples.append(sample(template, queue, started))
+				samples.append(sample(template, queue, started, prefix))
 				next_sample += args.sample_every
 			due = started + created / rate
 			if time.monotonic() < due:
@@ -372,11 +382,14 @@ def run(args) -> dict:
 
 		deadline = time.monotonic() + args.wait_minutes * 60 + args.drain_minutes * 60
 		while time.monotonic() < deadline:
-			samples.append(sample(template, queue, started))
+			samples.append(sample(template, queue, started, prefix))
 			if not samples[-1]["open"]:
 				break
 			time.sleep(args.sample_every)
 		figures["drain_s"] = round(time.monotonic() - end)
+		figures["workers_cpu_s"] = round(workers_cpu(pool) - cpu0, 1)
+		busy = figures["window_load"]["cpu_busy_pct"] / 100 * (os.cpu_count() or 1) * args.minutes * 60
+		figures["machine_busy_core_s_per_created_run"] = round(busy / max(1, created), 3)
 		figures["backlog_samples"] = [
 			s for i, s in enumerate(samples) if i % max(1, round(30 / args.sample_every)) == 0
 		]
@@ -392,6 +405,8 @@ def run(args) -> dict:
 				figures.update(measure(template))
 				completed = figures.get("status", {}).get("Completed", 0)
 				figures["completed_per_s"] = round(completed / (args.minutes * 60), 3)
+				if "workers_cpu_s" in figures:
+					figures["workers_cpu_s_per_run"] = round(figures["workers_cpu_s"] / max(1, completed), 3)
 		finally:
 			cleanup(template, ref, prefix)
 			_set_conf({"gigafibre_flow_queue": old_queue})

@@ -7,7 +7,7 @@ Run with the bench's Python from its sites folder:
 It bulk-inserts N Flow Runs in Waiting whose next_wake_at is past, then times
 ``gigafibre_fsm.flows.jobs.due_runs`` (the indexed selection) and ``tick`` plus
 the commit that actually pushes the jobs to Redis (enqueue_after_commit), then
-a second tick (every job already queued: deduplicated), then the same runs enqueued one
+a second tick (every run already in a queued batch job: deduplicated), then the same runs enqueued one
 at a time (``runtime.enqueue_advance``, the tick's path before its batch). It prints the plan of the
 selection query and removes its runs and their queued jobs afterwards.
 """
@@ -22,15 +22,9 @@ from frappe.utils import add_to_date, now_datetime
 
 
 def _delete_jobs(rows) -> None:
-	from frappe.utils.background_jobs import create_job_id, get_queue
-	from rq.job import Job
+	from gigafibre_fsm.flows.batches import drop_jobs
 
-	conn = get_queue("default").connection
-	for name, *_ in rows:
-		try:
-			Job.fetch(create_job_id(f"gigafibre_fsm:flow_run:{name}"), connection=conn).delete()
-		except Exception:
-			pass
+	drop_jobs([name for name, *_ in rows])
 
 
 def main(site: str, n: int) -> None:
@@ -105,7 +99,10 @@ def main(site: str, n: int) -> None:
 		again = queue.count - before - enqueued
 
 		print(f"due_runs selected {len(selected)} runs in {select_s * 1000:.0f} ms")
-		print(f"tick + commit enqueued {enqueued} jobs in {tick_s:.2f} s ({enqueued / tick_s:,.0f} jobs/s)")
+		print(
+			f"tick + commit enqueued {len(selected)} runs in {enqueued} batch jobs in {tick_s:.2f} s "
+			f"({len(selected) / tick_s:,.0f} runs/s)"
+		)
 		print(f"second tick: {again} new jobs (deduplicated) in {again_s:.2f} s")
 
 		# the same runs through the one-run-at-a-time path (what the tick did before its batch)

@@ -476,3 +476,34 @@ class GunicornTestCase(IntegrationTestCase):
 	def client(self, user: str | None) -> ApiClient:
 		"""A client authenticated with the user's own API key (None: Guest)."""
 		return ApiClient(self.base, api_token(user) if user else None, frappe.local.site)
+
+
+def flow_jobs_in_queue(run: str) -> list[str]:
+	"""Ids of the jobs waiting in the flow queue that would advance ``run``: its single-run
+	job and the batch jobs that hold it (a duplicate shows as two ids)."""
+	from frappe.utils.background_jobs import create_job_id, get_queue
+	from rq.job import Job
+
+	from gigafibre_fsm.flows import batches, runtime
+
+	queue = get_queue(runtime.queue())
+	ids = queue.get_job_ids()
+	single = create_job_id(runtime.job_id(run))
+	found = [i for i in ids if i == single]
+	prefix = create_job_id("gigafibre_fsm:flow_batch:")
+	batch_ids = [i for i in ids if i.startswith(prefix)]
+	for i, job in zip(batch_ids, Job.fetch_many(batch_ids, connection=queue.connection), strict=True):
+		if (
+			job is not None
+			and job.kwargs.get("method") == batches.METHOD
+			and run in job.kwargs["kwargs"]["runs"]
+		):
+			found.append(i)
+	return found
+
+
+def drop_flow_jobs(run: str) -> None:
+	"""Remove ``run``'s single-run job and its batch job (with the batch's marker) from Redis."""
+	from gigafibre_fsm.flows import batches
+
+	batches.drop_jobs([run])

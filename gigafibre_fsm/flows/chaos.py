@@ -447,8 +447,11 @@ def check(template: str, hook: CountingHook, twilio) -> dict:
 
 
 def cleanup(template: str, ref):
-	"""Delete the chaos runs, their template and reference, and their replay cache keys."""
+	"""Delete the chaos runs, their template and reference, their jobs and replay cache keys."""
+	from gigafibre_fsm.flows.batches import drop_jobs
+
 	names = frappe.get_all("Flow Run", {"template": template}, pluck="name")
+	drop_jobs(names)
 	keys = [
 		f"gigafibre_fsm:flow_{kind}:{name}:{sid}:{attempt}"
 		for name in names

@@ -1,8 +1,9 @@
 """Scheduler and queue entry points of the flow engine.
 
 ``tick`` (every minute) only selects: runs whose next wake time is due, by an
-indexed query, each enqueued once (deduplicated job id per run); and cron
-templates whose slot has come. The work happens in ``advance_run`` jobs.
+indexed query, enqueued in batch jobs of ``batches.batch_size()`` runs (a run that already
+has a live job is not enqueued again); and cron templates whose slot has come. The work
+happens in ``advance_runs`` (batches) and ``advance_run`` (one run, right after an event) jobs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import frappe
 from croniter import croniter
 from frappe.utils import get_datetime, now_datetime
 
-from gigafibre_fsm.flows import runtime
+from gigafibre_fsm.flows import batches, runtime
 
 TICK_BATCH = 20000
 
@@ -32,8 +33,8 @@ def stalled_runs(limit: int = 1000) -> list[str]:
 	"""Runs left Pending or Running without a job (a worker died): picked up again.
 
 	Untouched for ``runtime.stall_seconds()`` (site config ``gigafibre_flow_stall_seconds``,
-	default 600 s); one whose job is still queued or held by a live worker is not enqueued
-	twice (the job id is deduplicated).
+	default 600 s); one whose job (single or batch) is still queued or held by a live worker is
+	not enqueued twice.
 	"""
 	run = frappe.qb.DocType("Flow Run")
 	cutoff = frappe.utils.add_to_date(now_datetime(), seconds=-runtime.stall_seconds())
@@ -47,10 +48,12 @@ def stalled_runs(limit: int = 1000) -> list[str]:
 
 
 def tick(now=None) -> int:
-	"""Scheduler entry: enqueue one advance job per due run. Returns how many were selected.
+	"""Scheduler entry: enqueue the due and stalled runs in batch jobs. Returns how many were
+	selected.
 
-	A run whose job RQ still lists but whose worker died (see runtime.dead_job) is enqueued
-	again: a killed worker delays a run by about a lock lifetime, not until RQ cleans up.
+	A run whose job (single or batch) RQ still lists but whose worker died (see
+	runtime.job_is_dead) is enqueued again: a killed worker delays a run by about a lock
+	lifetime, not until RQ cleans up.
 	"""
 	names = list(dict.fromkeys(due_runs(now) + stalled_runs()))
 	enqueue_many(names)
@@ -59,101 +62,18 @@ def tick(now=None) -> int:
 
 
 def enqueue_many(runs: list[str]) -> None:
-	"""After commit, one advance job per run as ``runtime.enqueue_advance(run, recover=True)``
-	would make it, in a few Redis round trips per thousand runs instead of several per run."""
-	runs = runtime.claim_enqueue(runs)
-	if runs:
-		frappe.db.after_commit.add(lambda: _push(runs))
-
-
-def _push(runs: list[str], batch: int = 1000) -> None:
-	from frappe.utils import create_batch
-	from frappe.utils.background_jobs import get_queue
-
-	q = get_queue(runtime.queue())
-	for names in create_batch(runs, batch):
-		_push_batch(q, list(names))
-
-
-def _push_batch(q, names: list[str]) -> None:
-	"""Per batch: one pipeline reads the runs' jobs, one the signs of life of those RQ lists as
-	queued or started (run locks, queue positions), one deletes the dead or finished jobs and
-	enqueues the runs without a live job. Deduplicated like ``frappe.enqueue(deduplicate=True)``."""
-	from frappe.utils.background_jobs import (
-		RQ_JOB_FAILURE_TTL,
-		RQ_RESULTS_TTL,
-		create_job_id,
-		execute_job,
-		truncate_failed_registry,
-	)
-	from rq import Callback
-	from rq.job import Job
-
-	conn = q.connection
-	ids = [create_job_id(runtime.job_id(n)) for n in names]
-	jobs = Job.fetch_many(ids, connection=conn)
-	live = {
-		n: (job, job.get_status(refresh=False))
-		for n, job in zip(names, jobs, strict=True)
-		if job is not None and job.get_status(refresh=False) in ("queued", "started")
-	}
-	started = [n for n, (_, status) in live.items() if status == "started"]
-	queued = [n for n, (_, status) in live.items() if status == "queued"]
-	with frappe.cache.pipeline() as pipe:
-		for n in started:
-			pipe.exists(runtime.lock_key(n))
-		locks = dict(zip(started, pipe.execute(), strict=True))
-	with conn.pipeline() as pipe:
-		for n in queued:
-			job = live[n][0]
-			pipe.lpos(f"rq:queue:{job.origin}", job.id)
-		positions = dict(zip(queued, pipe.execute(), strict=True))
-	keep = set()
-	for n, (job, status) in live.items():
-		if runtime.job_is_dead(
-			job, status, lock_held=bool(locks.get(n)), in_queue=positions.get(n) is not None
-		):
-			frappe.logger("gigafibre_fsm").warning(
-				f"flow run {n}: job {job.id} ({status}) has no live worker; enqueued again"
-			)
-		else:
-			keep.add(n)
-	method = "gigafibre_fsm.flows.jobs.advance_run"
-	result_ttl = frappe.conf.get("rq_results_ttl") or RQ_RESULTS_TTL
-	failure_ttl = frappe.conf.get("rq_job_failure_ttl") or RQ_JOB_FAILURE_TTL
-	datas = []
-	with conn.pipeline() as pipe:
-		for n, job_id, job in zip(names, ids, jobs, strict=True):
-			if n in keep:
-				continue
-			if job is not None:  # finished, failed or dead: deleted first, as frappe.enqueue does
-				job.delete(pipeline=pipe)
-			datas.append(
-				q.prepare_data(
-					execute_job,
-					kwargs={
-						"site": frappe.local.site,
-						"user": frappe.session.user,
-						"method": method,
-						"event": None,
-						"job_name": method,
-						"is_async": True,
-						"kwargs": {"run": n},
-					},
-					timeout=600,
-					result_ttl=result_ttl,
-					failure_ttl=failure_ttl,
-					job_id=job_id,
-					on_failure=Callback(func=truncate_failed_registry),
-				)
-			)
-		q.enqueue_many(datas, pipeline=pipe)
-		pipe.execute()
+	"""After commit, the runs without a live job in batch jobs (see flows.batches)."""
+	batches.enqueue_many(runs)
 
 
 def advance_run(run: str):
 	"""Queue entry: advance one run (see runtime.advance_run)."""
 	runtime.advance_run(run)
+
+
+def advance_runs(runs: list[str], batch: str | None = None) -> dict:
+	"""Queue entry: advance a batch of runs, each under its own locks (see flows.batches)."""
+	return batches.advance_runs(runs, batch)
 
 
 # -- cron templates ---------------------------------------------------------------

@@ -304,9 +304,10 @@ def run_lock(run: str, blocking_timeout: float = 30):
 			pass  # expired: the work was committed or rolled back already
 
 
-def advance_run(run_name: str, *, now=None) -> str | None:
-	"""Execute what is due in one run. Returns the run's status (None if another worker holds it)."""
-	with run_lock(run_name) as locked:
+def advance_run(run_name: str, *, now=None, blocking_timeout: float = 30) -> str | None:
+	"""Execute what is due in one run. Returns the run's status (None if another worker holds it
+	for longer than ``blocking_timeout`` seconds; 0: do not wait)."""
+	with run_lock(run_name, blocking_timeout) as locked:
 		if not locked:
 			return None
 		run = frappe.get_doc(RUN, run_name)

@@ -10,8 +10,8 @@ The waker is a small long-running process beside ``bench schedule``:
 (one supervisor/Procfile line: ``flow_waker: bench --site all gigafibre-flow-waker``).
 Every ``every`` seconds, per site, one indexed query selects the runs that fell due since its
 last pass (minus ``LOOKBACK`` seconds, for a run saved just after its own due time) and
-enqueues them as the tick does (``jobs.enqueue_many``: one deduplicated job per run, a few
-Redis round trips per thousand runs). The tick stays the safety net: it sweeps every due,
+enqueues them as the tick does (``jobs.enqueue_many``: batch jobs of up to 50 runs, none for
+a run that already has a live job, a few Redis round trips per thousand runs). The tick stays the safety net: it sweeps every due,
 stalled or dead-job run each minute, so a site without the waker, or a pass that failed,
 loses nothing but latency. Two wakers, or a waker and a tick at once, are harmless (the
 jobs are deduplicated and ``advance_run`` holds the run's locks).

@@ -19,9 +19,9 @@ from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
-from gigafibre_fsm.flows import jobs, runtime
+from gigafibre_fsm.flows import batches, jobs, runtime
 from gigafibre_fsm.flows.chaos import CountingHook
-from gigafibre_fsm.test_utils import make_template, step, use_fake_twilio
+from gigafibre_fsm.test_utils import drop_flow_jobs, flow_jobs_in_queue, make_template, step, use_fake_twilio
 from gigafibre_fsm.testing import IntegrationTestCase
 
 
@@ -130,42 +130,41 @@ class TestRunRecovery(IntegrationTestCase):
 		runs = [live_started, dead_started, live_queued, lost_queued, finished, none]
 
 		jobs.enqueue_many([*runs, none])  # a run named twice is enqueued once
-		self.assertIsNone(get_job(runtime.job_id(none)), "nothing is enqueued before the commit")
+		self.assertIsNone(batches.batch_of(none), "nothing is enqueued before the commit")
 		frappe.db.commit()
 
-		after = {run: get_job(runtime.job_id(run)) for run in runs}
-		self.assertEqual(after[live_started].get_status(), JobStatus.STARTED, "a live job is left alone")
-		self.assertEqual(after[live_queued].enqueued_at, waiting.enqueued_at, "a waiting job is not doubled")
-		for run, old in ((dead_started, dead), (lost_queued, lost), (finished, done), (none, None)):
-			job = after[run]
-			self.assertEqual(job.get_status(), JobStatus.QUEUED, run)
-			self.assertIsNotNone(job.connection.lpos(f"rq:queue:{job.origin}", job.id), run)
-			self.assertEqual(job.kwargs["kwargs"], {"run": run})
-			self.assertEqual(job.kwargs["method"], "gigafibre_fsm.flows.jobs.advance_run")
-			if old is not None:
-				self.assertNotEqual(
-					job.enqueued_at, old.enqueued_at, f"{run}: a new job replaced the old one"
-				)
-		queue_ids = get_queue("default").get_job_ids()
-		self.assertEqual(sum(1 for i in queue_ids if i == after[none].id), 1)
-		self.assertNotIn(after[dead_started].id, StartedJobRegistry(queue=get_queue("default")).get_job_ids())
+		self.assertEqual(get_job(runtime.job_id(live_started)).get_status(), JobStatus.STARTED, "left alone")
+		self.assertEqual(get_job(runtime.job_id(live_queued)).enqueued_at, waiting.enqueued_at)
+		for run in (live_started, live_queued):
+			self.assertIsNone(batches.batch_of(run), f"{run}: a live job is not doubled")
+		again = [dead_started, lost_queued, finished, none]
+		batch = batches.batch_of(none)
+		self.assertEqual(batch.get_status(), JobStatus.QUEUED)
+		self.assertEqual(batch.kwargs["method"], "gigafibre_fsm.flows.jobs.advance_runs")
+		self.assertEqual(batch.kwargs["kwargs"]["runs"], again, "one batch job for the four")
+		for run in again:
+			self.assertEqual(flow_jobs_in_queue(run), [batch.id], run)
+			self.assertIsNone(get_job(runtime.job_id(run)), f"{run}: its old job was dropped")
+		for run in again:
+			self.addCleanup(drop_flow_jobs, run)
+		self.assertNotIn(dead.id, StartedJobRegistry(queue=get_queue("default")).get_job_ids())
+		for old in (lost, done):
+			self.assertNotIn(old.id, get_queue("default").get_job_ids())
 
 	def test_a_run_enqueued_in_a_rolled_back_transaction_is_enqueued_again_in_the_next(self):
 		# A retried request (db_retry) or a test rolls back; the naming series then gives the
 		# same run name again, and its job must be pushed this time.
 		run = self.new_run()
 		self.addCleanup(self.drop, run)
+		self.addCleanup(drop_flow_jobs, run)
 		runtime.enqueue_advance(run)
 		jobs.enqueue_many([run])  # twice in one transaction: one job
 		frappe.db.rollback()
-		self.assertIsNone(get_job(runtime.job_id(run)), "a rolled-back transaction enqueues nothing")
+		self.assertEqual(flow_jobs_in_queue(run), [], "a rolled-back transaction enqueues nothing")
 		jobs.enqueue_many([run])
 		runtime.enqueue_advance(run)
 		frappe.db.commit()
-		job = get_job(runtime.job_id(run))
-		self.assertIsNotNone(job)
-		ids = get_queue(runtime.queue()).get_job_ids()
-		self.assertEqual(ids.count(job.id), 1)
+		self.assertEqual(flow_jobs_in_queue(run), [batches.batch_of(run).id])
 
 	def test_the_tick_picks_up_a_stalled_run_after_the_configured_time(self):
 		run = self.new_run()

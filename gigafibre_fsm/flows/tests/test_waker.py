@@ -8,10 +8,9 @@ from datetime import timedelta
 
 import frappe
 from frappe.utils import now_datetime
-from frappe.utils.background_jobs import create_job_id, get_queue
 
 from gigafibre_fsm.flows import jobs, runtime, waker
-from gigafibre_fsm.test_utils import make_template, step
+from gigafibre_fsm.test_utils import drop_flow_jobs, flow_jobs_in_queue, make_template, step
 from gigafibre_fsm.testing import IntegrationTestCase
 
 
@@ -19,12 +18,11 @@ class TestFlowWaker(IntegrationTestCase):
 	def setUp(self):
 		super().setUp()
 		frappe.local.flags.pop("gigafibre_runs_enqueued", None)
-		self.queue = get_queue(runtime.queue())
 		self.runs = []
 
 	def tearDown(self):
 		for run in self.runs:
-			self.queue.remove(create_job_id(runtime.job_id(run)))
+			drop_flow_jobs(run)
 		frappe.local.flags.pop("gigafibre_runs_enqueued", None)
 		super().tearDown()
 
@@ -43,7 +41,7 @@ class TestFlowWaker(IntegrationTestCase):
 		return run
 
 	def jobs_of(self, run: str) -> int:
-		return self.queue.job_ids.count(create_job_id(runtime.job_id(run)))
+		return len(flow_jobs_in_queue(run))
 
 	def test_a_pass_wakes_what_fell_due_since_the_last_one(self):
 		old = self.waiting_run(timedelta(minutes=10))
@@ -70,7 +68,7 @@ class TestFlowWaker(IntegrationTestCase):
 		run = self.waiting_run(timedelta(seconds=5))
 		names, _ = waker.wake(now_datetime() - timedelta(seconds=20))
 		self.assertIn(run, names)
-		self.queue.remove(create_job_id(runtime.job_id(run)))
+		drop_flow_jobs(run)
 		self.assertEqual(runtime.advance_run(run), "Completed")
 		frappe.db.commit()
 		self.assertNotIn(run, jobs.due_runs(since=now_datetime() - timedelta(minutes=5)))
