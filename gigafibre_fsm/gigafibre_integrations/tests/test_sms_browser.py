@@ -62,8 +62,10 @@ class TestSmsFromTheDesk(DeskBrowserCase):
 		)
 
 	def run_queued_send(self, communication: str) -> None:
-		"""What the short-queue worker does: the job queued after the request's commit."""
-		job = get_job(create_job_id(f"gigafibre_fsm:sms_reply:{communication}"))
+		"""What the short-queue worker does: the job queued after the request's commit (the
+		server pushes it just after the commit that made the Communication visible: wait)."""
+		job_id = create_job_id(f"gigafibre_fsm:sms_reply:{communication}")
+		job = self.wait_for(lambda: get_job(job_id), timeout=60.0)
 		self.assertIsNotNone(job, "the SMS job was queued")
 		args = job.kwargs
 		if job.get_status() == "queued":  # else a worker of this bench already ran it
