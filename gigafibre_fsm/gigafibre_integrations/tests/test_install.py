@@ -20,7 +20,7 @@ class TestInstall(IntegrationTestCase):
 
 		user = make_user(roles=[CUSTOMER_SERVICE])
 		self.addCleanup(frappe.set_user, "Administrator")
-		frappe.set_user(user)
+		frappe.set_user(user.name)
 		self.assertTrue(frappe.has_permission("Support Settings", "read"))
 		self.assertFalse(frappe.has_permission("Support Settings", "write"))
 		frappe.set_user("Administrator")

@@ -5,7 +5,7 @@ Messages API) exactly once and the sent SMS is on the Issue's timeline; a number
 is refused, with the server's reason in the dialog, and nothing is sent."""
 
 import frappe
-from frappe.utils.background_jobs import create_job_id, get_job
+from frappe.utils.background_jobs import get_job
 from frappe.utils.password import update_password
 
 from gigafibre_fsm.core.comms import sms as rules
@@ -64,7 +64,7 @@ class TestSmsFromTheDesk(DeskBrowserCase):
 	def run_queued_send(self, communication: str) -> None:
 		"""What the short-queue worker does: the job queued after the request's commit (the
 		server pushes it just after the commit that made the Communication visible: wait)."""
-		job_id = create_job_id(f"gigafibre_fsm:sms_reply:{communication}")
+		job_id = f"gigafibre_fsm:sms_reply:{communication}"  # get_job adds the site's prefix
 		job = self.wait_for(lambda: get_job(job_id), timeout=60.0)
 		self.assertIsNotNone(job, "the SMS job was queued")
 		args = job.kwargs
