@@ -26,6 +26,7 @@ Failures
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 
 import frappe
@@ -54,8 +55,9 @@ class AlreadyBilled(Exception):
 	"""Another worker invoiced one of this customer's lines first (its key exists)."""
 
 
-def _lock_customer(customer: str) -> None:
-	frappe.db.get_value("Customer", customer, "name", for_update=True)
+def _lock_customer(customer: str):
+	"""Lock the customer's row; its billing day."""
+	return frappe.db.get_value("Customer", customer, "gigafibre_billing_day", for_update=True)
 
 
 def _locked_rows(customer: str) -> list:
@@ -79,11 +81,10 @@ def bill_customer(
 	rolls back). Returns ``[{"invoice", "posting_date", "net_total", "grand_total"}]``, empty
 	when nothing is due any more. Raises AlreadyBilled when a key exists already. ``names``:
 	the invoice names taken ahead (customers.invoice_names), else Frappe names them."""
-	_lock_customer(customer)
+	billing_day = _lock_customer(customer)
 	rows = _locked_rows(customer)
 	if not rows:
 		return []
-	billing_day = frappe.db.get_value("Customer", customer, "gigafibre_billing_day")
 	plans = plan_for(customer, rows, billing_day, ctx, as_of)
 	issued = []
 	for plan in plans:
@@ -195,8 +196,12 @@ def _advance(rows, plans: tuple[InvoicePlan, ...]) -> None:
 				day = line.period_end
 			if line.kind == "cancellation" or day > until.get(line.subscription, date.min):
 				until[line.subscription] = day
+	by_day = defaultdict(list)
 	for name, day in until.items():
-		frappe.db.set_value(SUBSCRIPTION, name, "billed_until", day, update_modified=False)
+		by_day[day].append(name)
+	table = frappe.qb.DocType(SUBSCRIPTION)
+	for day, names in sorted(by_day.items()):  # one UPDATE per day (a customer's are mostly one)
+		frappe.qb.update(table).set(table.billed_until, day).where(table.name.isin(sorted(names))).run()
 
 
 def record_prorated_invoice(customer: str, invoice: str, lines) -> None:
