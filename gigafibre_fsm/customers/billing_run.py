@@ -216,13 +216,15 @@ def bill_chunk(run: str, chunk: str) -> dict:
 		return {}
 	as_of = getdate(frappe.db.get_value(RUN, run, "as_of"))
 	customers = json.loads(row.customers or "[]")
-	frappe.db.set_value(
-		CHUNK,
-		chunk,
-		{"status": "Running", "started_at": now_datetime(), "attempts": (row.attempts or 0) + 1},
-		update_modified=False,
+	table = frappe.qb.DocType(CHUNK)
+	_write_chunk(
+		frappe.qb.update(table)
+		.set(table.status, "Running")
+		.set(table.started_at, now_datetime())
+		.set(table.attempts, table.attempts + 1)
+		.where(table.name == chunk)
+		.run
 	)
-	frappe.db.commit()
 	ctx = Context()
 	plans, _refused = plan_book(as_of, customers, ctx)  # refusals were recorded by the run's plan
 	frappe.db.commit()
@@ -254,29 +256,30 @@ def bill_chunk(run: str, chunk: str) -> dict:
 		done += 1
 		if time.monotonic() - last > PROGRESS_SECONDS:
 			last = time.monotonic()
-			frappe.db.set_value(CHUNK, chunk, "customers_done", done, update_modified=False)
-			frappe.db.commit()
+			_write_chunk(frappe.db.set_value, CHUNK, chunk, "customers_done", done, update_modified=False)
 			_progress(run, user)
 	names.give_back()
 	invoices, net, total = _invoiced(run, customers)
-	frappe.db.set_value(
-		CHUNK,
-		chunk,
-		{
-			"status": "Completed",
-			"finished_at": now_datetime(),
-			"customers_done": len(customers),
-			"invoices": invoices,
-			"net_total": net,
-			"total": total,
-			"skipped": skipped,
-			"failure_count": len(failures),
-			"failures": json.dumps(failures),
-		},
-		update_modified=False,
-	)
-	frappe.db.commit()
+	values = {
+		"status": "Completed",
+		"finished_at": now_datetime(),
+		"customers_done": len(customers),
+		"invoices": invoices,
+		"net_total": net,
+		"total": total,
+		"skipped": skipped,
+		"failure_count": len(failures),
+		"failures": json.dumps(failures),
+	}
+	_write_chunk(frappe.db.set_value, CHUNK, chunk, values, update_modified=False)
 	return _settle(run)
+
+
+def _write_chunk(fn, *args, **kwargs) -> None:
+	"""A write to the chunk's row in a transaction of its own: the same chunk's job run twice at
+	once writes it too (on PostgreSQL the later writer is tried again in a fresh snapshot)."""
+	retrying(fn, *args, **kwargs)
+	frappe.db.commit()
 
 
 def _invoiced(run: str, customers: list[str]) -> tuple[int, float, float]:
