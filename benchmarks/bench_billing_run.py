@@ -6,19 +6,24 @@ Run with the bench's Python from its sites folder, while no test run uses the si
     cd ~/frappe-bench/sites && ../env/bin/python \\
         /path/to/repo/benchmarks/bench_billing_run.py test_site [N] [WORKERS]
 
-With WORKERS > 1 a second book of N customers is billed by WORKERS processes at once (each its
-own part of the customers and its own Billing Run), as background workers would.
-
 The book is the worst case of a month: every subscription has one whole period due on the
 first of the month (monthly ones, and the annual and semestrial ones whose period starts
-then), so the run issues N submitted Sales Invoices with every line. It prints the planning
-time, the run (per invoice: ERPNext's insert, submit and the rest), the re-run and the
-dry run, then deletes everything it made (customers, subscriptions, invoices and their
-ledger rows, keys, the runs); names carry a BENCHBILL-<hash> prefix.
+then), so the run issues N submitted Sales Invoices with every line.
+
+First PROFILE customers (environment, default 100; 0: none) are billed in this process under
+cProfile, with ERPNext's insert+submit timed: where an invoice's time goes. The rest is the run
+as production does it: planned here, its chunk jobs (billing_run.CHUNK_SIZE customers) put on
+the long queue and billed by WORKERS (default 2) real ``bench worker --queue long --burst``
+processes started here; timed until the Billing Run is Completed. Then a re-run of the same
+customers (must bill nothing) and the planning of the whole site's book (what the daily re-run
+reads before it finds nothing). It deletes everything it made (customers, subscriptions,
+invoices and their ledger rows, keys, the runs); names carry a BENCHBILL-<hash> prefix. Run it
+while no other worker listens on the long queue (it prints how many run).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import defaultdict
@@ -141,12 +146,13 @@ def cleanup(prefix: str, runs: list[str]) -> None:
 	frappe.db.delete("Customer", {"name": like})
 	for run in runs:
 		frappe.db.delete("Billing Run Failure", {"parent": run})
+		frappe.db.delete("Billing Run Chunk", {"parent": run})
 		frappe.db.delete("Billing Run", {"name": run})
 	frappe.db.commit()
 
 
 class Timer:
-	"""Time spent in Sales Invoice insert and submit during the run (instrumentation only)."""
+	"""Time spent in Sales Invoice insert and submit (instrumentation of the in-process pass only)."""
 
 	def __init__(self):
 		self.spent = defaultdict(float)
@@ -170,47 +176,101 @@ class Timer:
 		return original
 
 
-def _worker(site: str, run: str, customers: list[str], out) -> None:
-	frappe.init(site=site)
-	frappe.connect()
-	frappe.set_user("Administrator")
-	from gigafibre_fsm.customers import billing
+def profiled_pass(as_of: date, customers: list[str], runs: list[str]) -> None:
+	"""The first customers billed in this process under cProfile and the insert/submit timer:
+	where an invoice's time goes."""
+	import cProfile
+	import io
+	import pstats
 
-	try:
-		out.put(billing.bill(run, customers=customers))
-	finally:
-		frappe.destroy()
-
-
-def parallel_run(site: str, as_of: date, customers: list[str], workers: int) -> tuple[int, float, list[str]]:
-	"""The book split in ``workers`` parts, each billed by its own process (its own Billing Run):
-	what a run spread over several background workers would take."""
-	import multiprocessing
-
-	from gigafibre_fsm.customers import billing
-
-	parts = [customers[k::workers] for k in range(workers)]
-	runs = [billing.create_run(as_of, "Administrator") for _ in parts]
-	frappe.db.commit()
-	ctx = multiprocessing.get_context("fork")
-	out = ctx.Queue()
-	started = time.perf_counter()
-	procs = [ctx.Process(target=_worker, args=(site, r, p, out)) for r, p in zip(runs, parts, strict=True)]
-	for proc in procs:
-		proc.start()
-	results = [out.get(timeout=3600) for _ in procs]
-	for proc in procs:
-		proc.join(60)
-	return sum(r["invoices"] for r in results), time.perf_counter() - started, runs
-
-
-def main(site: str, n: int, workers: int = 1) -> None:
-	frappe.init(site=site)
-	frappe.connect()
-	frappe.set_user("Administrator")
 	from frappe.model.document import Document
 
-	from gigafibre_fsm.customers import billing, billing_book
+	from gigafibre_fsm.customers import billing_run
+
+	timer = Timer()
+	originals = {m: timer.wrap(Document, m) for m in ("insert", "submit")}
+	runs.append(billing_run.create_run(as_of, "Administrator"))
+	frappe.db.commit()
+	profile = cProfile.Profile()
+	started = time.perf_counter()
+	profile.enable()
+	result = billing_run.bill(runs[-1], customers=customers)
+	profile.disable()
+	spent = time.perf_counter() - started
+	for m, original in originals.items():
+		setattr(Document, m, original)
+	count = max(result["invoices"], 1)
+	insert_ms = timer.spent["insert"] / count * 1000
+	print(
+		f"profiled pass (1 process, cProfile on): {result['invoices']} invoices in {spent:.1f} s, "
+		f"{spent / count * 1000:.0f} ms per invoice, of which Sales Invoice insert+submit {insert_ms:.0f} ms"
+	)
+	out = io.StringIO()
+	stats = pstats.Stats(profile, stream=out)
+	stats.sort_stats("cumulative").print_stats(45)
+	stats.sort_stats("tottime").print_stats(25)
+	print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:14000])
+
+
+def start_workers(count: int) -> list:
+	"""``bench worker --queue long --burst`` processes (they leave when the queue is empty)."""
+	import subprocess
+
+	return [
+		subprocess.Popen(
+			[
+				sys.executable,
+				"-m",
+				"frappe.utils.bench_helper",
+				"frappe",
+				"worker",
+				"--queue",
+				"long",
+				"--burst",
+			],
+			stdout=subprocess.DEVNULL,
+			stderr=subprocess.DEVNULL,
+		)
+		for _ in range(count)
+	]
+
+
+def chunked_run(as_of: date, customers: list[str], workers: int, runs: list[str]) -> tuple[dict, float]:
+	"""The run as production does it: planned here, its chunk jobs on the long queue billed by
+	``workers`` real RQ workers; the time until the Billing Run is Completed."""
+	from gigafibre_fsm.customers import billing_run
+
+	runs.append(billing_run.create_run(as_of, "Administrator"))
+	frappe.db.commit()
+	started = time.perf_counter()
+	billing_run.bill(runs[-1], customers=customers, inline=False)
+	planned = time.perf_counter() - started
+	procs = start_workers(workers)
+	status = None
+	while status not in billing_run.DONE:
+		time.sleep(2)
+		frappe.db.commit()  # a fresh snapshot
+		status = frappe.db.get_value(billing_run.RUN, runs[-1], "status")
+		if all(p.poll() is not None for p in procs) and status not in billing_run.DONE:
+			frappe.db.commit()
+			status = frappe.db.get_value(billing_run.RUN, runs[-1], "status")
+			if status not in billing_run.DONE:
+				print("  the workers left before the run completed")
+				break
+	wall = time.perf_counter() - started
+	for p in procs:
+		p.wait(120)
+	print(f"  planning and enqueueing the chunks: {planned:.1f} s")
+	return billing_run.summary(frappe.get_doc(billing_run.RUN, runs[-1])), wall
+
+
+def main(site: str, n: int, workers: int = 2) -> None:
+	frappe.init(site=site)
+	frappe.connect()
+	frappe.set_user("Administrator")
+	from frappe.utils.background_jobs import get_workers
+
+	from gigafibre_fsm.customers import billing_book, billing_run
 
 	as_of = getdate().replace(day=1)
 	prefix = f"BENCHBILL-{frappe.generate_hash(length=6)}"
@@ -218,74 +278,46 @@ def main(site: str, n: int, workers: int = 1) -> None:
 	started = time.perf_counter()
 	customers, subs = generate(prefix, n, as_of)
 	print(f"generated {n} customers and {subs} subscriptions in {time.perf_counter() - started:.1f} s")
+	print(f"RQ workers already running: {len(get_workers())}")
 	runs = []
 	try:
 		started = time.perf_counter()
-		ctx = billing_book.Context()
-		plans, refused = billing_book.plan_book(as_of, customers, ctx)
+		plans, refused = billing_book.plan_book(as_of, customers, billing_book.Context())
 		plan_s = time.perf_counter() - started
 		lines = sum(len(p.lines) for ps in plans.values() for p in ps)
 		print(f"plan: {len(plans)} customers due, {lines} lines, {len(refused)} refused, in {plan_s:.2f} s")
 		frappe.db.commit()
 
-		timer = Timer()
-		originals = {m: timer.wrap(Document, m) for m in ("insert", "submit")}
-		runs.append(billing.create_run(as_of, "Administrator"))
+		profiled = int(os.environ.get("PROFILE", "100"))
+		if profiled:
+			profiled_pass(as_of, customers[:profiled], runs)
+		rest = customers[profiled:]
 		frappe.db.commit()
-		started = time.perf_counter()
-		result = billing.bill(runs[-1], customers=customers)
-		run_s = time.perf_counter() - started
-		for m, original in originals.items():
-			setattr(Document, m, original)
-		count = result["invoices"] or 1
+		result, wall = chunked_run(as_of, rest, workers, runs)
+		count = max(result["invoices"], 1)
 		print(
-			f"run: {result['invoices']} invoices, {len(result['failures'])} failures, "
-			f"total {result['total']:.2f}, in {run_s:.1f} s ({run_s / count * 1000:.0f} ms per invoice)"
+			f"run ({workers} workers, chunks of {billing_run.CHUNK_SIZE}): {result['status']}, "
+			f"{result['invoices']} invoices, {len(result['failures'])} failures, total {result['total']:.2f}, "
+			f"in {wall:.1f} s: {count / wall:.2f} invoices/s, {wall / count * 1000:.0f} ms per invoice overall"
 		)
 		if result["failures"]:
 			print("  first failures:", result["failures"][:3])
-		insert_ms = timer.spent["insert"] / count * 1000
-		submit_ms = timer.spent["submit"] / count * 1000
-		rest_ms = run_s / count * 1000 - insert_ms - submit_ms
-		print(
-			f"  per invoice: Sales Invoice insert {insert_ms:.0f} ms, submit {submit_ms:.0f} ms, "
-			f"the rest (lock, read, plan, keys, set_missing_values, commit) {rest_ms:.0f} ms"
-		)
-		print(f"  extrapolated to 6,500 customers: {run_s / max(n, 1) * 6500 / 60:.1f} min")
+		print(f"  extrapolated to 6,500 customers: {wall / max(len(rest), 1) * 6500 / 60:.1f} min")
 
-		if workers > 1:  # a second book, billed by several processes at once
-			frappe.destroy()  # no connection shared with the forked workers
-			frappe.init(site=site)
-			frappe.connect()
-			frappe.set_user("Administrator")
-			more, _ = generate(f"{prefix}-P", n, as_of)
-			frappe.db.commit()
-			frappe.db.close()
-			invoices, wall, part_runs = parallel_run(site, as_of, more, workers)
-			frappe.connect()
-			runs.extend(part_runs)
-			print(
-				f"{workers} processes: {invoices} invoices in {wall:.1f} s ({wall / max(invoices, 1) * 1000:.0f} ms "
-				f"per invoice overall); extrapolated to 6,500 customers: {wall / max(n, 1) * 6500 / 60:.1f} min"
-			)
-
-		runs.append(billing.create_run(as_of, "Administrator"))
+		runs.append(billing_run.create_run(as_of, "Administrator"))
 		frappe.db.commit()
 		started = time.perf_counter()
-		again = billing.bill(runs[-1], customers=customers)
-		again_s = time.perf_counter() - started
-		print(f"re-run: {again['invoices']} invoices in {again_s:.2f} s")
-		# what a re-run costs before it finds nothing: reading and planning the whole site's book
+		again = billing_run.bill(runs[-1], customers=customers)
+		print(
+			f"re-run of the bench's customers: {again['invoices']} invoices in {time.perf_counter() - started:.2f} s"
+		)
+		# what the daily re-run costs before it finds nothing: reading and planning the whole book
 		started = time.perf_counter()
 		whole = billing_book.dry_run(as_of)
 		print(
 			f"planning the whole site's book ({whole['customers']} customers still due there, "
 			f"not bench ones): {time.perf_counter() - started:.2f} s"
 		)
-
-		started = time.perf_counter()
-		dry = billing_book.dry_run(as_of, customers)
-		print(f"dry run after: {dry['invoices']} invoices in {time.perf_counter() - started:.2f} s")
 	finally:
 		started = time.perf_counter()
 		cleanup(prefix, runs)
@@ -297,5 +329,5 @@ if __name__ == "__main__":
 	main(
 		sys.argv[1] if len(sys.argv) > 1 else "test_site",
 		int(sys.argv[2]) if len(sys.argv) > 2 else 6500,
-		int(sys.argv[3]) if len(sys.argv) > 3 else 1,
+		int(sys.argv[3]) if len(sys.argv) > 3 else 2,
 	)

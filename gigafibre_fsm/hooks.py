@@ -105,7 +105,7 @@ scheduler_events = {
 	"daily": [
 		"gigafibre_fsm.network.jobs.purge_diagnostics",
 		"gigafibre_fsm.dispatch.jobs.generate_recurring_jobs",
-		"gigafibre_fsm.customers.billing.daily",
+		"gigafibre_fsm.customers.billing_run.daily",
 		"gigafibre_fsm.customers.payments.fire_overdue",
 		"gigafibre_fsm.customers.payments.retry_autopay",
 		"gigafibre_fsm.customers.saved_cards.warn_expiring",

@@ -45,11 +45,11 @@ def run_billing(as_of: str | None = None, dry_run: bool | int | str = False) -> 
 	day = _as_of(as_of)
 	if day is None:
 		frappe.throw(_("as_of must be a date, such as 2026-12-01"), GigafibreValidationError)
-	from gigafibre_fsm.customers import billing, billing_book
+	from gigafibre_fsm.customers import billing_book, billing_run
 
 	if _flag(dry_run):
 		return billing_book.dry_run(day)
-	name = billing.enqueue_run(day, frappe.session.user)
+	name = billing_run.enqueue_run(day, frappe.session.user)
 	return {"run": name, "status": "Queued", "as_of": day.isoformat()}
 
 

@@ -1,6 +1,7 @@
-"""The billing run: every due Service Subscription invoiced once, one submitted Sales Invoice
+"""One customer billed: every due Service Subscription invoiced once, one submitted Sales Invoice
 per customer and billing date (core/billing/invoices.py plans them; billing_book.py reads the
-subscriptions and says what is due; this module writes the invoices and keeps the run's record).
+subscriptions and says what is due; this module writes the invoices; billing_run.py runs the
+whole book in chunks and keeps the run's record).
 
 Exactly once
 	Every line carries its key (``line_key``: subscription, first and last day charged). Before a
@@ -25,38 +26,27 @@ Failures
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
+from collections import defaultdict
 from datetime import date
 
 import frappe
 from frappe import _
-from frappe.utils import flt, getdate, now_datetime
+from frappe.utils import flt, now_datetime
 
 from gigafibre_fsm.core.billing import InvoicePlan, line_key
-from gigafibre_fsm.core.errors import CoreError
 from gigafibre_fsm.customers import referral_credits
 from gigafibre_fsm.customers.billing_book import (
 	ACTIVE,
 	CANCELLED,
 	KEY,
-	SETTINGS,
 	SUB_FIELDS,
 	SUBSCRIPTION,
 	Context,
 	as_date,
 	attach_changes,
-	failure_reason,
-	plan_book,
 	plan_for,
 )
-
-RUN = "Billing Run"
-EVENT = "gigafibre_fsm:billing_run"
-LOCK_KEY = "gigafibre_fsm:billing_run_lock"
-LOCK_SECONDS = 4 * 3600
-PROGRESS_SECONDS = 2.0
-
+from gigafibre_fsm.customers.invoice_names import InvoiceNames
 
 # -- one customer -----------------------------------------------------------------------------
 
@@ -65,8 +55,9 @@ class AlreadyBilled(Exception):
 	"""Another worker invoiced one of this customer's lines first (its key exists)."""
 
 
-def _lock_customer(customer: str) -> None:
-	frappe.db.get_value("Customer", customer, "name", for_update=True)
+def _lock_customer(customer: str):
+	"""Lock the customer's row; its billing day."""
+	return frappe.db.get_value("Customer", customer, "gigafibre_billing_day", for_update=True)
 
 
 def _locked_rows(customer: str) -> list:
@@ -83,20 +74,22 @@ def _locked_rows(customer: str) -> list:
 	return rows
 
 
-def bill_customer(customer: str, as_of: date, ctx: Context, run: str | None = None) -> list[dict]:
+def bill_customer(
+	customer: str, as_of: date, ctx: Context, run: str | None = None, names: InvoiceNames | None = None
+) -> list[dict]:
 	"""Issue ``customer``'s due invoices in the current transaction (the caller commits or
 	rolls back). Returns ``[{"invoice", "posting_date", "net_total", "grand_total"}]``, empty
-	when nothing is due any more. Raises AlreadyBilled when a key exists already."""
-	_lock_customer(customer)
+	when nothing is due any more. Raises AlreadyBilled when a key exists already. ``names``:
+	the invoice names taken ahead (customers.invoice_names), else Frappe names them."""
+	billing_day = _lock_customer(customer)
 	rows = _locked_rows(customer)
 	if not rows:
 		return []
-	billing_day = frappe.db.get_value("Customer", customer, "gigafibre_billing_day")
 	plans = plan_for(customer, rows, billing_day, ctx, as_of)
 	issued = []
 	for plan in plans:
 		_claim_keys(plan, run)
-		si = _invoice(plan, ctx, run)
+		si = _invoice(plan, ctx, run, names.pop() if names else None)
 		table = frappe.qb.DocType(KEY)
 		frappe.qb.update(table).set(table.sales_invoice, si.name).where(table.name.isin(plan.keys)).run()
 		issued.append(
@@ -139,10 +132,11 @@ def line_description(line) -> str:
 	return _(line.description.template).format(*params)
 
 
-def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
+def _invoice(plan: InvoicePlan, ctx: Context, run: str | None, name: str | None = None):
 	"""The plan as a submitted Sales Invoice, inserted and submitted in one save (ERPNext validates
-	it once, as submitted), or a draft when Gigafibre Settings say so. Each line's rate is the plan's amount: no price list or pricing rule
-	may change a proration, and the taxes are the company's Québec template."""
+	it once, as submitted), or a draft when Gigafibre Settings say so. Each line's rate is the
+	plan's amount: no price list or pricing rule may change a proration, and the taxes are the
+	company's Québec template. ``name``: the invoice's name, taken ahead from its series."""
 	si = frappe.new_doc("Sales Invoice")
 	si.update(
 		{
@@ -181,7 +175,7 @@ def _invoice(plan: InvoicePlan, ctx: Context, run: str | None):
 		referral_credits.apply_credits(si)
 	si.docstatus = 1 if ctx.submit else 0
 	si.flags.ignore_permissions = True
-	si.insert()
+	si.insert(set_name=name)
 	return si
 
 
@@ -202,8 +196,12 @@ def _advance(rows, plans: tuple[InvoicePlan, ...]) -> None:
 				day = line.period_end
 			if line.kind == "cancellation" or day > until.get(line.subscription, date.min):
 				until[line.subscription] = day
+	by_day = defaultdict(list)
 	for name, day in until.items():
-		frappe.db.set_value(SUBSCRIPTION, name, "billed_until", day, update_modified=False)
+		by_day[day].append(name)
+	table = frappe.qb.DocType(SUBSCRIPTION)
+	for day, names in sorted(by_day.items()):  # one UPDATE per day (a customer's are mostly one)
+		frappe.qb.update(table).set(table.billed_until, day).where(table.name.isin(sorted(names))).run()
 
 
 def record_prorated_invoice(customer: str, invoice: str, lines) -> None:
@@ -217,159 +215,3 @@ def record_prorated_invoice(customer: str, invoice: str, lines) -> None:
 		frappe.db.set_value(
 			SUBSCRIPTION, line.subscription, "billed_until", line.period_end, update_modified=False
 		)
-
-
-# -- the run ------------------------------------------------------------------------------------
-
-
-def create_run(as_of: date, triggered_by: str) -> str:
-	doc = frappe.get_doc({"doctype": RUN, "as_of": as_of, "status": "Queued", "triggered_by": triggered_by})
-	doc.insert(ignore_permissions=True)
-	return doc.name
-
-
-def enqueue_run(as_of: date, triggered_by: str) -> str:
-	"""A queued Billing Run and its background job (one job per run)."""
-	name = create_run(as_of, triggered_by)
-	frappe.enqueue(
-		"gigafibre_fsm.customers.billing.execute",
-		queue="long",
-		timeout=LOCK_SECONDS,
-		job_id=f"gigafibre_fsm:billing_run:{name}",
-		deduplicate=True,
-		enqueue_after_commit=True,
-		run=name,
-	)
-	return name
-
-
-def daily() -> None:
-	"""Scheduler (daily): bill everything due today, when Gigafibre Settings turn it on."""
-	if not frappe.db.get_single_value(SETTINGS, "billing_enabled"):
-		return
-	enqueue_run(getdate(), "Scheduler")
-
-
-def execute(run: str, customers: Iterable[str] | None = None) -> dict:
-	"""Background job: one Billing Run, under a Redis lock so two runs never overlap (the keys
-	make a charge exactly-once anyway). ``customers`` limits the run (tests, a re-run of some)."""
-	lock = frappe.cache.lock(frappe.cache.make_key(LOCK_KEY), timeout=LOCK_SECONDS)
-	if not lock.acquire(blocking_timeout=5):
-		_finish(run, "Failed", error=_("Another billing run is in progress"))
-		frappe.db.commit()
-		return summary(frappe.get_doc(RUN, run))
-	try:
-		return bill(run, customers=customers)
-	finally:
-		try:
-			lock.release()
-		except Exception:
-			pass  # expired: every customer was committed or rolled back on its own
-
-
-def _finish(run: str, status: str, **values) -> None:
-	frappe.db.set_value(RUN, run, {"status": status, "finished_at": now_datetime(), **values})
-
-
-def bill(run: str, customers: Iterable[str] | None = None) -> dict:
-	"""Bill every customer with something due on the run's date, one transaction each."""
-	doc = frappe.get_doc(RUN, run)
-	as_of = getdate(doc.as_of)
-	frappe.db.set_value(RUN, run, {"status": "Running", "started_at": now_datetime()})
-	frappe.db.commit()
-	try:
-		ctx = Context()
-		plans, refused = plan_book(as_of, customers, ctx)
-		frappe.db.commit()  # the tax template, if it was just made
-	except Exception as e:
-		frappe.db.rollback()
-		_finish(run, "Failed", error=failure_reason(e))
-		frappe.db.commit()
-		frappe.log_error(
-			title=_("Billing run {0} failed").format(run), reference_doctype=RUN, reference_name=run
-		)
-		return summary(frappe.get_doc(RUN, run))
-	todo = sorted(plans)
-	stats = {"customers_due": len(todo) + len(refused), "invoices": 0, "skipped": 0}
-	net, total = 0.0, 0.0
-	failures = list(refused)
-	frappe.db.set_value(RUN, run, "customers_due", stats["customers_due"])
-	frappe.db.commit()
-	user = doc.owner if doc.triggered_by != "Scheduler" else None
-	last = 0.0
-	for done, customer in enumerate(todo, 1):
-		try:
-			issued = bill_customer(customer, as_of, ctx, run)
-			frappe.db.commit()
-		except AlreadyBilled:
-			frappe.db.rollback()
-			stats["skipped"] += 1
-			issued = []
-		except Exception as e:
-			frappe.db.rollback()
-			failures.append((customer, failure_reason(e)))
-			if not isinstance(e, frappe.ValidationError | CoreError):
-				frappe.log_error(title=_("Billing failed for customer {0}").format(customer))
-			issued = []
-		stats["invoices"] += len(issued)
-		net += sum(i["net_total"] for i in issued)
-		total += sum(i["grand_total"] for i in issued)
-		if time.monotonic() - last > PROGRESS_SECONDS or done == len(todo):
-			last = time.monotonic()
-			frappe.db.set_value(
-				RUN,
-				run,
-				{"customers_done": done, "invoices": stats["invoices"], "net_total": net, "total": total},
-				update_modified=False,
-			)
-			frappe.db.commit()
-			_progress(run, user, done, len(todo), stats["invoices"], len(failures))
-	doc = frappe.get_doc(RUN, run)
-	for customer, reason in failures:
-		doc.append("failures", {"customer": customer, "reason": reason})
-	doc.update(
-		{
-			"status": "Completed",
-			"finished_at": now_datetime(),
-			"customers_done": len(todo),
-			"invoices": stats["invoices"],
-			"skipped": stats["skipped"],
-			"net_total": flt(net, 2),
-			"total": flt(total, 2),
-			"failure_count": len(failures),
-		}
-	)
-	doc.flags.ignore_permissions = True
-	doc.save()
-	frappe.db.commit()
-	_progress(run, user, len(todo), len(todo), stats["invoices"], len(failures), status="Completed")
-	return summary(doc)
-
-
-def _progress(run, user, done, total, invoices, failures, status="Running") -> None:
-	payload = {
-		"run": run,
-		"status": status,
-		"done": done,
-		"total": total,
-		"invoices": invoices,
-		"failures": failures,
-	}
-	frappe.publish_realtime(EVENT, payload, doctype=RUN, docname=run)
-	if user:
-		frappe.publish_realtime(EVENT, payload, user=user)
-
-
-def summary(doc) -> dict:
-	return {
-		"run": doc.name,
-		"as_of": str(doc.as_of),
-		"status": doc.status,
-		"customers_due": doc.customers_due,
-		"invoices": doc.invoices,
-		"skipped": doc.skipped,
-		"net_total": flt(doc.net_total),
-		"total": flt(doc.total),
-		"failures": [{"customer": f.customer, "reason": f.reason} for f in doc.failures],
-		"error": doc.error,
-	}

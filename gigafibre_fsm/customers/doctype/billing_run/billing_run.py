@@ -13,9 +13,11 @@ class BillingRun(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		from gigafibre_fsm.customers.doctype.billing_run_chunk.billing_run_chunk import BillingRunChunk
 		from gigafibre_fsm.customers.doctype.billing_run_failure.billing_run_failure import BillingRunFailure
 
 		as_of: DF.Date
+		chunks: DF.Table[BillingRunChunk]
 		customers_done: DF.Int
 		customers_due: DF.Int
 		error: DF.SmallText | None
