@@ -53,6 +53,17 @@ def run_billing(as_of: str | None = None, dry_run: bool | int | str = False) -> 
 	return {"run": name, "status": "Queued", "as_of": day.isoformat()}
 
 
+@fsm_api(roles=BILLERS, write=True)
+def resume_billing_run(run: str) -> dict:
+	"""Start again what a Queued or Running Billing Run left undone when a worker died or a job
+	was lost: its planning job when it has no chunks yet, else the chunks not Completed (each
+	bills only what is still due; a job still queued or running is not doubled). Returns
+	``{"run", "planning", "chunks"}``; a Completed or Failed run is refused (start a new one)."""
+	from gigafibre_fsm.customers import billing_run
+
+	return billing_run.resume_run(run)
+
+
 # -- card payments and the customer's account (gigafibre_fsm.customers.payments / .account) -----
 
 # Who may open a card payment or read a customer's account for them: the CSRs and the books.

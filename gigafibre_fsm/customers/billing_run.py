@@ -65,16 +65,20 @@ def create_run(as_of, triggered_by: str) -> str:
 def enqueue_run(as_of, triggered_by: str) -> str:
 	"""A queued Billing Run and its planning job (which enqueues the chunks)."""
 	name = create_run(as_of, triggered_by)
+	_enqueue_planning(name)
+	return name
+
+
+def _enqueue_planning(run: str) -> None:
 	frappe.enqueue(
 		"gigafibre_fsm.customers.billing_run.execute",
 		queue="long",
 		timeout=CHUNK_TIMEOUT,
-		job_id=f"gigafibre_fsm:billing_run:{name}",
+		job_id=f"gigafibre_fsm:billing_run:{run}",
 		deduplicate=True,
 		enqueue_after_commit=True,
-		run=name,
+		run=run,
 	)
-	return name
 
 
 def daily() -> None:
@@ -126,7 +130,7 @@ def bill(
 		for chunk in chunks:
 			_enqueue_chunk(run, chunk)
 		frappe.db.commit()
-	elif chunks:
+	else:
 		for chunk in chunks:
 			bill_chunk(run, chunk)
 	if not chunks:
@@ -206,6 +210,26 @@ def resume(run: str) -> int:
 	for chunk in pending:
 		_enqueue_chunk(run, chunk)
 	return len(pending)
+
+
+def resume_run(run: str) -> dict:
+	"""What the desk's Resume button does: a run still Queued or Running whose planning job was
+	lost (no chunks yet) gets its planning job again; otherwise its unfinished chunks get theirs
+	(a job still queued or running is not doubled: the job ids deduplicate). A Completed or
+	Failed run is refused: start a new one. Returns ``{"run", "planning", "chunks"}``."""
+	status = frappe.db.get_value(RUN, run, "status")
+	if status is None:
+		frappe.throw(_("Billing Run {0} not found").format(run), frappe.DoesNotExistError)
+	if status in DONE:
+		frappe.throw(
+			_("Billing Run {0} is {1}: start a new run instead").format(run, _(status)),
+			frappe.ValidationError,
+		)
+	has_chunks = frappe.db.count(CHUNK, {"parent": run, "parenttype": RUN})
+	if not has_chunks:
+		_enqueue_planning(run)
+		return {"run": run, "planning": True, "chunks": 0}
+	return {"run": run, "planning": False, "chunks": resume(run)}
 
 
 def bill_chunk(run: str, chunk: str) -> dict:

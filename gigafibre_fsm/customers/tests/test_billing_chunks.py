@@ -172,3 +172,51 @@ class TestBillingChunks(BillingTestCase):
 		names.give_back()  # the two unused were the series' last: given back
 		self.assertEqual(series_current(prefix), current - 2)
 		self.assertEqual(int(taken[len(prefix) :]), current - 2)
+
+	def test_the_desk_resume_enqueues_what_was_left_and_refuses_finished_runs(self):
+		from frappe.utils.background_jobs import get_job
+
+		from gigafibre_fsm.api import billing as api
+		from gigafibre_fsm.exceptions import ForbiddenError
+		from gigafibre_fsm.test_utils import make_user
+
+		customers, _subs = book(3, self.first)
+		lost = billing_run.create_run(self.last, "Administrator")  # its planning job was lost
+		frappe.db.commit()
+		planned = billing_run.create_run(self.last, "Administrator")
+		frappe.db.commit()
+		first, second = billing_run.plan_run(planned, customers, chunk_size=2)
+		billing_run.bill_chunk(planned, first)  # the second chunk's worker died before it started
+		frappe.db.commit()
+		jobs = []
+		try:
+			frappe.set_user(make_user(["Customer Service"]).name)
+			with self.assertRaises(ForbiddenError):
+				api.resume_billing_run(run=planned)
+			frappe.set_user(make_user(["Accounts Manager"]).name)
+			self.assertEqual(api.resume_billing_run(run=lost), {"run": lost, "planning": True, "chunks": 0})
+			self.assertEqual(
+				api.resume_billing_run(run=planned), {"run": planned, "planning": False, "chunks": 1}
+			)
+			frappe.db.commit()  # the jobs go to the queue after the commit
+			jobs = [
+				get_job(f"gigafibre_fsm:billing_run:{lost}"),
+				get_job(f"gigafibre_fsm:billing_chunk:{second}"),
+			]
+			self.assertTrue(all(jobs), jobs)
+			self.assertEqual([j.kwargs["kwargs"]["run"] for j in jobs], [lost, planned])
+			self.assertEqual(jobs[1].kwargs["kwargs"]["chunk"], second)
+			self.assertIsNone(get_job(f"gigafibre_fsm:billing_chunk:{first}"))  # Completed: not again
+
+			billing_run.bill_chunk(planned, second)  # as the job would
+			self.assertEqual(frappe.db.get_value(billing_run.RUN, planned, "status"), "Completed")
+			with self.assertRaises(frappe.ValidationError):
+				api.resume_billing_run(run=planned)
+			with self.assertRaises(frappe.DoesNotExistError):
+				api.resume_billing_run(run="BR-does-not-exist")
+		finally:
+			frappe.set_user("Administrator")
+			for job in jobs:
+				if job:
+					job.delete()
+		self.assertEqual([len(invoices_of(c)) for c in customers], [1, 1, 1])

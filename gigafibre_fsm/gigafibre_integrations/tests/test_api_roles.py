@@ -70,6 +70,17 @@ def fresh_diagnostic(eqp: str) -> None:
 	).insert(ignore_permissions=True)
 
 
+def stalled_billing_run() -> str:
+	"""A Running Billing Run whose one chunk (no customers: a job that runs it bills nothing) was
+	never started, as a dead worker leaves it."""
+	from gigafibre_fsm.customers import billing_run
+
+	run = billing_run.create_run(getdate(), "Administrator")
+	frappe.db.set_value(billing_run.RUN, run, "status", "Running")
+	billing_run._add_row(run, "chunks", 1, {"chunk": 1, "status": "Queued", "customers": "[]"})
+	return run
+
+
 _GEMINI: list = []
 
 
@@ -208,6 +219,8 @@ def arrange(method: str, me: str) -> dict:
 		return {"contract": make_contract(customer=customer.name, contract_type="Residential").name}
 	if method == "run_billing":
 		return {"dry_run": True}  # what a run would invoice today: read only, for every caller
+	if method == "resume_billing_run":
+		return {"run": stalled_billing_run()}
 	if method == "create_contract_from_quotation":
 		customer = make_customer(
 			cell_phone="+15145550124", email_billing=f"{unique('c').lower()}@example.com"
