@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-from gigafibre_fsm.fakepeers.olt_agent import OltAgent, OltTable, generate_table, snmpd_path
+from gigafibre_fsm.fakepeers.olt_agent import OltAgent, snmpd_path
+from gigafibre_fsm.fakepeers.olt_table import OltTable, generate_table
 
 # small enough to start in ~0.3 s, big enough for two slots and every kind of ONT
 TABLE_SHAPE = dict(ports=3, onts_per_port=20, ports_per_slot=2)

@@ -284,7 +284,8 @@ class TestOltSweepAndAlarms(IntegrationTestCase):
 		keep timing out on them)."""
 		import shutil
 
-		from gigafibre_fsm.fakepeers.olt_agent import OltAgent, generate_table
+		from gigafibre_fsm.fakepeers.olt_agent import OltAgent
+		from gigafibre_fsm.fakepeers.olt_table import generate_table
 
 		if not shutil.which("snmpd") and not shutil.which("/usr/sbin/snmpd"):
 			self.skipTest("snmpd is not installed (apt-get install snmpd)")
