@@ -301,7 +301,7 @@ def chromium_missing() -> str | None:
 
 
 def launch_chromium(playwright):
-	from gigafibre_fsm.connectors.modem_browser import CHROMIUM_ARGS
+	from gigafibre_fsm.connectors.modem_chromium import CHROMIUM_ARGS
 
 	return playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
 

@@ -21,7 +21,8 @@ from gigafibre_fsm.connectors.errors import (
 )
 from gigafibre_fsm.connectors.modem_base import parse_host
 from gigafibre_fsm.connectors.modem_bridge import T_AUTH, ModemBridge, SessionPool
-from gigafibre_fsm.connectors.modem_browser import CHROMIUM_ARGS, BrowserBackend
+from gigafibre_fsm.connectors.modem_browser import BrowserBackend
+from gigafibre_fsm.connectors.modem_chromium import CHROMIUM_ARGS
 from gigafibre_fsm.connectors.modem_direct import DecoBackend, DirectEXBackend
 from gigafibre_fsm.core.diagnostics import Diagnosis, merge
 from gigafibre_fsm.core.diagnostics.tplink import deco_reading
