@@ -17,7 +17,7 @@ from frappe.utils import getdate
 
 from gigafibre_fsm.connectors import stripe_webhooks as sw
 from gigafibre_fsm.customers import account, payments, saved_cards, stripe_events
-from gigafibre_fsm.customers.tests.test_payments import WEBHOOK, StripeCase
+from gigafibre_fsm.customers.tests.stripe_case import WEBHOOK, StripeCase
 from gigafibre_fsm.test_utils import serve_site, settings_for_update
 
 

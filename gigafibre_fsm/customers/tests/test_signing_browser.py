@@ -9,7 +9,7 @@ import frappe
 
 from gigafibre_fsm.api import customers as api
 from gigafibre_fsm.customers import signing
-from gigafibre_fsm.customers.tests.test_contracts import ContractCase
+from gigafibre_fsm.customers.tests.contract_case import ContractCase
 from gigafibre_fsm.customers.tests.test_signing import signed_runs
 from gigafibre_fsm.test_utils import chromium_missing, launch_chromium, make_quotation, serve_site
 

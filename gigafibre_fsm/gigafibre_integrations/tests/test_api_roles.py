@@ -231,7 +231,7 @@ def arrange(method: str, me: str) -> dict:
 		customer = make_customer(cell_phone="+15145550127")
 		return {"reference_doctype": "Customer", "reference_name": customer.name}
 	if method == "get_payment_link":
-		from gigafibre_fsm.customers.tests.test_payments import make_invoice, use_fake_stripe
+		from gigafibre_fsm.customers.tests.stripe_case import make_invoice, use_fake_stripe
 
 		use_fake_stripe()
 		return {"invoice": make_invoice(make_customer().name)}
