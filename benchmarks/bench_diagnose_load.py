@@ -313,7 +313,7 @@ def main() -> int:
 
 	frappe.init(site=args.site, sites_path=os.getcwd())
 	frappe.connect()
-	from gigafibre_fsm.test_utils import serve_gunicorn
+	from gigafibre_fsm.testing_http import serve_gunicorn
 
 	peers = None
 	cleanup = None

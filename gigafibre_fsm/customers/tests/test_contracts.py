@@ -14,7 +14,6 @@ from gigafibre_fsm.customers.tests.contract_case import ContractCase
 from gigafibre_fsm.exceptions import ForbiddenError
 from gigafibre_fsm.fakepeers.docuseal import FakeDocuSeal
 from gigafibre_fsm.test_utils import (
-	GunicornTestCase,
 	make_customer,
 	make_item,
 	make_location,
@@ -23,6 +22,7 @@ from gigafibre_fsm.test_utils import (
 	settings_for_update,
 	unique,
 )
+from gigafibre_fsm.testing_http import GunicornTestCase
 
 
 class TestQuotationToContract(ContractCase):

@@ -20,7 +20,7 @@ from frappe.utils import add_days, flt, getdate
 
 from gigafibre_fsm.customers import payments, stripe_events
 from gigafibre_fsm.customers.tests.stripe_case import WEBHOOK, StripeCase, make_invoice, receipts
-from gigafibre_fsm.test_utils import serve_site
+from gigafibre_fsm.testing_http import serve_site
 
 
 class TestPayLink(StripeCase):

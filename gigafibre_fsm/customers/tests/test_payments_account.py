@@ -14,7 +14,8 @@ from frappe.utils import flt
 
 from gigafibre_fsm.customers import account, payments, stripe_events
 from gigafibre_fsm.customers.tests.stripe_case import API, StripeCase, make_invoice, receipts
-from gigafibre_fsm.test_utils import make_customer, make_template, serve_site, step, unique
+from gigafibre_fsm.test_utils import make_customer, make_template, step, unique
+from gigafibre_fsm.testing_http import serve_site
 
 
 class TestAutopayAndCards(StripeCase):
@@ -159,7 +160,7 @@ class TestAccountLinkAndPage(StripeCase):
 		self.assertEqual(flt(frappe.db.get_value("Sales Invoice", theirs, "outstanding_amount"), 2), 99.99)
 
 	def test_in_chromium_the_customer_sees_their_invoice_and_pays_it(self):
-		from gigafibre_fsm.test_utils import chromium_missing, launch_chromium
+		from gigafibre_fsm.testing_http import chromium_missing, launch_chromium
 
 		missing = chromium_missing()
 		if missing:

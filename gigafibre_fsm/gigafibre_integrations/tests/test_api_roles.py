@@ -18,7 +18,6 @@ from gigafibre_fsm import permissions
 from gigafibre_fsm.flows import runtime
 from gigafibre_fsm.gigafibre_integrations.tests.test_permissions import endpoints
 from gigafibre_fsm.test_utils import (
-	GunicornTestCase,
 	make_contract,
 	make_customer,
 	make_item,
@@ -32,6 +31,7 @@ from gigafibre_fsm.test_utils import (
 	step,
 	unique,
 )
+from gigafibre_fsm.testing_http import GunicornTestCase
 
 
 def tomorrow_at(hour: int) -> str:

@@ -18,11 +18,11 @@ from gigafibre_fsm.test_utils import (
 	make_customer,
 	make_template,
 	random_phone,
-	serve_site,
 	settings_for_update,
 	step,
 	unique,
 )
+from gigafibre_fsm.testing_http import serve_site
 
 
 class TestInboundSms(CommsCase):

@@ -28,7 +28,8 @@ from gigafibre_fsm.gigafibre_integrations.tests.test_comms import (
 	CommsCase,
 	fake_request,
 )
-from gigafibre_fsm.test_utils import free_port, random_phone, unique
+from gigafibre_fsm.test_utils import random_phone, unique
+from gigafibre_fsm.testing_http import free_port
 
 
 @contextmanager

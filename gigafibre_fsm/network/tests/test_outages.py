@@ -20,15 +20,9 @@ from gigafibre_fsm.api import webhooks
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.flows import runtime
 from gigafibre_fsm.network import outage_notice, outages
-from gigafibre_fsm.test_utils import (
-	make_customer,
-	random_phone,
-	serve_site,
-	settings_for_update,
-	unique,
-	use_fake_twilio,
-)
+from gigafibre_fsm.test_utils import make_customer, random_phone, settings_for_update, unique, use_fake_twilio
 from gigafibre_fsm.testing import IntegrationTestCase
+from gigafibre_fsm.testing_http import serve_site
 
 WEBHOOK = "/api/method/gigafibre_fsm.api.webhooks.uptime_kuma"
 RESTORED = (

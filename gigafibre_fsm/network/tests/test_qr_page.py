@@ -6,7 +6,7 @@ from unittest import mock
 import frappe
 
 from gigafibre_fsm.network.tests.qr_case import RESULT, QrCase, drop_request, random_mac
-from gigafibre_fsm.test_utils import chromium_missing, launch_chromium, serve_site
+from gigafibre_fsm.testing_http import chromium_missing, launch_chromium, serve_site
 
 
 class TestPage(QrCase):
