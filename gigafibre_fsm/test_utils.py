@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, time
 
 import frappe
+from frappe.utils import add_days, getdate
 
 # Not a test module: Frappe's runner only imports files named test_*.py that hold
 # tests; this one holds none (the name follows frappe/helpdesk's test_utils.py).
@@ -27,6 +29,11 @@ def before_tests() -> None:
 	year = frappe.utils.getdate().year
 	ensure_calendar_years(year - 1, year + 1)
 	frappe.db.commit()
+
+
+def tomorrow_at(hour: int, minute: int = 0) -> datetime:
+	"""Tomorrow at ``hour``:``minute``, site time (naive, as Frappe stores datetimes)."""
+	return datetime.combine(add_days(getdate(), 1), time(hour, minute))
 
 
 def unique(prefix: str) -> str:
