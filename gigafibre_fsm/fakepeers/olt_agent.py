@@ -6,24 +6,8 @@ with GETBULK, timeouts, communities and wire encodings exercised for real.
 
 Two parts:
 
-- :func:`~gigafibre_fsm.fakepeers.olt_table.generate_table` (olt_table.py) builds a realistic ONT optical table for one OLT: N PON
-  ports × M ONTs, seeded random receive levels around −20 dBm with some low,
-  high, very low (ZTE 16-bit wrap), LOS, offline and "no reading" (sentinel)
-  values, and vendor serials. It returns the SNMP varbinds *and* the truth
-  (:class:`OntTruth`, in dBm), so tests compare what the connector decodes with
-  what the generator meant. The OIDs, index arithmetic and raw encodings here are
-  written independently of the connector, from shared/NETWORK.md §4:
-
-  - ZTE C300/C320: GPON ifIndex = 0x11000000 + shelf<<16 + slot<<8 + pon; rows
-    ``{ifIndex}.{onu}``; ONU RX/TX ``.1082.500.20.2.2.2.1.10/.14.{ifIndex}.{onu}.1``,
-    raw = (dBm + 30) / 0.002 as a 16-bit value, 65535 = no reading; OLT-side RX
-    ``.1015.1010.11.2.1.2`` in 0.001 dBm, −80000 = none; phase ``.8.1.4``; serial
-    ``.3.3.1.18`` as ``"1,ZTEG…"``; name ``.3.3.1.2``; distance ``.3.10.1.2``.
-  - Huawei MA5600T/MA5800: GPON ifIndex = 4194304000 + slot·8192 + port·256
-    (frame 0); rows ``{ifIndex}.{ontId}``; ONT RX/TX ``.51.1.4/.3`` in 0.01 dBm,
-    OLT-side RX ``.51.1.6`` = dBm·100 + 10000, 2147483647 = invalid; run status
-    ``.46.1.15`` (1 up, 2 down); distance ``.46.1.20``; serial ``.43.1.3`` as 8
-    bytes (4 ASCII + 4 binary); description ``.43.1.9``.
+- :func:`~gigafibre_fsm.fakepeers.olt_table.generate_table` (olt_table.py) builds
+  a realistic ONT optical table for one OLT and the truth it encodes.
 
 - :class:`OltAgent` starts ``snmpd -f -Lo -C -c <conf>`` (Debian package
   ``snmpd``; it must run as root) on ``udp:127.0.0.1:<free port>`` with its own
