@@ -39,7 +39,8 @@ def main() -> int:
 	from gigafibre_fsm.dispatch import planning
 	from gigafibre_fsm.gigafibre_integrations import demo
 	from gigafibre_fsm.gigafibre_integrations.tests.desk_browser import serve_desk
-	from gigafibre_fsm.test_utils import launch_chromium, make_user
+	from gigafibre_fsm.test_utils import make_user
+	from gigafibre_fsm.testing_http import launch_chromium
 
 	own = not demo.read_manifest()
 	if own:

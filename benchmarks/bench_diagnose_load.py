@@ -13,7 +13,7 @@ What it does, on the site given (the app installed):
   one fake TP-Link web UI per device (fakepeers/tplink_webui.py; each of its 10 data calls
   answers after ``--modem-delay`` s; ``--modem direct``: the encrypted local API of
   fakepeers/tplink.py instead, no browser) and one OLT (net-snmp snmpd serving a generated
-  table, fakepeers/olt_agent.py; skipped without snmpd);
+  table, fakepeers/olt_agent.py and olt_table.py; skipped without snmpd);
 - points Gigafibre Settings at them (restored afterwards), makes a Network Element, N Service
   Equipment (one per fake modem, each with its ACS device and its ONT) and a staff user with
   the Dispatcher and Network Operator roles and a password, all committed;
@@ -69,7 +69,8 @@ class Peers:
 	def __init__(self, args):
 		from gigafibre_fsm.fakepeers import cpe_documents
 		from gigafibre_fsm.fakepeers.genieacs import FakeGenieACS
-		from gigafibre_fsm.fakepeers.olt_agent import OltAgent, generate_table, snmpd_path
+		from gigafibre_fsm.fakepeers.olt_agent import OltAgent, snmpd_path
+		from gigafibre_fsm.fakepeers.olt_table import generate_table
 		from gigafibre_fsm.fakepeers.tplink import FakeTPLinkEX
 		from gigafibre_fsm.fakepeers.tplink_webui import FakeTPLinkWebUI
 
@@ -312,7 +313,7 @@ def main() -> int:
 
 	frappe.init(site=args.site, sites_path=os.getcwd())
 	frappe.connect()
-	from gigafibre_fsm.test_utils import serve_gunicorn
+	from gigafibre_fsm.testing_http import serve_gunicorn
 
 	peers = None
 	cleanup = None

@@ -38,14 +38,14 @@ def worker(args, prefix: str, inbox, outbox) -> None:
 	"""One 'gunicorn worker': reads the devices it is sent, a thread per read, answers each."""
 	import redis
 
-	from gigafibre_fsm.connectors import modem_browser
+	from gigafibre_fsm.connectors import modem_chromium
 	from gigafibre_fsm.connectors.modem_bridge import ModemBridge
 	from gigafibre_fsm.connectors.modem_browser import BrowserBackend
 	from gigafibre_fsm.connectors.modem_direct import DirectEXBackend
 	from gigafibre_fsm.connectors.modem_lease import RedisDeviceLeases
 	from gigafibre_fsm.core.settings import ModemBridgeSettings
 
-	modem_browser.CHROMIUM_ARGS = (*modem_browser.CHROMIUM_ARGS, *args.chromium_arg)
+	modem_chromium.CHROMIUM_ARGS = (*modem_chromium.CHROMIUM_ARGS, *args.chromium_arg)
 	s = ModemBridgeSettings(
 		enabled=True,
 		username="user",

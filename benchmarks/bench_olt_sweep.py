@@ -51,7 +51,8 @@ from pysnmp.hlapi.v3arch.asyncio import (
 
 from gigafibre_fsm.connectors.olt_snmp import OltSnmpClient, OltTarget, oid_text, sweep
 from gigafibre_fsm.core.settings import SNMPSettings
-from gigafibre_fsm.fakepeers.olt_agent import OltAgent, generate_table, snmpd_path
+from gigafibre_fsm.fakepeers.olt_agent import OltAgent, snmpd_path
+from gigafibre_fsm.fakepeers.olt_table import generate_table
 
 WALK_GOAL_RATIO = 1.5
 MAX_REPETITIONS = 50

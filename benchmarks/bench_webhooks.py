@@ -60,7 +60,8 @@ def main() -> int:
 	import requests
 
 	from gigafibre_fsm.fakepeers.twilio import FakeTwilio
-	from gigafibre_fsm.test_utils import make_customer, serve_gunicorn, settings_for_update
+	from gigafibre_fsm.test_utils import make_customer, settings_for_update
+	from gigafibre_fsm.testing_http import serve_gunicorn
 
 	tag = frappe.generate_hash(length=6)
 	twilio = FakeTwilio(auth_token=f"bench-{tag}")  # only its signing is used: not started

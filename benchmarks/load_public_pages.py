@@ -151,7 +151,7 @@ def main() -> int:
 
 	frappe.init(site=args.site, sites_path=os.getcwd())
 	frappe.connect()
-	from gigafibre_fsm.test_utils import serve_gunicorn
+	from gigafibre_fsm.testing_http import serve_gunicorn
 
 	workers = args.workers or int(frappe.get_conf().get("gunicorn_workers") or 4)
 	scenarios, cleanup = arrange()

@@ -309,7 +309,8 @@ def run(args) -> dict:
 
 	from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 	from gigafibre_fsm.flows import chaos
-	from gigafibre_fsm.test_utils import make_customer, serve_gunicorn, settings_for_update
+	from gigafibre_fsm.test_utils import make_customer, settings_for_update
+	from gigafibre_fsm.testing_http import serve_gunicorn
 
 	h = Harness(args)
 	h.sites_path = os.path.abspath(frappe.local.sites_path)

@@ -50,58 +50,31 @@ Imitates Stripe as its API reference describes it (https://docs.stripe.com/api: 
   header without sending (any timestamp: stale deliveries).
 
 ``fail_next`` queues canned answers (a 500, a delay) for the next API request.
+
+The parts live beside this module, as mixins of :class:`FakeStripe`: Checkout Sessions and
+PaymentIntents in stripe_intents.py, events and webhooks in stripe_events.py, the test controls in
+stripe_controls.py, cards and Stripe.js in stripe_cards.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import itertools
-import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
-
-import requests
 
 from gigafibre_fsm.fakepeers.http import FakePeer, Request, Response
 from gigafibre_fsm.fakepeers.stripe_cards import CardsMixin
-from gigafibre_fsm.fakepeers.stripe_wire import as_bool as _bool
+from gigafibre_fsm.fakepeers.stripe_controls import ControlsMixin
+from gigafibre_fsm.fakepeers.stripe_events import Delivery, EventsMixin
+from gigafibre_fsm.fakepeers.stripe_intents import IntentsMixin
 from gigafibre_fsm.fakepeers.stripe_wire import decode_form
 from gigafibre_fsm.fakepeers.stripe_wire import error as _error
-from gigafibre_fsm.fakepeers.stripe_wire import missing as _missing
-
-API_VERSION = "2026-10-28.endive"  # what the stripe SDK this app pins sends
-USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
-SIGNATURE_HEADER = "Stripe-Signature"
-MINIMUM_AMOUNT = 50  # cents, CAD and USD
-
-# Stripe's test payment methods → (code, decline_code, message)
-TEST_PAYMENT_METHODS: dict[str, tuple[str, str | None, str]] = {
-	"pm_card_chargeDeclined": ("card_declined", "generic_decline", "Your card was declined."),
-	"pm_card_chargeDeclinedInsufficientFunds": (
-		"card_declined",
-		"insufficient_funds",
-		"Your card has insufficient funds.",
-	),
-	"pm_card_chargeDeclinedLostCard": ("card_declined", "lost_card", "Your card was declined."),
-	"pm_card_chargeDeclinedStolenCard": ("card_declined", "stolen_card", "Your card was declined."),
-	"pm_card_chargeDeclinedFraudulent": ("card_declined", "fraudulent", "Your card was declined."),
-	"pm_card_chargeDeclinedExpiredCard": ("expired_card", None, "Your card has expired."),
-}
-AUTHENTICATION_REQUIRED = "pm_card_authenticationRequired"
 
 
-@dataclass
-class Delivery:
-	event_id: str
-	url: str
-	attempts: list[dict] = field(default_factory=list)  # {"status", "timestamp", "signature"}
-
-
-class FakeStripe(CardsMixin, FakePeer):
+class FakeStripe(CardsMixin, ControlsMixin, EventsMixin, IntentsMixin, FakePeer):
 	def __init__(
 		self, api_key: str = "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc", webhook_secret: str | None = None
 	):
@@ -128,199 +101,6 @@ class FakeStripe(CardsMixin, FakePeer):
 		obj.update(fields)
 		self.objects[obj["id"]] = obj
 		return obj
-
-	def _event(self, type_: str, obj: dict, request: Request | None = None) -> dict:
-		event = {
-			"id": self._id("evt"),
-			"object": "event",
-			"api_version": API_VERSION,
-			"created": int(time.time()),
-			"data": {"object": json.loads(json.dumps(obj))},  # a snapshot
-			"livemode": False,
-			"pending_webhooks": 1,
-			"request": {
-				"id": None,
-				"idempotency_key": request.headers.get("idempotency-key") if request else None,
-			},
-			"type": type_,
-		}
-		self.events[event["id"]] = event
-		if self.webhook_url:
-			self._outbox.append(event["id"])
-		return event
-
-	def deliver_pending(self) -> list[int]:
-		"""Deliver the events made since the last call to ``webhook_url`` (as Stripe sends them,
-		in creation order). The API routes call it after answering work and releasing the lock, so
-		the receiver may call the fake back; test controls leave their events for the caller."""
-		with self._data_lock:
-			pending, self._outbox = self._outbox, []
-		return [self.deliver(event_id, self.webhook_url) for event_id in pending if self.webhook_url]
-
-	def events_of(self, type_: str) -> list[dict]:
-		with self._data_lock:
-			return [e for e in self.events.values() if e["type"] == type_]
-
-	# -- test controls (what a customer or Stripe does outside the API)
-
-	def pay_checkout(self, session_id: str) -> dict:
-		"""The customer pays an open Checkout Session: a succeeded PaymentIntent, the events."""
-		with self._data_lock:
-			session = self.objects[session_id]
-			if session["status"] != "open":
-				raise ValueError(f"session {session_id} is {session['status']}")
-			data = session.pop("_payment_intent_data", {})
-			intent = self._new(
-				"pi",
-				"payment_intent",
-				amount=session["amount_total"],
-				amount_received=session["amount_total"],
-				currency=session["currency"],
-				customer=session["customer"],
-				description=data.get("description"),
-				metadata=dict(data.get("metadata") or {}),
-				payment_method=self.payment_method(self._id("pm"), session["customer"])["id"],
-				status="succeeded",
-				client_secret=None,
-				last_payment_error=None,
-				latest_charge=self._id("ch"),
-				setup_future_usage=data.get("setup_future_usage"),
-			)
-			intent["client_secret"] = f"{intent['id']}_secret_{secrets.token_hex(8)}"
-			session.update(status="complete", payment_status="paid", payment_intent=intent["id"], url=None)
-			self._event("checkout.session.completed", session)
-			self._event("payment_intent.succeeded", intent)
-			return session
-
-	def pay_intent(self, payment_intent_id: str, payment_method: str = "pm_card_visa") -> dict:
-		"""A PaymentIntent not paid yet (declined, waiting for authentication) is paid after all."""
-		with self._data_lock:
-			intent = self.objects[payment_intent_id]
-			if intent["status"] in ("succeeded", "canceled"):
-				raise ValueError(f"payment intent {payment_intent_id} is {intent['status']}")
-			intent.update(
-				status="succeeded",
-				amount_received=intent["amount"],
-				payment_method=payment_method,
-				last_payment_error=None,
-				latest_charge=self._id("ch"),
-			)
-			self._event("payment_intent.succeeded", intent)
-			return intent
-
-	def refund(self, payment_intent_id: str, amount: int | None = None) -> dict:
-		"""Refund ``amount`` cents (default: what is left) of a paid PaymentIntent's charge:
-		``charge.refunded`` with the charge's cumulative ``amount_refunded``, as Stripe sends it."""
-		with self._data_lock:
-			intent = self.objects[payment_intent_id]
-			charge_id = intent.get("latest_charge")
-			if intent["status"] != "succeeded" or not charge_id:
-				raise ValueError(f"payment intent {payment_intent_id} has no charge to refund")
-			charge = self.objects.get(charge_id) or {
-				"id": charge_id,
-				"object": "charge",
-				"created": int(time.time()),
-				"livemode": False,
-				"amount": intent["amount_received"],
-				"amount_refunded": 0,
-				"currency": intent["currency"],
-				"customer": intent.get("customer"),
-				"metadata": dict(intent.get("metadata") or {}),
-				"paid": True,
-				"payment_intent": intent["id"],
-				"refunded": False,
-				"refunds": {"object": "list", "data": [], "has_more": False},
-				"status": "succeeded",
-			}
-			self.objects[charge_id] = charge
-			left = charge["amount"] - charge["amount_refunded"]
-			amount = left if amount is None else int(amount)
-			if amount <= 0 or amount > left:
-				raise ValueError(f"cannot refund {amount} of {left} cents left")
-			refund = self._new(
-				"re",
-				"refund",
-				amount=amount,
-				charge=charge_id,
-				currency=charge["currency"],
-				payment_intent=intent["id"],
-				status="succeeded",
-				metadata={},
-			)
-			charge["amount_refunded"] += amount
-			charge["refunded"] = charge["amount_refunded"] == charge["amount"]
-			charge["refunds"]["data"].insert(0, refund)
-			self._event("charge.refunded", charge)
-			return charge
-
-	def dispute(self, payment_intent_id: str, reason: str = "fraudulent") -> dict:
-		"""The customer's bank disputes a paid PaymentIntent's charge: ``charge.dispute.created``."""
-		with self._data_lock:
-			intent = self.objects[payment_intent_id]
-			dispute = self._new(
-				"dp",
-				"dispute",
-				amount=intent["amount_received"],
-				charge=intent.get("latest_charge"),
-				currency=intent["currency"],
-				payment_intent=intent["id"],
-				reason=reason,
-				status="needs_response",
-				metadata={},
-				is_charge_refundable=False,
-			)
-			self._event("charge.dispute.created", dispute)
-			return dispute
-
-	def mark_paid(self, object_id: str) -> dict:
-		"""Pay a Checkout Session (``cs_...``) or a PaymentIntent (``pi_...``)."""
-		if self.objects[object_id]["object"] == "checkout.session":
-			return self.pay_checkout(object_id)
-		return self.pay_intent(object_id)
-
-	def complete_setup(self, setup_intent_id: str, payment_method: str = "pm_card_visa") -> dict:
-		"""The customer saves a card on a SetupIntent."""
-		with self._data_lock:
-			intent = self.objects[setup_intent_id]
-			return self._succeed_setup(intent, self.payment_method(payment_method))
-
-	# -- webhooks
-
-	def signed(
-		self, event_id: str, timestamp: int | None = None, secret: str | None = None
-	) -> tuple[bytes, str]:
-		"""(body, Stripe-Signature header) of ``event_id`` signed at ``timestamp`` (default: now)."""
-		body = json.dumps(self.events[event_id], indent=2).encode()
-		ts = int(time.time()) if timestamp is None else int(timestamp)
-		mac = hmac.new((secret or self.webhook_secret).encode(), f"{ts}.".encode() + body, hashlib.sha256)
-		return body, f"t={ts},v1={mac.hexdigest()}"
-
-	def deliver(self, event_id: str, url: str, *, timestamp: int | None = None, timeout: float = 5.0) -> int:
-		"""POST the event to ``url`` as a Stripe webhook; returns the receiver's status code."""
-		body, signature = self.signed(event_id, timestamp)
-		headers = {
-			"Content-Type": "application/json; charset=utf-8",
-			"User-Agent": USER_AGENT,
-			SIGNATURE_HEADER: signature,
-			"Cache-Control": "no-cache",
-		}
-		delivery = next((d for d in self.deliveries if d.event_id == event_id and d.url == url), None)
-		if delivery is None:
-			delivery = Delivery(event_id, url)
-			self.deliveries.append(delivery)
-		try:
-			status = requests.post(url, data=body, headers=headers, timeout=timeout).status_code
-		except requests.RequestException:
-			status = 0
-		delivery.attempts.append({"status": status, "signature": signature})
-		return status
-
-	def resend(self, event_id: str, url: str | None = None) -> int:
-		"""Deliver the event again (a Stripe retry): same event, new timestamp and signature."""
-		previous = [d for d in self.deliveries if d.event_id == event_id]
-		if not previous and url is None:
-			raise ValueError(f"event {event_id} was never delivered")
-		return self.deliver(event_id, url or previous[-1].url)
 
 	# -- protocol
 
@@ -546,150 +326,3 @@ class FakeStripe(CardsMixin, FakePeer):
 					f"Unrecognized request URL ({request.method}: {request.path}). Please see https://stripe.com/docs "
 					"or we can help at https://support.stripe.com/.",
 				)
-
-	# -- resources
-
-	def _create_session(self, params: dict) -> Response:
-		mode = params.get("mode")
-		if not mode:
-			return _missing("mode")
-		if mode != "payment":
-			return _error(
-				400,
-				"invalid_request_error",
-				f"This fake only supports mode=payment, not {mode}.",
-				param="mode",
-			)
-		items = params.get("line_items")
-		if not items:
-			return _missing("line_items")
-		total, currency = 0, None
-		for i, item in enumerate(items):
-			price = item.get("price_data") or {}
-			if "unit_amount" not in price or "currency" not in price:
-				return _missing(f"line_items[{i}][price_data][unit_amount]")
-			if not (price.get("product_data") or {}).get("name"):
-				return _missing(f"line_items[{i}][price_data][product_data][name]")
-			total += int(price["unit_amount"]) * int(item.get("quantity") or 1)
-			currency = price["currency"].lower()
-		if total < MINIMUM_AMOUNT:
-			return _error(
-				400,
-				"invalid_request_error",
-				"The Checkout Session's total amount due must add up to at least $0.50 cad",
-				code="amount_too_small",
-				param="line_items",
-			)
-		session = self._new(
-			"cs",
-			"checkout.session",
-			amount_subtotal=total,
-			amount_total=total,
-			cancel_url=params.get("cancel_url"),
-			client_reference_id=params.get("client_reference_id"),
-			currency=currency,
-			customer=params.get("customer"),
-			customer_email=params.get("customer_email"),
-			expires_at=int(params.get("expires_at") or time.time() + 24 * 3600),
-			locale=params.get("locale"),
-			metadata=params.get("metadata") or {},
-			mode=mode,
-			payment_intent=None,  # created when the customer pays
-			payment_status="unpaid",
-			status="open",
-			success_url=params.get("success_url"),
-			_payment_intent_data=params.get("payment_intent_data") or {},
-		)
-		session["url"] = f"{self.url}/c/pay/{session['id']}"
-		return Response.json(self._public(session))
-
-	def _create_payment_intent(self, request: Request, params: dict) -> Response:
-		for required in ("amount", "currency"):
-			if not params.get(required):
-				return _missing(required)
-		try:
-			amount = int(params["amount"])
-		except ValueError:
-			return _error(
-				400, "invalid_request_error", "Invalid integer: " + params["amount"], param="amount"
-			)
-		if amount < MINIMUM_AMOUNT:
-			return _error(
-				400,
-				"invalid_request_error",
-				"Amount must be at least $0.50 cad",
-				code="amount_too_small",
-				param="amount",
-			)
-		customer = params.get("customer")
-		if customer and customer not in self.objects:
-			return _error(
-				400,
-				"invalid_request_error",
-				f"No such customer: '{customer}'",
-				code="resource_missing",
-				param="customer",
-			)
-		method = params.get("payment_method")
-		confirm = _bool(params.get("confirm"))
-		if confirm and not method:
-			return _missing("payment_method")
-		intent = self._new(
-			"pi",
-			"payment_intent",
-			amount=amount,
-			amount_received=0,
-			currency=params["currency"].lower(),
-			customer=customer,
-			description=params.get("description"),
-			metadata=params.get("metadata") or {},
-			payment_method=method,
-			status="requires_confirmation" if method else "requires_payment_method",
-			last_payment_error=None,
-			latest_charge=None,
-			setup_future_usage=params.get("setup_future_usage"),
-		)
-		intent["client_secret"] = f"{intent['id']}_secret_{secrets.token_hex(8)}"
-		if not confirm:
-			return Response.json(intent)
-		decline = TEST_PAYMENT_METHODS.get(method)
-		if method == AUTHENTICATION_REQUIRED:
-			if _bool(params.get("off_session")):
-				decline = (
-					"authentication_required",
-					"authentication_required",
-					"Your card was declined. This transaction requires authentication.",
-				)
-			else:
-				intent["status"] = "requires_action"
-				return Response.json(intent)
-		charge = self._id("ch")
-		if decline is None:
-			intent.update(status="succeeded", amount_received=amount, latest_charge=charge)
-			self._event("payment_intent.succeeded", intent, request)
-			return Response.json(intent)
-		code, decline_code, message = decline
-		error = {
-			"type": "card_error",
-			"code": code,
-			"decline_code": decline_code,
-			"message": message,
-			"charge": charge,
-			"payment_method": {"id": method, "object": "payment_method", "type": "card"},
-		}
-		intent.update(
-			status="requires_payment_method",
-			latest_charge=charge,
-			last_payment_error={k: v for k, v in error.items() if v is not None},
-		)
-		self._event("payment_intent.payment_failed", intent, request)
-		return _error(
-			402,
-			"card_error",
-			message,
-			code=code,
-			decline_code=decline_code,
-			charge=charge,
-			payment_method=error["payment_method"],
-			payment_intent=dict(intent),
-		)

@@ -7,7 +7,7 @@ Imitates, as Stripe's API reference documents them (https://docs.stripe.com/api)
   "payment_method", type: "card", customer, card: {brand, last4, exp_month, exp_year, country,
   funding, ...}, billing_details, metadata}``; 404 ``resource_missing`` for an unknown id. Stripe's
   test PaymentMethods (``pm_card_visa``, ``pm_card_mastercard``, ``pm_card_amex``, and the decline
-  ones of stripe.py) answer with their test card (Visa 4242, Mastercard 4444, Amex 8431) and the
+  ones of stripe_intents.py) answer with their test card (Visa 4242, Mastercard 4444, Amex 8431) and the
   fake's expiry :data:`TEST_CARD_EXPIRY` (12/2030).
 - ``POST /v1/setup_intents/{id}/confirm`` ("Confirm a SetupIntent"), as Stripe.js calls it from the
   browser: form-encoded ``key=<publishable key>`` and ``client_secret`` (or the secret key in

@@ -1,4 +1,4 @@
-"""Stripe's wire format for the fake Stripe peers (stripe.py, stripe_cards.py): form bodies in
+"""Stripe's wire format for the fake Stripe peers (stripe.py and its mixins): form bodies in
 Stripe's bracket notation and error objects (https://docs.stripe.com/api/errors)."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import frappe
 from frappe import _
 
 from gigafibre_fsm.fakepeers import cpe_documents
-from gigafibre_fsm.fakepeers.olt_agent import HUAWEI, ZTE, generate_table
+from gigafibre_fsm.fakepeers.olt_table import HUAWEI, ZTE, generate_table
 
 HQ = (45.1575, -73.6806)  # Sainte-Clotilde
 OLTS = (

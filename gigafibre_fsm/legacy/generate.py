@@ -42,21 +42,18 @@ import time
 from datetime import date
 from pathlib import Path
 
+from gigafibre_fsm.legacy.generate_billing import Billing
 from gigafibre_fsm.legacy.generate_rows import (
 	CATEGORIES,
 	CITIES,
 	FIRST_DAY,
 	FIRST_NAMES,
 	LAST_NAMES,
-	LINES_PER_INVOICE,
-	METHODS,
 	RATES,
 	SNAPSHOT,
 	STREETS,
 	SUBJECTS,
 	TARGETS,
-	TPS,
-	TVQ,
 	Planter,
 	Writer,
 	iso_days,
@@ -65,7 +62,6 @@ from gigafibre_fsm.legacy.generate_rows import (
 	random_email,
 	random_phone,
 	scaled_count,
-	tax_cents,
 	tiny_png,
 	write_journal_pieces,
 	write_work_orders,
@@ -243,181 +239,15 @@ def generate(conn, seed: int = 1, scale: float = 1.0, progress=None) -> dict:
 	note("accounts")
 
 	# -- invoices, credit notes, payments -------------------------------------------------
-	inv_id = item_id = pay_id = pitem_id = 0
-	truth: dict[int, int] = {}  # credit note id -> the invoice it cancels (never written to the database)
-	credit = Planter(RATES["credit_note"])
-	named = Planter(RATES["credit_named"])
-	partial = Planter(RATES["credit_partial"])
-	reversement = Planter(RATES["reversement"])
-	dup = Planter(RATES["duplicate_stripe"])
-	zero_date = Planter(RATES["zero_date"])
-	future_date = Planter(RATES["future_date"])
-	unpaid = Planter(RATES["unpaid"])
-	advance = Planter(RATES["advance"])
-	line_counts = [k for k, _ in LINES_PER_INVOICE]
-	line_weights = [w for _, w in LINES_PER_INVOICE]
-	methods = [m for m, _ in METHODS]
-	method_weights = [w for _, w in METHODS]
-	fee_products = [p for p in products if p[2].startswith(("FRA", "DIV"))] or products
-
-	ecr_id = 0
-
-	def book(piece: str, date_text: str, lines, label: str, invoice=None, payment=None) -> None:
-		"""The accounting entries (ecritures) of one piece: (compte id, cents; positive = debit)."""
-		nonlocal ecr_id
-		for compte, cents in lines:
-			if cents:
-				ecr_id += 1
-				out.add("ecritures", (ecr_id, piece, date_text, compte, money(max(cents, 0)),
-					money(max(-cents, 0)), label, invoice, payment))  # fmt: skip
-
-	def write_invoice(row: list) -> None:
-		"""The invoice row (amounts in cents until now) and, unless void, its entries: receivable
-		against sales and the two taxes (a credit note's negative amounts reverse them)."""
-		subtotal, tps, tvq, total = row[6:10]
-		if row[10] != 9:
-			book(f"F{row[0]}", row[4], ((1, total), (5, -subtotal), (3, -tps), (4, -tvq)), "Facture", row[0])
-		row[6:10] = map(money, row[6:10])
-		out.add("invoice", tuple(row))
-
-	def add_payment(account: int, when: int, cents: int, items: list[tuple[int, int]], method: str,
-		stripe_ref: str | None = None, note_text: str | None = None) -> None:  # fmt: skip
-		nonlocal pay_id, pitem_id
-		pay_id += 1
-		date_text = day[when]
-		if zero_date():
-			date_text = "0000-00-00"
-			planted["zero_dates"] += 1
-		out.add(
-			"payment",
-			(pay_id, account, date_text, money(cents), method,
-			 f"CHQ {rng.randrange(100, 9999)}" if method == "cheque" else None, stripe_ref,
-			 rng.randrange(1, staff_count + 1) if method in ("cheque", "comptant", "reversement") else None,
-			 note_text, f"{day[min(when, snapshot)]} 12:00:00", f"{day[min(when, snapshot)]} 12:00:00"),
-		)  # fmt: skip
-		for invoice, amount in items:
-			pitem_id += 1
-			out.add("payment_item", (pitem_id, pay_id, invoice, money(amount)))
-		book(f"P{pay_id}", date_text, ((2, cents), (1, -cents)), "Paiement", payment=pay_id)
-
-	for a, created, months, active, _deliveries, services in accounts:
-		k = rng.choices(line_counts, line_weights)[0]
-		monthly = [s for s in services if s[3] == 2]
-		lines = [(s[0], s[2], s[1]) for s in monthly[:k]]  # (service, product, cents)
-		while len(lines) < k:
-			p = rng.choice(fee_products)
-			lines.append((None, p[0], p[1]))
-		invoices = []  # (id, ordinal, total cents, [(line amount cents)])
-		for m in range(months):
-			when = created + m * 30 + rng.randrange(0, 3)
-			inv_id += 1
-			these = list(lines)
-			if rng.random() < 0.1:
-				p = rng.choice(fee_products)
-				these.append((None, p[0], p[1]))
-			subtotal = sum(c for _, _, c in these)
-			tps, tvq = tax_cents(subtotal, TPS), tax_cents(subtotal, TVQ)
-			total = subtotal + tps + tvq
-			date_text = day[min(when, snapshot)]
-			if zero_date():
-				date_text = "0000-00-00"
-				planted["zero_dates"] += 1
-			elif future_date():
-				date_text = day[min(when, snapshot) + 5 * 365]
-				planted["future_dates"] += 1
-			status = 1
-			is_void = inv_id % 997 == 0
-			if is_void:
-				subtotal = tps = tvq = total = 0
-				status = 9
-				planted["void_invoices"] += 1
-			row = [inv_id, a, "F", None, date_text, day[min(when, snapshot) + 30], subtotal, tps, tvq, total,
-				status, None, f"{day[min(when, snapshot)]} 03:00:00", f"{day[min(when, snapshot)]} 03:00:00"]  # fmt: skip
-			for service, product, cents in these:
-				item_id += 1
-				out.add("invoice_item", (item_id, inv_id, service, product, f"Service {product}", "1.00",
-					money(cents), money(cents)))  # fmt: skip
-			invoices.append((inv_id, min(when, snapshot), total, [c for _, _, c in these], row))
-			if not is_void and credit():
-				planted["credit_notes"] += 1
-				cancel_whole = not partial()
-				if cancel_whole:
-					c_sub, c_tps, c_tvq = subtotal, tps, tvq
-				else:
-					planted["credit_notes_partial"] += 1
-					c_sub = these[-1][2]
-					c_tps, c_tvq = tax_cents(c_sub, TPS), tax_cents(c_sub, TVQ)
-				c_total = c_sub + c_tps + c_tvq
-				c_when = min(min(when, snapshot) + rng.randrange(1, 60), snapshot)
-				cancelled = inv_id
-				inv_id += 1
-				truth[inv_id] = cancelled
-				credit_of = None
-				if named():
-					credit_of = cancelled
-					planted["credit_notes_named"] += 1
-				write_invoice([inv_id, a, "C", credit_of, day[c_when], None, -c_sub, -c_tps, -c_tvq, -c_total, 1,
-					"Note de crédit", f"{day[c_when]} 15:00:00", f"{day[c_when]} 15:00:00"])  # fmt: skip
-				item_id += 1
-				out.add("invoice_item", (item_id, inv_id, these[-1][0], these[-1][1], "Crédit", "1.00",
-					money(-c_sub), money(-c_sub)))  # fmt: skip
-				invoices[-1] = (*invoices[-1][:4], row, c_total if cancel_whole else 0, c_total, c_when)
-				if cancel_whole and reversement():
-					planted["reversements"] += 1
-					planted["reversement_cents"] += total
-					add_payment(a, c_when, total, [(cancelled, total)], "reversement",
-						note_text=f"Reversement - annulation facture {cancelled}")  # fmt: skip
-		# payments of this account's invoices, in order
-		pending: list[tuple[int, int]] = []
-		last_index = len(invoices) - 1
-		for index, entry in enumerate(invoices):
-			invoice, when, total, _line_amounts, row = entry[:5]
-			whole_credit = entry[5] if len(entry) > 5 else 0
-			credited = entry[6] if len(entry) > 6 else 0
-			due = total - credited
-			if row[10] == 9 or whole_credit:
-				write_invoice(row)
-				continue
-			if (active and index == last_index and rng.random() < 0.5) or unpaid():
-				row[10] = 0
-				write_invoice(row)
-				continue
-			row[10] = 1
-			write_invoice(row)
-			pay_when = when + rng.randrange(0, 30)
-			method = rng.choices(methods, method_weights)[0]
-			if method == "stripe" and pay_when < date(2018, 1, 1).toordinal():
-				method = "visa"
-			if rng.random() < 0.145 and due > 200:
-				first_part = due // 2
-				add_payment(a, pay_when, first_part, [(invoice, first_part)], method)
-				pending.append((invoice, due - first_part))
-				pay_when += 15
-			else:
-				pending.append((invoice, due))
-			if index < last_index and rng.random() < 0.31 and method != "stripe":
-				continue  # paid together with the next one
-			cents = sum(amount for _, amount in pending)
-			extra = rng.randrange(100, 20000) if advance() else 0
-			stripe_ref = None
-			if method == "stripe":
-				stripe_ref = "pi_" + "".join(
-					rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", k=24)
-				)
-			add_payment(a, pay_when, cents + extra, pending, method, stripe_ref)
-			if stripe_ref and dup():
-				planted["duplicate_stripe"] += 1
-				planted["duplicate_stripe_cents"] += cents + extra
-				add_payment(
-					a, pay_when, cents + extra, pending, method, stripe_ref, "portail: double soumission"
-				)
-			pending = []
-		if pending:  # grouped with an invoice that was left unpaid: pay them now
-			add_payment(a, snapshot - 1, sum(x for _, x in pending), pending, "cheque")
+	billing = Billing(out, rng, day, snapshot, planted, staff_count)
+	billing.run(accounts, products)
+	truth = billing.truth
 	note("invoices and payments")
 
 	# -- journal pieces (entries no invoice or payment covers) ------------------------------
-	write_journal_pieces(book, rng, first, snapshot, day, planted, scaled_count("journal_piece", scale))
+	write_journal_pieces(
+		billing.book, rng, first, snapshot, day, planted, scaled_count("journal_piece", scale)
+	)
 	note("journal")
 
 	# -- tickets and messages ---------------------------------------------------------------

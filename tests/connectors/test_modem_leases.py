@@ -26,7 +26,7 @@ from gigafibre_fsm.connectors.modem_pool import DeviceHeld
 from gigafibre_fsm.fakepeers.tplink import FakeTPLinkEX
 from gigafibre_fsm.fakepeers.tplink_webui import FakeTPLinkWebUI
 from tests.conftest import REDIS_URL
-from tests.connectors.test_modem_bridge import CHROMIUM, NOW, require_chromium, settings
+from tests.connectors.modem_helpers import CHROMIUM, NOW, require_chromium, settings
 from tests.connectors.test_modem_sessions import in_thread, wait_until
 
 

@@ -16,7 +16,7 @@ from gigafibre_fsm.connectors.modem_browser import BrowserBackend
 from gigafibre_fsm.connectors.modem_pool import BridgeBusy, SessionPool
 from gigafibre_fsm.core.settings import ModemBridgeSettings, build_settings
 from gigafibre_fsm.fakepeers.tplink_webui import FakeTPLinkWebUI
-from tests.connectors.test_modem_bridge import CHROMIUM, NOW, Clock, require_chromium, settings
+from tests.connectors.modem_helpers import CHROMIUM, NOW, Clock, require_chromium, settings
 
 
 def capped_bridge(clock=None, **kw) -> ModemBridge:

@@ -1,6 +1,6 @@
 """The OLT SNMP connector against real net-snmp agents serving generated ZTE and Huawei tables.
 
-The generator (gigafibre_fsm.fakepeers.olt_agent) encodes the tables from
+The generator (gigafibre_fsm.fakepeers.olt_table) encodes the tables from
 shared/NETWORK.md on its own, so every decode below is checked against its truth
 rather than against the connector's own arithmetic.
 """
@@ -34,8 +34,10 @@ from gigafibre_fsm.core.olt.profiles import (
 	register_profile,
 )
 from gigafibre_fsm.core.settings import SNMPSettings
-from gigafibre_fsm.fakepeers import olt_agent as gen
-from gigafibre_fsm.fakepeers.olt_agent import free_udp_port, generate_table, serve_pass_persist
+from gigafibre_fsm.fakepeers import olt_table as gen
+from gigafibre_fsm.fakepeers.olt_agent import free_udp_port
+from gigafibre_fsm.fakepeers.olt_pass_persist import serve_pass_persist
+from gigafibre_fsm.fakepeers.olt_table import generate_table
 
 FAST = SNMPSettings(timeout=1.0, retries=0, max_inflight_per_olt=4)
 FR_CSV = Path(olt_snmp.__file__).resolve().parent.parent / "translations" / "fr.csv"

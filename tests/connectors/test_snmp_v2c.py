@@ -19,7 +19,8 @@ from gigafibre_fsm.connectors import snmp_v2c as wire
 from gigafibre_fsm.connectors.errors import ConnectorResponseError, ConnectorTimeout
 from gigafibre_fsm.connectors.olt_snmp import OltSnmpClient, OltTarget, sweep
 from gigafibre_fsm.core.settings import SNMPSettings
-from gigafibre_fsm.fakepeers.olt_agent import OltAgent, free_udp_port, generate_table
+from gigafibre_fsm.fakepeers.olt_agent import OltAgent, free_udp_port
+from gigafibre_fsm.fakepeers.olt_table import generate_table
 from tests.connectors.conftest import require_snmpd
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]

@@ -17,8 +17,9 @@ from frappe.utils import getdate
 
 from gigafibre_fsm.connectors import stripe_webhooks as sw
 from gigafibre_fsm.customers import account, payments, saved_cards, stripe_events
-from gigafibre_fsm.customers.tests.test_payments import WEBHOOK, StripeCase
-from gigafibre_fsm.test_utils import serve_site, settings_for_update
+from gigafibre_fsm.customers.tests.stripe_case import WEBHOOK, StripeCase
+from gigafibre_fsm.test_utils import settings_for_update
+from gigafibre_fsm.testing_http import serve_site
 
 
 def month_after(day: date, months: int) -> tuple[int, int]:
@@ -216,7 +217,7 @@ class TestExpiryNotice(CardCase):
 
 class TestSaveCardInChromium(CardCase):
 	def test_save_a_card_through_stripe_js_and_see_it_on_the_page(self):
-		from gigafibre_fsm.test_utils import chromium_missing, launch_chromium
+		from gigafibre_fsm.testing_http import chromium_missing, launch_chromium
 
 		missing = chromium_missing()
 		if missing:

@@ -22,12 +22,12 @@ from gigafibre_fsm.test_utils import (
 	make_customer,
 	make_user,
 	random_phone,
-	serve_site,
 	settings_for_update,
 	unique,
 	use_fake_twilio,
 )
 from gigafibre_fsm.testing import IntegrationTestCase
+from gigafibre_fsm.testing_http import serve_site
 
 REFUSED = "This link has expired or is no longer valid"
 SETTINGS_FIELDS = (

@@ -9,9 +9,10 @@ import frappe
 
 from gigafibre_fsm.api import customers as api
 from gigafibre_fsm.customers import signing
-from gigafibre_fsm.customers.tests.test_contracts import ContractCase
+from gigafibre_fsm.customers.tests.contract_case import ContractCase
 from gigafibre_fsm.customers.tests.test_signing import signed_runs
-from gigafibre_fsm.test_utils import chromium_missing, launch_chromium, make_quotation, serve_site
+from gigafibre_fsm.test_utils import make_quotation
+from gigafibre_fsm.testing_http import chromium_missing, launch_chromium, serve_site
 
 PHONE_SCREEN = {"width": 390, "height": 844}
 USER_AGENT = "Mozilla/5.0 (Linux; Android 14) GigafibreSigningTest"

@@ -16,13 +16,9 @@ from frappe.utils import add_days, getdate
 
 from gigafibre_fsm.dispatch.doctype.dispatch_job import dispatch_job
 from gigafibre_fsm.dispatch.doctype.dispatch_offer import dispatch_offer
-from gigafibre_fsm.test_utils import (
-	GunicornTestCase,
-	make_job,
-	make_technician,
-	make_user,
-)
+from gigafibre_fsm.test_utils import make_job, make_technician, make_user
 from gigafibre_fsm.testing import IntegrationTestCase
+from gigafibre_fsm.testing_http import GunicornTestCase
 
 API = "gigafibre_fsm.api.dispatch"
 

@@ -22,16 +22,9 @@ from gigafibre_fsm.api import technician as api
 from gigafibre_fsm.core import tokens
 from gigafibre_fsm.dispatch import links, offer_pool, technician_page
 from gigafibre_fsm.settings import get_settings
-from gigafibre_fsm.test_utils import (
-	chromium_missing,
-	launch_chromium,
-	make_customer,
-	make_job,
-	make_location,
-	make_technician,
-	serve_site,
-)
+from gigafibre_fsm.test_utils import make_customer, make_job, make_location, make_technician
 from gigafibre_fsm.testing import IntegrationTestCase
+from gigafibre_fsm.testing_http import chromium_missing, launch_chromium, serve_site
 
 
 def at(day_offset: int, hour: int, minute: int = 0) -> datetime:

@@ -14,15 +14,9 @@ from frappe.utils import add_days, getdate
 from frappe.utils.password import update_password
 
 from gigafibre_fsm.gigafibre_integrations import demo, demo_peers
-from gigafibre_fsm.test_utils import (
-	chromium_missing,
-	free_port,
-	launch_chromium,
-	make_user,
-	settings_for_update,
-	stop_process,
-)
+from gigafibre_fsm.test_utils import make_user, settings_for_update
 from gigafibre_fsm.testing import IntegrationTestCase
+from gigafibre_fsm.testing_http import chromium_missing, free_port, launch_chromium, stop_process
 
 SHOTS = os.environ.get("GF_SCREENSHOTS", "/tmp/gf-desk-screens")
 PASSWORD = "Gf-desk-Test-2026!"

@@ -18,7 +18,6 @@ from gigafibre_fsm import permissions
 from gigafibre_fsm.flows import runtime
 from gigafibre_fsm.gigafibre_integrations.tests.test_permissions import endpoints
 from gigafibre_fsm.test_utils import (
-	GunicornTestCase,
 	make_contract,
 	make_customer,
 	make_item,
@@ -32,6 +31,7 @@ from gigafibre_fsm.test_utils import (
 	step,
 	unique,
 )
+from gigafibre_fsm.testing_http import GunicornTestCase
 
 
 def tomorrow_at(hour: int) -> str:
@@ -244,7 +244,7 @@ def arrange(method: str, me: str) -> dict:
 		customer = make_customer(cell_phone="+15145550127")
 		return {"reference_doctype": "Customer", "reference_name": customer.name}
 	if method == "get_payment_link":
-		from gigafibre_fsm.customers.tests.test_payments import make_invoice, use_fake_stripe
+		from gigafibre_fsm.customers.tests.stripe_case import make_invoice, use_fake_stripe
 
 		use_fake_stripe()
 		return {"invoice": make_invoice(make_customer().name)}

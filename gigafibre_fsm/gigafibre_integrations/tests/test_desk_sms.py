@@ -9,14 +9,13 @@ import frappe
 from gigafibre_fsm.api import customers as customers_api
 from gigafibre_fsm.api import webhooks
 from gigafibre_fsm.gigafibre_integrations import sms
-from gigafibre_fsm.gigafibre_integrations.tests.test_comms import (
+from gigafibre_fsm.gigafibre_integrations.tests.comms_case import (
 	STATUS_PATH,
 	CommsCase,
 	fake_request,
 	national,
-	random_phone,
 )
-from gigafibre_fsm.test_utils import make_customer, unique
+from gigafibre_fsm.test_utils import make_customer, random_phone, unique
 
 
 class TestDeskReplies(CommsCase):

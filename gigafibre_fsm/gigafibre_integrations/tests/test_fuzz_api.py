@@ -23,7 +23,8 @@ import frappe
 from gigafibre_fsm import permissions
 from gigafibre_fsm.gigafibre_integrations.tests.test_api_roles import _rows, arrange
 from gigafibre_fsm.gigafibre_integrations.tests.test_permissions import endpoints
-from gigafibre_fsm.test_utils import GunicornTestCase, make_technician, make_user
+from gigafibre_fsm.test_utils import make_technician, make_user
+from gigafibre_fsm.testing_http import GunicornTestCase
 
 HOSTILE = (
 	"",

@@ -22,13 +22,9 @@ from gigafibre_fsm.api import webhooks
 from gigafibre_fsm.exceptions import ConflictError
 from gigafibre_fsm.flows import kinds
 from gigafibre_fsm.gigafibre_integrations import sms
-from gigafibre_fsm.gigafibre_integrations.tests.test_comms import (
-	HOST,
-	SMS_PATH,
-	CommsCase,
-	fake_request,
-)
-from gigafibre_fsm.test_utils import free_port, random_phone, unique
+from gigafibre_fsm.gigafibre_integrations.tests.comms_case import HOST, SMS_PATH, CommsCase, fake_request
+from gigafibre_fsm.test_utils import random_phone, unique
+from gigafibre_fsm.testing_http import free_port
 
 
 @contextmanager

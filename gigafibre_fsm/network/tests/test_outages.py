@@ -20,15 +20,9 @@ from gigafibre_fsm.api import webhooks
 from gigafibre_fsm.fakepeers.twilio import FakeTwilio
 from gigafibre_fsm.flows import runtime
 from gigafibre_fsm.network import outage_notice, outages
-from gigafibre_fsm.test_utils import (
-	make_customer,
-	random_phone,
-	serve_site,
-	settings_for_update,
-	unique,
-	use_fake_twilio,
-)
+from gigafibre_fsm.test_utils import make_customer, random_phone, settings_for_update, unique, use_fake_twilio
 from gigafibre_fsm.testing import IntegrationTestCase
+from gigafibre_fsm.testing_http import serve_site
 
 WEBHOOK = "/api/method/gigafibre_fsm.api.webhooks.uptime_kuma"
 RESTORED = (
@@ -346,24 +340,24 @@ class TestOltSweepBurst(OutageCase):
 	def test_the_real_sweep_groups_a_dark_port(self):
 		import shutil
 
-		from gigafibre_fsm.fakepeers import olt_agent
+		from gigafibre_fsm.fakepeers import olt_agent, olt_table
 		from gigafibre_fsm.network import jobs
 
 		if not shutil.which("snmpd") and not shutil.which("/usr/sbin/snmpd"):
 			self.skipTest("snmpd is not installed (apt-get install snmpd)")
 		import random
 
-		table = olt_agent.generate_table("zte", ports=2, onts_per_port=6, seed=5)
+		table = olt_table.generate_table("zte", ports=2, onts_per_port=6, seed=5)
 		rng = random.Random(5)
-		dark = olt_agent.OltTable(vendor="zte", seed=5, onts=[])
+		dark = olt_table.OltTable(vendor="zte", seed=5, onts=[])
 		for truth in table.onts:  # port 1 goes dark, port 2 stays as generated
 			kind = "los" if truth.port == 1 else None
 			if kind:
-				truth = olt_agent._ont(
+				truth = olt_table._ont(
 					rng, "zte", "los", truth.frame, truth.slot, truth.port, truth.ont, truth.if_index
 				)
 			dark.onts.append(truth)
-			olt_agent._encode(dark.varbinds, "zte", truth)
+			olt_table._encode(dark.varbinds, "zte", truth)
 		agent = olt_agent.OltAgent(dark, communities=("gf-test",)).start()
 		self.addCleanup(agent.stop)
 		frappe.db.set_value(

@@ -13,13 +13,7 @@ import frappe
 from gigafibre_fsm.api import network as api
 from gigafibre_fsm.fakepeers.gemini import FakeGemini
 from gigafibre_fsm.network import scan
-from gigafibre_fsm.test_utils import (
-	make_job,
-	make_technician,
-	make_user,
-	settings_for_update,
-	unique,
-)
+from gigafibre_fsm.test_utils import make_job, make_technician, make_user, settings_for_update, unique
 from gigafibre_fsm.testing import IntegrationTestCase
 
 

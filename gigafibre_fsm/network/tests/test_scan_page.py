@@ -15,16 +15,9 @@ import frappe
 
 from gigafibre_fsm.dispatch import links
 from gigafibre_fsm.fakepeers.gemini import FakeGemini
-from gigafibre_fsm.test_utils import (
-	chromium_missing,
-	launch_chromium,
-	make_job,
-	make_technician,
-	serve_site,
-	settings_for_update,
-	unique,
-)
+from gigafibre_fsm.test_utils import make_job, make_technician, settings_for_update, unique
 from gigafibre_fsm.testing import IntegrationTestCase
+from gigafibre_fsm.testing_http import chromium_missing, launch_chromium, serve_site
 
 VISION = ("vision_api_base", "vision_timeout")
 
