@@ -71,12 +71,12 @@ def items(imp) -> None:
 					"gigafibre_up_mbps": r["up_mbps"] or 0,
 				}
 			)
-			uoms.append({**uom_template, "name": frappe.generate_hash(length=10), "parent": sku,
+			uoms.append({**uom_template, "name": bulk.new_hash(), "parent": sku,
 				"parenttype": "Item", "parentfield": "uoms", "idx": 1})  # fmt: skip
 			prices.append(
 				{
 					**price_template,
-					"name": frappe.generate_hash(length=10),
+					"name": bulk.new_hash(),
 					"item_code": sku,
 					"item_name": name[:140],
 					"item_description": name,
@@ -139,15 +139,15 @@ def customers(imp) -> None:
 					}
 				)
 				links.append(
-					{**link_t, "name": frappe.generate_hash(length=10), "parent": contact, "parenttype": "Contact",
+					{**link_t, "name": bulk.new_hash(), "parent": contact, "parenttype": "Contact",
 					 "parentfield": "links", "idx": 1, "link_name": name, "link_title": title}
 				)  # fmt: skip
 				if mail:
-					emails.append({**email_t, "name": frappe.generate_hash(length=10), "parent": contact,
+					emails.append({**email_t, "name": bulk.new_hash(), "parent": contact,
 						"parenttype": "Contact", "parentfield": "email_ids", "idx": 1, "email_id": mail, "is_primary": 1})  # fmt: skip
 				for idx, (number, mobile) in enumerate(((cell, 1), (land, 0)), 1):
 					if number:
-						phones.append({**phone_t, "name": frappe.generate_hash(length=10), "parent": contact,
+						phones.append({**phone_t, "name": bulk.new_hash(), "parent": contact,
 							"parenttype": "Contact", "parentfield": "phone_nos", "idx": idx, "phone": number,
 							"is_primary_mobile_no": mobile, "is_primary_phone": 1 - mobile})  # fmt: skip
 			line1 = mapping.repair_text(r["address1"])
@@ -168,7 +168,7 @@ def customers(imp) -> None:
 					}
 				)
 				links.append(
-					{**link_t, "name": frappe.generate_hash(length=10), "parent": address, "parenttype": "Address",
+					{**link_t, "name": bulk.new_hash(), "parent": address, "parenttype": "Address",
 					 "parentfield": "links", "idx": 1, "link_name": name, "link_title": title}
 				)  # fmt: skip
 		written = bulk.insert_rows("Customer", customers)
