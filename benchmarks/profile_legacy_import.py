@@ -57,6 +57,7 @@ def main() -> int:
 	parser.add_argument("--only", default=None)
 	parser.add_argument("--cprofile", default=None, help="A step to profile with cProfile")
 	parser.add_argument("--keep", action="store_true")
+	parser.add_argument("--no-overlap", action="store_true", help="No background writer (legacy.writer)")
 	args = parser.parse_args()
 	import frappe
 
@@ -105,7 +106,7 @@ def main() -> int:
 		importer_mod.STEP_FUNCTIONS[step] = run_step
 	source = f"mysql://root@127.0.0.1:3306/{args.database}"
 	started = time.perf_counter()
-	imp = importer_mod.Importer(source, only=args.only, progress=False)
+	imp = importer_mod.Importer(source, only=args.only, progress=False, overlap=not args.no_overlap)
 	imp.run()
 	total = time.perf_counter() - started
 	print(f"import {total:.1f}s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")

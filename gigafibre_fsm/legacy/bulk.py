@@ -61,19 +61,37 @@ def _copy() -> bool:
 
 def write(doctype: str, columns: list[str], template: RowTemplate, rows: list, name_at: int | None) -> int:
 	"""Write ``rows`` (each the variable values ``template`` renders) into ``tab<doctype>`` on the
-	site's own connection, in its open transaction (committed with the import's checkpoint):
-	multi-row INSERTs sent as text on MariaDB (the values rendered by core.legacy.sqltext exactly
-	as PyMySQL would escape them, without its per-parameter formatting), ``COPY ... FROM STDIN`` on
-	PostgreSQL. ``name_at``: the index of a hash name among the variables, drawn again on a
-	primary-key collision (the statement is undone by itself on MariaDB; on PostgreSQL, which
-	aborts the transaction, through a savepoint)."""
+	site's own connection, in its open transaction (committed with the import's checkpoint)."""
 	if not rows:
 		return 0
 	pg = frappe.db.db_type == "postgres"
+	write_job(
+		frappe.db._cursor,
+		pg,
+		frappe.db.is_primary_key_violation,
+		*job(doctype, columns, template, rows, name_at),
+	)
+	return len(rows)
+
+
+def job(doctype: str, columns: list[str], template: RowTemplate, rows: list, name_at: int | None) -> tuple:
+	"""What :func:`write_job` needs: the statement's head, the template, the rows, the name index."""
 	table = quote("tab" + doctype)
 	names = ", ".join(quote(c) for c in columns)
-	head = f"COPY {table} ({names}) FROM STDIN" if pg else f"INSERT INTO {table} ({names}) VALUES "
-	cursor = frappe.db._cursor
+	if frappe.db.db_type == "postgres":
+		return (f"COPY {table} ({names}) FROM STDIN", template, rows, name_at)
+	return (f"INSERT INTO {table} ({names}) VALUES ", template, rows, name_at)
+
+
+def write_job(
+	cursor, pg: bool, is_pk_violation, head: str, template: RowTemplate, rows: list, name_at
+) -> None:
+	"""Multi-row INSERTs sent as text on MariaDB (the values rendered by core.legacy.sqltext exactly
+	as PyMySQL would escape them, without its per-parameter formatting), ``COPY ... FROM STDIN`` on
+	PostgreSQL, on ``cursor`` (the site's connection, or the writer's: legacy.writer). Touches
+	nothing of Frappe's (the writer calls it from its thread). ``name_at``: the index of a hash name
+	among the variables, drawn again on a primary-key collision (the statement is undone by itself
+	on MariaDB; on PostgreSQL, which aborts the transaction, through a savepoint)."""
 	render = template.render
 	start = 0
 	while start < len(rows):
@@ -93,7 +111,7 @@ def write(doctype: str, columns: list[str], template: RowTemplate, rows: list, n
 					cursor.execute(head + ",".join(texts))
 				break
 			except Exception as e:
-				if name_at is None or attempt == 5 or not frappe.db.is_primary_key_violation(e):
+				if name_at is None or attempt == 5 or not is_pk_violation(e):
 					raise
 				if pg:
 					cursor.execute("ROLLBACK TO SAVEPOINT gf_legacy_chunk")
@@ -102,7 +120,6 @@ def write(doctype: str, columns: list[str], template: RowTemplate, rows: list, n
 					row[name_at] = new_hash()
 				texts = [render(rows[i]) for i in range(start, end)]
 		start = end
-	return len(rows)
 
 
 def _leaf_hash_named(doctype: str) -> bool:
@@ -125,11 +142,16 @@ class Rows:
 		group[2].append(shape.variables(values))
 		self.counts[doctype] = self.counts.get(doctype, 0) + 1
 
-	def flush(self, chunk: int = CHUNK) -> dict[str, int]:
+	def flush(self, writer=None) -> dict[str, int]:
+		"""Write the rows on the site's connection, or hand them to ``writer`` (legacy.writer:
+		written with the batch's checkpoint, in the background); the counts per doctype."""
 		copy = _copy()
 		for doctype, shape, rows in self.groups.values():
 			name_at = shape.name_at if _leaf_hash_named(doctype) else None
-			write(doctype, shape.columns, shape.template(copy), rows, name_at)
+			if writer is None:
+				write(doctype, shape.columns, shape.template(copy), rows, name_at)
+			else:
+				writer.add(job(doctype, shape.columns, shape.template(copy), rows, name_at))
 		counts, self.groups, self.counts = self.counts, {}, {}
 		return counts
 

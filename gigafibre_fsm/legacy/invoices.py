@@ -225,7 +225,7 @@ def _write_invoices(imp, kind: str) -> None:
 			values["row_name"] = bulk.new_hash()
 			out.add("Payment Ledger Entry", shape["ple"], values)
 		started = time.monotonic()
-		written = out.flush()
+		written = out.flush(imp.money_writer())
 		imp.timings[f"{table} insert"] = round(
 			imp.timings.get(f"{table} insert", 0) + time.monotonic() - started, 2
 		)
