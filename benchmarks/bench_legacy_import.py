@@ -55,6 +55,7 @@ def main() -> int:
 	parser.add_argument("--seed", type=int, default=1)
 	parser.add_argument("--skip-generate", action="store_true")
 	parser.add_argument("--keep", action="store_true", help="Leave the imported data on the site")
+	parser.add_argument("--writers", type=int, default=None, help="import --writers N")
 	parser.add_argument(
 		"--tune-server",
 		action="store_true",
@@ -129,7 +130,9 @@ def run(args) -> int:
 		figures["generate_s"] = round(seconds, 1)
 		print(output)
 	bench = ["bench", "--site", args.site, "gigafibre-legacy"]
-	seconds, rss, output = timed([*bench, "import", "--source", source, "--quiet"], cwd=BENCH)
+	extra = ["--writers", str(args.writers)] if args.writers else []
+	figures["writers"] = args.writers or "default"
+	seconds, rss, output = timed([*bench, "import", "--source", source, "--quiet", *extra], cwd=BENCH)
 	figures["import_s"] = round(seconds, 1)
 	figures["import_peak_rss_mib"] = rss
 	print(output)

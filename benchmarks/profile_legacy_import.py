@@ -50,6 +50,16 @@ def instrument(db_type: str) -> None:
 		_wrap(pymysql.cursors.Cursor, "mogrify", "escape")
 
 
+def _purge(frappe) -> None:
+	from gigafibre_fsm.legacy.purge import purge
+
+	started = time.perf_counter()
+	frappe.db.rollback()
+	purge(None)
+	frappe.db.commit()
+	print(f"purged in {time.perf_counter() - started:.1f}s")
+
+
 def main() -> int:
 	parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 	parser.add_argument("--site", default="test_site")
@@ -58,6 +68,7 @@ def main() -> int:
 	parser.add_argument("--cprofile", default=None, help="A step to profile with cProfile")
 	parser.add_argument("--keep", action="store_true")
 	parser.add_argument("--no-overlap", action="store_true", help="No background writer (legacy.writer)")
+	parser.add_argument("--writers", type=int, default=None, help="Connections of the background writer")
 	args = parser.parse_args()
 	import frappe
 
@@ -107,7 +118,14 @@ def main() -> int:
 	source = f"mysql://root@127.0.0.1:3306/{args.database}"
 	started = time.perf_counter()
 	imp = importer_mod.Importer(source, only=args.only, progress=False, overlap=not args.no_overlap)
-	imp.run()
+	if args.writers:
+		imp.writers = args.writers
+	try:
+		imp.run()
+	except BaseException:
+		if not args.keep:
+			_purge(frappe)
+		raise
 	total = time.perf_counter() - started
 	print(f"import {total:.1f}s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
 	print(
@@ -129,12 +147,7 @@ def main() -> int:
 		stats.sort_stats("cumulative").print_stats(45)
 		print(out.getvalue())
 	if not args.keep:
-		from gigafibre_fsm.legacy.purge import purge
-
-		started = time.perf_counter()
-		purge(None)
-		frappe.db.commit()
-		print(f"purged in {time.perf_counter() - started:.1f}s")
+		_purge(frappe)
 	frappe.destroy()
 	return 0
 

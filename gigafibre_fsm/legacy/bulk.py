@@ -33,15 +33,16 @@ def quote(identifier: str) -> str:
 	return f'"{identifier}"' if frappe.db.db_type == "postgres" else f"`{identifier}`"
 
 
-def insert_rows(doctype: str, rows: list[dict], chunk: int = CHUNK) -> int:
-	"""INSERT ``rows`` (dicts with the same keys) into ``tab<doctype>``; returns the count."""
+def insert_rows(doctype: str, rows: list[dict], chunk: int = CHUNK, writer=None) -> int:
+	"""INSERT ``rows`` (dicts with the same keys) into ``tab<doctype>``; returns the count. With
+	``writer`` (legacy.writer), handed to it: written with the batch's checkpoint."""
 	if not rows:
 		return 0
 	columns = list(rows[0])
-	return insert_values(doctype, columns, [[row[c] for c in columns] for row in rows], chunk)
+	return insert_values(doctype, columns, [[row[c] for c in columns] for row in rows], chunk, writer)
 
 
-def insert_values(doctype: str, columns: list[str], rows: list[list], chunk: int = CHUNK) -> int:
+def insert_values(doctype: str, columns: list[str], rows: list[list], chunk: int = CHUNK, writer=None) -> int:
 	"""INSERT value lists (in ``columns`` order) into ``tab<doctype>``; returns the count.
 
 	Rows named by a random hash that no other row refers to (GL and Payment Ledger entries, child
@@ -52,6 +53,9 @@ def insert_values(doctype: str, columns: list[str], rows: list[list], chunk: int
 		return 0
 	template = RowTemplate([None] * len(columns), copy=_copy())
 	name_at = columns.index("name") if "name" in columns and _leaf_hash_named(doctype) else None
+	if writer is not None:
+		writer.add(job(doctype, columns, template, rows, name_at))
+		return len(rows)
 	return write(doctype, columns, template, rows, name_at)
 
 
@@ -83,16 +87,28 @@ def job(doctype: str, columns: list[str], template: RowTemplate, rows: list, nam
 	return (f"INSERT INTO {table} ({names}) VALUES ", template, rows, name_at)
 
 
-def write_job(
-	cursor, pg: bool, is_pk_violation, head: str, template: RowTemplate, rows: list, name_at
-) -> None:
+_SPACES = [
+	{c: "0123456789abcdef"[(int(c, 16) & 7) | (half << 3)] for c in "0123456789abcdef"} for half in (0, 1)
+]
+
+
+def write_job(cursor, pg: bool, is_pk_violation, head: str, template: RowTemplate, rows: list, name_at,
+	space: int | None = None) -> None:  # fmt: skip
 	"""Multi-row INSERTs sent as text on MariaDB (the values rendered by core.legacy.sqltext exactly
 	as PyMySQL would escape them, without its per-parameter formatting), ``COPY ... FROM STDIN`` on
 	PostgreSQL, on ``cursor`` (the site's connection, or the writer's: legacy.writer). Touches
-	nothing of Frappe's (the writer calls it from its thread). ``name_at``: the index of a hash name
+	nothing of Frappe's (the writer calls it from its thread). ``space`` (0 or 1): the hash names
+	are moved into that half of the names (first hex digit 0-7 or 8-f). ``name_at``: the index of a hash name
 	among the variables, drawn again on a primary-key collision (the statement is undone by itself
 	on MariaDB; on PostgreSQL, which aborts the transaction, through a savepoint)."""
 	render = template.render
+	if space is not None and name_at is not None:
+		# a hash name no other row refers to, moved into the half of the names this lane draws from
+		half = _SPACES[space]
+		for i, row in enumerate(rows):
+			row = rows[i] = list(row)
+			name = row[name_at]
+			row[name_at] = half[name[0]] + name[1:]
 	start = 0
 	while start < len(rows):
 		texts, size, end = [], 0, start
@@ -117,7 +133,8 @@ def write_job(
 					cursor.execute("ROLLBACK TO SAVEPOINT gf_legacy_chunk")
 				for i in range(start, end):
 					row = rows[i] = list(rows[i])
-					row[name_at] = new_hash()
+					name = new_hash()
+					row[name_at] = name if space is None else _SPACES[space][name[0]] + name[1:]
 				texts = [render(rows[i]) for i in range(start, end)]
 		start = end
 

@@ -225,7 +225,7 @@ def _write_invoices(imp, kind: str) -> None:
 			values["row_name"] = bulk.new_hash()
 			out.add("Payment Ledger Entry", shape["ple"], values)
 		started = time.monotonic()
-		written = out.flush(imp.money_writer())
+		written = out.flush(imp.background_writer())
 		imp.timings[f"{table} insert"] = round(
 			imp.timings.get(f"{table} insert", 0) + time.monotonic() - started, 2
 		)
@@ -280,7 +280,7 @@ def tax_breakup(imp, items: list[tuple[str, int]], details: list[str], is_return
 				html = whole
 	else:
 		html = _render_breakup(imp, items, details, is_return)
-	if len(cache) < 200_000:
+	if len(cache) < 20_000:  # whole tables (~5 KB each); beyond, put together from the rows again
 		cache[key] = html
 	return html
 

@@ -123,7 +123,7 @@ def payments(imp) -> None:
 			values["row_name"] = bulk.new_hash()
 			out.add("GL Entry", shape["gl"]["bank"], values)
 		started = time.monotonic()
-		written = out.flush(imp.money_writer())
+		written = out.flush(imp.background_writer())
 		imp.timings["payment insert"] = round(
 			imp.timings.get("payment insert", 0) + time.monotonic() - started, 2
 		)

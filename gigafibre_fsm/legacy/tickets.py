@@ -127,9 +127,10 @@ def messages(imp) -> None:
 					 "content_hash": hashlib.md5(content).hexdigest(), "file_type": file_name.rsplit(".", 1)[-1].upper()}
 				)  # fmt: skip
 				images += 1
-		written = bulk.insert_rows("Communication", comms, chunk=300)
-		bulk.insert_rows("Communication Link", links)
-		bulk.insert_rows("File", files)
+		writer = imp.background_writer()  # written with the batch's checkpoint, the next batch made meanwhile
+		written = bulk.insert_rows("Communication", comms, writer=writer)
+		bulk.insert_rows("Communication Link", links, writer=writer)
+		bulk.insert_rows("File", files, writer=writer)
 		imp.count(
 			"ticket_msg", "Communication", read=len(batch), written=written, skipped=len(batch) - written
 		)

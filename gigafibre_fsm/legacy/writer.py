@@ -7,7 +7,8 @@ the three in one transaction of its own, while the main thread reads and builds 
 (its reads never need the rows being written: a batch's documents only refer to those of earlier
 steps, committed before). One batch at a time: handing over the next waits for the previous.
 
-So a batch and its checkpoint stay atomic, as without the writer: a run killed at any point
+With ``lanes`` > 1, as many batches are written at once on as many connections, committed in
+order. So a batch and its checkpoint stay atomic, as without the writer: a run killed at any point
 resumes after the last batch the writer committed (a failed batch puts the checkpoint back
 before the error is raised). What can differ: the naming series advanced for a batch that was
 never committed (a gap in the invoice or payment numbers, as a rolled-back transaction of
@@ -23,19 +24,48 @@ import frappe
 from gigafibre_fsm.legacy import bulk
 
 
+class _Batch:
+	def __init__(self, lane: int, jobs: list[tuple], checkpoints_json: str, restore: tuple, before):
+		self.lane, self.jobs, self.checkpoints_json, self.restore = lane, jobs, checkpoints_json, restore
+		self.before: _Batch | None = before  # committed before this one may commit
+		self.done = threading.Event()
+		self.ok = False
+		self.error: BaseException | None = None
+		self.thread: threading.Thread | None = None
+
+
+class _Abandoned(Exception):
+	"""An earlier batch failed: this one is rolled back, never committed ahead of it."""
+
+
 class Writer:
-	def __init__(self, run_name: str, checkpoints: dict):
-		self.conn = frappe.db.get_connection()
-		self.cursor = self.conn.cursor()
+	"""``lanes`` connections: up to that many batches written at once (each on its own
+	connection), committed strictly in order — a batch waits for the previous one's commit before
+	its own, and is rolled back if that one failed. Hash names (``name_at``) of concurrent batches
+	are drawn from disjoint halves (their first hex digit), so that two batches in flight never
+	wait on each other's rows."""
+
+	def __init__(self, run_name: str, checkpoints: dict, lanes: int = 1):
+		self.lanes = []
 		self.pg = frappe.db.db_type == "postgres"
+		for _ in range(max(1, lanes)):
+			conn = frappe.db.get_connection()
+			if self.pg:
+				# The lanes only write; each updates the run's checkpoint after the previous lane's
+				# commit, which REPEATABLE READ (Frappe's level) refuses as a concurrent update.
+				from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
+
+				conn.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+			self.lanes.append((conn, conn.cursor()))
 		self.is_pk_violation = frappe.db.is_primary_key_violation
 		self.run_name = run_name
 		self.checkpoints = checkpoints  # the importer's own dict, put back on a failure
 		self.pending: list[tuple] = []
-		self.thread: threading.Thread | None = None
-		self.error: BaseException | None = None
-		self.restore: tuple[str, object] | None = None
+		self.in_flight: list[_Batch] = []
+		self.last: _Batch | None = None
+		self.count = 0
 		self.seconds = 0.0
+		self._clock = threading.Lock()
 		run = bulk.quote("tabLegacy Import Run")
 		self.update_sql = f"UPDATE {run} SET {bulk.quote('checkpoints')} = %s WHERE {bulk.quote('name')} = %s"
 
@@ -45,51 +75,76 @@ class Writer:
 
 	def submit(self, checkpoints_json: str, table: str, previous) -> None:
 		"""Write the pending groups and the checkpoint (``table`` moved from ``previous``) in the
-		background, after the previous batch is written."""
-		self.wait()
+		background; returns once a lane is free (waiting for the oldest batch if need be)."""
+		self._settle(keep=len(self.lanes) - 1)
 		jobs, self.pending = self.pending, []
-		self.restore = (table, previous)
-		self.thread = threading.Thread(target=self._write, args=(jobs, checkpoints_json), daemon=True)
-		self.thread.start()
+		batch = _Batch(self.count % len(self.lanes), jobs, checkpoints_json, (table, previous), self.last)
+		batch.thread = threading.Thread(target=self._write, args=(batch,), daemon=True)
+		self.in_flight.append(batch)
+		self.last = batch
+		self.count += 1
+		batch.thread.start()
 
-	def _write(self, jobs: list[tuple], checkpoints_json: str) -> None:
+	def _write(self, batch: _Batch) -> None:
 		import time
 
 		started = time.monotonic()
+		conn, cursor = self.lanes[batch.lane]
+		space = batch.lane if len(self.lanes) > 1 else None
 		try:
-			for job in jobs:
-				bulk.write_job(self.cursor, self.pg, self.is_pk_violation, *job)
-			self.cursor.execute(self.update_sql, (checkpoints_json, self.run_name))
-			self.conn.commit()
+			for job in batch.jobs:
+				bulk.write_job(cursor, self.pg, self.is_pk_violation, *job, space=space)
+			before, batch.before = batch.before, None
+			if before is not None:
+				before.done.wait()
+				if not before.ok:
+					raise _Abandoned("an earlier batch failed")
+			cursor.execute(self.update_sql, (batch.checkpoints_json, self.run_name))
+			conn.commit()
+			batch.ok = True
 		except BaseException as e:
-			self.error = e
+			batch.error = e
 			try:
-				self.conn.rollback()
+				conn.rollback()
 			except Exception:
 				pass
-		self.seconds += time.monotonic() - started
+		finally:
+			batch.jobs = []
+			batch.done.set()
+			with self._clock:
+				self.seconds += time.monotonic() - started
+
+	def _settle(self, keep: int) -> None:
+		"""Until at most ``keep`` batches are in flight (the oldest first). The first failed one's
+		error is raised once every batch is finished, the checkpoint put back where it was before it."""
+		while len(self.in_flight) > keep:
+			batch = self.in_flight.pop(0)
+			batch.thread.join()
+			if batch.error is not None:
+				for later in self.in_flight:
+					later.thread.join()
+				self.in_flight, self.last = [], None
+				table, previous = batch.restore
+				if previous is None:
+					self.checkpoints.pop(table, None)
+				else:
+					self.checkpoints[table] = previous
+				raise batch.error
+		if not self.in_flight:
+			self.last = None
 
 	def wait(self) -> None:
-		"""Until the batch handed over is committed; its error, if any, raised here (the importer's
-		checkpoint put back first)."""
-		if self.thread is not None:
-			self.thread.join()
-			self.thread = None
-		if self.error is not None:
-			error, self.error = self.error, None
-			table, previous = self.restore
-			if previous is None:
-				self.checkpoints.pop(table, None)
-			else:
-				self.checkpoints[table] = previous
-			raise error
+		"""Until every batch handed over is committed; the first error, if any, raised here (the
+		importer's checkpoint put back first)."""
+		self._settle(keep=0)
 
 	def close(self) -> None:
 		try:
 			self.wait()
 		finally:
 			self.pending = []
-			try:
-				self.conn.close()
-			except Exception:
-				pass
+			for conn, _ in self.lanes:
+				try:
+					conn.close()
+				except Exception:
+					pass

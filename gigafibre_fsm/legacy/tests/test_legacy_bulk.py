@@ -87,6 +87,65 @@ class TestLegacyBulk(IntegrationTestCase):
 		finally:
 			writer.close()
 
+	def test_two_lanes_commit_in_order(self):
+		"""Two batches in flight on two connections: they commit in the order handed over; when the
+		first fails the second is rolled back too and the checkpoint goes back before the first.
+		The hash names of each lane keep to their half (first hex digit 0-7, 8-f)."""
+		run = self._run("LEGACY-BULK-LANES")
+		checkpoints = {"invoice": 10}
+		writer = Writer(run, checkpoints, lanes=2)
+		copy = frappe.db.db_type == "postgres"
+		link = {**bulk.template_row("Dynamic Link", link_doctype="Customer"), "parent": "LEGACY-BULK-LANES",
+			"parenttype": "Contact", "parentfield": "links", "link_name": "x"}  # fmt: skip
+		columns = list(link)
+		template = bulk.RowTemplate([None] * len(columns), copy=copy)
+		name_at = columns.index("name")
+
+		def links(n, start):
+			return [
+				[{**link, "name": bulk.new_hash(), "idx": start + i}[c] for c in columns] for i in range(n)
+			]
+
+		try:
+			writer.add(bulk.job("Dynamic Link", columns, template, links(300, 1), name_at))
+			checkpoints["invoice"] = 20
+			writer.submit(json.dumps(checkpoints), "invoice", 10)
+			writer.add(bulk.job("Dynamic Link", columns, template, links(300, 301), name_at))
+			checkpoints["invoice"] = 30
+			writer.submit(json.dumps(checkpoints), "invoice", 20)
+			writer.wait()
+			frappe.db.commit()
+			names = frappe.get_all(
+				"Dynamic Link", filters={"parent": "LEGACY-BULK-LANES"}, fields=["name", "idx"]
+			)
+			self.assertEqual(len(names), 600)
+			for row in names:
+				self.assertIn(row.name[0], "01234567" if row.idx <= 300 else "89abcdef")
+			self.assertEqual(json.loads(frappe.db.get_value(RUN, run, "checkpoints")), {"invoice": 30})
+			# the first fails (a series-named row taken), the second is fine: neither is committed
+			rows = [self._row("LEGACY-BULK-LANES", "dup", None, 1)]
+			run_columns = list(rows[0])
+			run_template = bulk.RowTemplate([None] * len(run_columns), copy=copy)
+			writer.add(
+				bulk.job(RUN, run_columns, run_template, [[r[c] for c in run_columns] for r in rows], None)
+			)
+			checkpoints["invoice"] = 40
+			writer.submit(json.dumps(checkpoints), "invoice", 30)
+			writer.add(bulk.job("Dynamic Link", columns, template, links(10, 601), name_at))
+			checkpoints["invoice"] = 50
+			writer.submit(json.dumps(checkpoints), "invoice", 40)
+			with self.assertRaises(Exception) as caught:
+				writer.wait()
+			self.assertTrue(frappe.db.is_primary_key_violation(caught.exception))
+			self.assertEqual(checkpoints, {"invoice": 30})
+			frappe.db.commit()
+			self.assertEqual(frappe.db.count("Dynamic Link", {"parent": "LEGACY-BULK-LANES"}), 600)
+			self.assertEqual(json.loads(frappe.db.get_value(RUN, run, "checkpoints")), {"invoice": 30})
+		finally:
+			writer.close()
+			frappe.db.delete("Dynamic Link", {"parent": "LEGACY-BULK-LANES"})
+			frappe.db.commit()
+
 	def _run(self, name: str) -> str:
 		bulk.insert_rows(RUN, [self._row(name, json.dumps({"invoice": 10}), None, 0)])
 		frappe.db.commit()
