@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import unittest
 from collections import Counter
 
 import frappe
@@ -50,13 +49,6 @@ class TestLegacyImport(IntegrationTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		if frappe.db.db_type == "postgres":
-			# Not yet passing on PostgreSQL with ERPNext 15.99: the prototype Payment Entry the
-			# money steps read their rows from hits ERPNext's PostgreSQL GROUP BY errors on submit
-			# (one worked around in legacy/prototypes.py, the next one not yet). MariaDB runs it all.
-			raise unittest.SkipTest(
-				"legacy import on PostgreSQL: ERPNext 15.99 cannot submit the prototype payment"
-			)
 		cls.database = f"gf_legacy_it_{os.getpid()}"
 		cls.source = f"mysql://root@{HOST}:3306/{cls.database}"
 		conn = generate.connect(HOST)
