@@ -5,21 +5,27 @@
   Payment Ledger rows), with each value recognised as one of the prototype's inputs (its name,
   customer, dates, amounts...) or kept as a constant; ``shape.make(values)`` writes the same row
   for other inputs. What ERPNext fills in on insert and submit is thereby copied, not re-coded;
-- :func:`insert_rows`: multi-row INSERTs in chunks (backticks on MariaDB, double quotes on
-  PostgreSQL, values always as parameters);
+- :func:`insert_rows` / :func:`write`: multi-row INSERTs sent as text on MariaDB, ``COPY FROM
+  STDIN`` on PostgreSQL, on the site's connection and in its transaction (values rendered by
+  ``core.legacy.sqltext``: PyMySQL's escaping, COPY's text format);
 - :func:`reserve_names`: advance a naming series by N at once, as N ``getseries`` calls would.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 from decimal import Decimal
 
 import frappe
 from frappe.model.naming import NamingSeries
 from frappe.utils import now_datetime
 
+from gigafibre_fsm.core.legacy.sqltext import RowTemplate
+
 CHUNK = 500
+STATEMENT_CHARS = 1_000_000  # of row text per INSERT or COPY (MariaDB's max_allowed_packet: 16 MiB)
 STANDARD = ("name", "owner", "creation", "modified", "modified_by")
 
 
@@ -27,44 +33,110 @@ def quote(identifier: str) -> str:
 	return f'"{identifier}"' if frappe.db.db_type == "postgres" else f"`{identifier}`"
 
 
-def insert_rows(doctype: str, rows: list[dict], chunk: int = CHUNK) -> int:
-	"""INSERT ``rows`` (dicts with the same keys) into ``tab<doctype>``; returns the count."""
+def insert_rows(doctype: str, rows: list[dict], chunk: int = CHUNK, writer=None) -> int:
+	"""INSERT ``rows`` (dicts with the same keys) into ``tab<doctype>``; returns the count. With
+	``writer`` (legacy.writer), handed to it: written with the batch's checkpoint."""
 	if not rows:
 		return 0
 	columns = list(rows[0])
-	return insert_values(doctype, columns, [[row[c] for c in columns] for row in rows], chunk)
+	return insert_values(doctype, columns, [[row[c] for c in columns] for row in rows], chunk, writer)
 
 
-def insert_values(doctype: str, columns: list[str], rows: list[list], chunk: int = CHUNK) -> int:
+def insert_values(doctype: str, columns: list[str], rows: list[list], chunk: int = CHUNK, writer=None) -> int:
 	"""INSERT value lists (in ``columns`` order) into ``tab<doctype>``; returns the count.
 
 	Rows named by a random hash that no other row refers to (GL and Payment Ledger entries, child
 	rows) may meet a name already taken among the site's millions: as the ORM's ``db_insert`` does,
-	the chunk is then written again with new names (up to 5 times)."""
+	the chunk is then written again with new names (up to 5 times). ``chunk`` is kept for callers;
+	statements are cut by size (:data:`STATEMENT_CHARS`)."""
 	if not rows:
 		return 0
-	head = f"INSERT INTO {quote('tab' + doctype)} ({', '.join(quote(c) for c in columns)}) VALUES "
-	one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-	renamable = "name" in columns and _leaf_hash_named(doctype)
-	for start in range(0, len(rows), chunk):
-		part = rows[start : start + chunk]
-		sql = head + ", ".join([one] * len(part))
-		if not renamable:
-			frappe.db.sql(sql, [v for row in part for v in row])
-			continue
-		at = columns.index("name")
+	template = RowTemplate([None] * len(columns), copy=_copy())
+	name_at = columns.index("name") if "name" in columns and _leaf_hash_named(doctype) else None
+	if writer is not None:
+		writer.add(job(doctype, columns, template, rows, name_at))
+		return len(rows)
+	return write(doctype, columns, template, rows, name_at)
+
+
+def _copy() -> bool:
+	return frappe.db.db_type == "postgres"
+
+
+def write(doctype: str, columns: list[str], template: RowTemplate, rows: list, name_at: int | None) -> int:
+	"""Write ``rows`` (each the variable values ``template`` renders) into ``tab<doctype>`` on the
+	site's own connection, in its open transaction (committed with the import's checkpoint)."""
+	if not rows:
+		return 0
+	pg = frappe.db.db_type == "postgres"
+	write_job(
+		frappe.db._cursor,
+		pg,
+		frappe.db.is_primary_key_violation,
+		*job(doctype, columns, template, rows, name_at),
+	)
+	return len(rows)
+
+
+def job(doctype: str, columns: list[str], template: RowTemplate, rows: list, name_at: int | None) -> tuple:
+	"""What :func:`write_job` needs: the statement's head, the template, the rows, the name index."""
+	table = quote("tab" + doctype)
+	names = ", ".join(quote(c) for c in columns)
+	if frappe.db.db_type == "postgres":
+		return (f"COPY {table} ({names}) FROM STDIN", template, rows, name_at)
+	return (f"INSERT INTO {table} ({names}) VALUES ", template, rows, name_at)
+
+
+_SPACES = [
+	{c: "0123456789abcdef"[(int(c, 16) & 7) | (half << 3)] for c in "0123456789abcdef"} for half in (0, 1)
+]
+
+
+def write_job(cursor, pg: bool, is_pk_violation, head: str, template: RowTemplate, rows: list, name_at,
+	space: int | None = None) -> None:  # fmt: skip
+	"""Multi-row INSERTs sent as text on MariaDB (the values rendered by core.legacy.sqltext exactly
+	as PyMySQL would escape them, without its per-parameter formatting), ``COPY ... FROM STDIN`` on
+	PostgreSQL, on ``cursor`` (the site's connection, or the writer's: legacy.writer). Touches
+	nothing of Frappe's (the writer calls it from its thread). ``space`` (0 or 1): the hash names
+	are moved into that half of the names (first hex digit 0-7 or 8-f). ``name_at``: the index of a hash name
+	among the variables, drawn again on a primary-key collision (the statement is undone by itself
+	on MariaDB; on PostgreSQL, which aborts the transaction, through a savepoint)."""
+	render = template.render
+	if space is not None and name_at is not None:
+		# a hash name no other row refers to, moved into the half of the names this lane draws from
+		half = _SPACES[space]
+		for i, row in enumerate(rows):
+			row = rows[i] = list(row)
+			name = row[name_at]
+			row[name_at] = half[name[0]] + name[1:]
+	start = 0
+	while start < len(rows):
+		texts, size, end = [], 0, start
+		while end < len(rows) and size < STATEMENT_CHARS:
+			text = render(rows[end])
+			texts.append(text)
+			size += len(text)
+			end += 1
 		for attempt in range(6):
-			frappe.db.savepoint("gf_legacy_chunk")
+			if pg and name_at is not None:
+				cursor.execute("SAVEPOINT gf_legacy_chunk")
 			try:
-				frappe.db.sql(sql, [v for row in part for v in row])
+				if pg:
+					cursor.copy_expert(head, io.StringIO("".join(texts)))
+				else:
+					cursor.execute(head + ",".join(texts))
 				break
 			except Exception as e:
-				if attempt == 5 or not frappe.db.is_primary_key_violation(e):
+				if name_at is None or attempt == 5 or not is_pk_violation(e):
 					raise
-				frappe.db.rollback(save_point="gf_legacy_chunk")
-				for row in part:
-					row[at] = frappe.generate_hash(length=10)
-	return len(rows)
+				if pg:
+					cursor.execute("ROLLBACK TO SAVEPOINT gf_legacy_chunk")
+				for i in range(start, end):
+					row = rows[i] = list(rows[i])
+					name = new_hash()
+					row[name_at] = name if space is None else _SPACES[space][name[0]] + name[1:]
+				texts = [render(rows[i]) for i in range(start, end)]
+		start = end
 
 
 def _leaf_hash_named(doctype: str) -> bool:
@@ -81,16 +153,22 @@ class Rows:
 
 	def add(self, doctype: str, shape: Shape, values: dict) -> None:
 		key = (doctype, id(shape))
-		if key not in self.groups:
-			self.groups[key] = (doctype, shape, [])
-		self.groups[key][2].append(shape.values(values))
+		group = self.groups.get(key)
+		if group is None:
+			group = self.groups[key] = (doctype, shape, [])
+		group[2].append(shape.variables(values))
 		self.counts[doctype] = self.counts.get(doctype, 0) + 1
 
-	def flush(self, chunk: int = CHUNK) -> dict[str, int]:
+	def flush(self, writer=None) -> dict[str, int]:
+		"""Write the rows on the site's connection, or hand them to ``writer`` (legacy.writer:
+		written with the batch's checkpoint, in the background); the counts per doctype."""
+		copy = _copy()
 		for doctype, shape, rows in self.groups.values():
-			insert_values(
-				doctype, shape.columns, rows, chunk=max(50, chunk * 60 // max(len(shape.columns), 1))
-			)
+			name_at = shape.name_at if _leaf_hash_named(doctype) else None
+			if writer is None:
+				write(doctype, shape.columns, shape.template(copy), rows, name_at)
+			else:
+				writer.add(job(doctype, shape.columns, shape.template(copy), rows, name_at))
 		counts, self.groups, self.counts = self.counts, {}, {}
 		return counts
 
@@ -147,7 +225,19 @@ def reserve_names(series: str, count: int, digits: int | None = None) -> list[st
 
 def hash_names(count: int) -> list[str]:
 	"""Names as GL Entry and Payment Ledger Entry take them on insert (a 10-character hash)."""
-	return [frappe.generate_hash(length=10) for _ in range(count)]
+	return [new_hash() for _ in range(count)]
+
+
+_hashes: list[str] = []
+
+
+def new_hash() -> str:
+	"""A 10-character name as ``frappe.generate_hash(length=10)`` draws it (5 bytes of
+	``os.urandom`` in hex), from a pool drawn 4,096 at a time (one system call, not one a row)."""
+	if not _hashes:
+		text = os.urandom(5 * 4096).hex()
+		_hashes.extend(text[i : i + 10] for i in range(0, len(text), 10))
+	return _hashes.pop()
 
 
 def _key(value):
@@ -255,6 +345,10 @@ class Shape:
 			else:
 				getters.append((2, self.const[column]))
 		self._getters = getters
+		self._variables = [(kind, what) for kind, what in getters if kind != 2]
+		variable_columns = [c for c in self.columns if c not in self.const]
+		self.name_at = variable_columns.index("name") if "name" in variable_columns else None
+		self._templates: dict[bool, RowTemplate] = {}
 
 	def values(self, values: dict) -> list:
 		"""The row as a list in ``self.columns`` order."""
@@ -263,10 +357,21 @@ class Shape:
 			if kind == 0:
 				out.append(values[what])
 			elif kind == 1:
-				out.append(what.format(**values))
+				out.append(what.format_map(values))
 			else:
 				out.append(what)
 		return out
+
+	def variables(self, values: dict) -> list:
+		"""The row's non-constant columns, in ``self.columns`` order (what :meth:`template` renders)."""
+		return [values[what] if kind == 0 else what.format_map(values) for kind, what in self._variables]
+
+	def template(self, copy: bool = False) -> RowTemplate:
+		"""The row as SQL text, its constants rendered once (``copy``: PostgreSQL's COPY format)."""
+		if copy not in self._templates:
+			kinds = [None if c not in self.const else ("const", self.const[c]) for c in self.columns]
+			self._templates[copy] = RowTemplate(kinds, copy=copy)
+		return self._templates[copy]
 
 	def make(self, values: dict) -> dict:
 		return dict(zip(self.columns, self.values(values), strict=True))

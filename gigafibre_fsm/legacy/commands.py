@@ -40,8 +40,14 @@ def legacy():
 	"(new rows are always picked up after the checkpoints)",
 )
 @click.option("--quiet", is_flag=True, default=False, help="No progress bars")
+@click.option(
+	"--writers",
+	type=int,
+	default=None,
+	help="Connections writing invoice, payment and message batches in the background (default 2)",
+)
 @pass_context
-def import_(context, source, only=None, since=None, quiet=False):
+def import_(context, source, only=None, since=None, quiet=False, writers=None):
 	"""Import (or resume, or bring up to date) from the legacy database."""
 	frappe = _connect(context)
 	try:
@@ -50,6 +56,8 @@ def import_(context, source, only=None, since=None, quiet=False):
 		started = time.monotonic()
 		try:
 			importer = Importer(source, only=only, since=since, progress=not quiet)
+			if writers:
+				importer.writers = max(1, writers)
 		except ValueError as e:
 			raise click.UsageError(str(e))
 		run = importer.run()

@@ -189,7 +189,7 @@ def _write_invoices(imp, kind: str) -> None:
 					shape["item"],
 					{
 						**values,
-						"row_name": frappe.generate_hash(length=10),
+						"row_name": bulk.new_hash(),
 						"idx": idx,
 						"name": name,
 						"item_code": sku,
@@ -211,21 +211,21 @@ def _write_invoices(imp, kind: str) -> None:
 			out.add("Sales Invoice", shape["head"], values)
 			heads += 1
 			for tax_shape, tax_detail in zip(shape["taxes"], details, strict=False):
-				values["row_name"] = frappe.generate_hash(length=10)
+				values["row_name"] = bulk.new_hash()
 				values["item_wise_tax_detail"] = tax_detail
 				out.add("Sales Taxes and Charges", tax_shape, values)
 			for s in shape.get("schedule", ()):
-				values["row_name"] = frappe.generate_hash(length=10)
+				values["row_name"] = bulk.new_hash()
 				out.add("Payment Schedule", s, values)
 			for kind_gl, gl_shape in shape["gl"].items():
 				amount = {"receivable": total, "income": sub, "tps": tps, "tvq": tvq}[kind_gl]
 				if amount:
-					values["row_name"] = frappe.generate_hash(length=10)
+					values["row_name"] = bulk.new_hash()
 					out.add("GL Entry", gl_shape, values)
-			values["row_name"] = frappe.generate_hash(length=10)
+			values["row_name"] = bulk.new_hash()
 			out.add("Payment Ledger Entry", shape["ple"], values)
 		started = time.monotonic()
-		written = out.flush()
+		written = out.flush(imp.background_writer())
 		imp.timings[f"{table} insert"] = round(
 			imp.timings.get(f"{table} insert", 0) + time.monotonic() - started, 2
 		)
@@ -254,11 +254,68 @@ class _Doc:
 
 def tax_breakup(imp, items: list[tuple[str, int]], details: list[str], is_return: bool) -> str:
 	"""``other_charges_calculation``: the item-wise tax table ERPNext renders on save
-	(``get_itemised_tax_breakup_html``), from the same functions and template, cached by content."""
+	(``get_itemised_tax_breakup_html``), from the same functions and template, cached by content.
+
+	The table has one row per item code, and a row depends on that code's lines only: the table
+	is put together from rows rendered once per distinct (code, amounts, taxes) — the template
+	renders a few thousand rows instead of a table per invoice. The first tables put together
+	are checked against a whole render; any difference turns the assembly off for the run."""
 	key = (tuple(items), tuple(details), is_return)
 	cache = imp.__dict__.setdefault("_breakups", {})
 	if key in cache:
 		return cache[key]
+	state = imp.__dict__.setdefault("_breakup_rows", {"rows": {}, "checked": 0, "assemble": True})
+	html = None
+	if state["assemble"]:
+		try:
+			html = _assembled(imp, state, items, details, is_return)
+		except ValueError:  # a template without <tbody>: rendered whole
+			state["assemble"] = False
+	if html is not None:
+		if state["checked"] < 200:
+			state["checked"] += 1
+			whole = _render_breakup(imp, items, details, is_return)
+			if whole != html:
+				state["assemble"] = False
+				html = whole
+	else:
+		html = _render_breakup(imp, items, details, is_return)
+	if len(cache) < 20_000:  # whole tables (~5 KB each); beyond, put together from the rows again
+		cache[key] = html
+	return html
+
+
+def _assembled(imp, state: dict, items: list[tuple[str, int]], details: list[str], is_return: bool) -> str:
+	if "frame" not in state:
+		# the table without rows, cut after its <tbody>: what comes before the rows and after
+		empty = _render_breakup(imp, [], ["{}" for _ in details], is_return)
+		cut = empty.index("<tbody>") + len("<tbody>")
+		state["frame"] = (empty[:cut], empty[cut:])
+	head, tail = state["frame"]
+	lines: dict[str, list[int]] = {}
+	for code, amount in items:
+		lines.setdefault(code, []).append(amount)
+	taxes = [json.loads(d) for d in details]
+	out = [head]
+	for code, amounts in lines.items():
+		mine = [{code: t[code]} if code in t else {} for t in taxes]
+		row_key = (code, tuple(amounts), tuple(json.dumps(m) for m in mine), is_return)
+		row = state["rows"].get(row_key)
+		if row is None:
+			alone = _render_breakup(
+				imp,
+				[(code, a) for a in amounts],
+				[json.dumps(m, separators=(",", ":")) for m in mine],
+				is_return,
+			)
+			row = alone[len(head) : len(alone) - len(tail)]
+			state["rows"][row_key] = row
+		out.append(row)
+	out.append(tail)
+	return "".join(out)
+
+
+def _render_breakup(imp, items: list[tuple[str, int]], details: list[str], is_return: bool) -> str:
 	from erpnext.controllers.taxes_and_totals import (
 		get_itemised_tax_breakup_data,
 		get_itemised_tax_breakup_header,
@@ -285,12 +342,9 @@ def tax_breakup(imp, items: list[tuple[str, int]], details: list[str], is_return
 		headers = get_itemised_tax_breakup_header("Sales Invoice Item", list(dict.fromkeys(descriptions)))
 		data = get_itemised_tax_breakup_data(doc)
 		get_rounded_tax_amount(data, 2)
-	html = frappe.render_template(
+	return frappe.render_template(
 		"templates/includes/itemised_tax_breakup.html",
 		dict(
 			headers=headers, itemised_tax_data=data, tax_accounts=list(dict.fromkeys(descriptions)), doc=doc
 		),
 	)
-	if len(cache) < 200_000:
-		cache[key] = html
-	return html

@@ -71,12 +71,12 @@ def items(imp) -> None:
 					"gigafibre_up_mbps": r["up_mbps"] or 0,
 				}
 			)
-			uoms.append({**uom_template, "name": frappe.generate_hash(length=10), "parent": sku,
+			uoms.append({**uom_template, "name": bulk.new_hash(), "parent": sku,
 				"parenttype": "Item", "parentfield": "uoms", "idx": 1})  # fmt: skip
 			prices.append(
 				{
 					**price_template,
-					"name": frappe.generate_hash(length=10),
+					"name": bulk.new_hash(),
 					"item_code": sku,
 					"item_name": name[:140],
 					"item_description": name,
@@ -107,80 +107,79 @@ def customers(imp) -> None:
 		"id, customer_number, company, first_name, last_name, address1, city, province, zip, phone, cell, "
 		"email, email_billing, language, status, billing_day, date_created"
 	)
+	templates = (contact_t, address_t, link_t, email_t, phone_t)
 	for batch in imp.batches_of("account", columns):
 		have = bulk.existing("Customer", "legacy_account_id", [r["id"] for r in batch])
-		customers, contacts, addresses, links, emails, phones = [], [], [], [], [], []
+		customers = []
+		out = {"Contact": [], "Address": [], "Dynamic Link": [], "Contact Email": [], "Contact Phone": []}
 		for r in batch:
 			if str(r["id"]) in have:
 				continue
 			name = customer_name_for(r["id"])
-			title = mapping.customer_name(r["company"], r["first_name"], r["last_name"], r["id"])
-			mail = mapping.email(r["email"])
-			cell = mapping.phone(r["cell"])
-			land = mapping.phone(r["phone"])
 			customers.append(
 				{**customer_t, "name": name, **customer_fields(r), "legacy_account_id": str(r["id"])}
 			)
-			first = mapping.repair_text(r["first_name"]) or title
-			last = mapping.repair_text(r["last_name"])
-			if mail or cell or land:
-				contact = f"{' '.join(p for p in (first, last) if p)}-{name}"
-				contacts.append(
-					{
-						**contact_t,
-						"name": contact,
-						"first_name": first,
-						"last_name": last,
-						"full_name": " ".join(p for p in (first, last) if p),
-						"email_id": mail,
-						"phone": land,
-						"mobile_no": cell,
-						"is_primary_contact": 1,
-					}
-				)
-				links.append(
-					{**link_t, "name": frappe.generate_hash(length=10), "parent": contact, "parenttype": "Contact",
-					 "parentfield": "links", "idx": 1, "link_name": name, "link_title": title}
-				)  # fmt: skip
-				if mail:
-					emails.append({**email_t, "name": frappe.generate_hash(length=10), "parent": contact,
-						"parenttype": "Contact", "parentfield": "email_ids", "idx": 1, "email_id": mail, "is_primary": 1})  # fmt: skip
-				for idx, (number, mobile) in enumerate(((cell, 1), (land, 0)), 1):
-					if number:
-						phones.append({**phone_t, "name": frappe.generate_hash(length=10), "parent": contact,
-							"parenttype": "Contact", "parentfield": "phone_nos", "idx": idx, "phone": number,
-							"is_primary_mobile_no": mobile, "is_primary_phone": 1 - mobile})  # fmt: skip
-			line1 = mapping.repair_text(r["address1"])
-			if line1:
-				address = f"{name}-Billing"
-				addresses.append(
-					{
-						**address_t,
-						"name": address,
-						"address_title": name,
-						"address_line1": line1,
-						"city": mapping.repair_text(r["city"]) or "-",
-						"state": mapping.blank(r["province"]) or "QC",
-						"pincode": mapping.postal_code(r["zip"]),
-						"email_id": mail,
-						"phone": cell or land,
-						"is_primary_address": 1,
-					}
-				)
-				links.append(
-					{**link_t, "name": frappe.generate_hash(length=10), "parent": address, "parenttype": "Address",
-					 "parentfield": "links", "idx": 1, "link_name": name, "link_title": title}
-				)  # fmt: skip
+			contact_rows(r, name, templates, out)
+			address_rows(r, name, templates, out)
 		written = bulk.insert_rows("Customer", customers)
-		bulk.insert_rows("Contact", contacts)
-		bulk.insert_rows("Address", addresses)
-		bulk.insert_rows("Dynamic Link", links)
-		bulk.insert_rows("Contact Email", emails)
-		bulk.insert_rows("Contact Phone", phones)
+		for doctype, rows in out.items():
+			bulk.insert_rows(doctype, rows)
 		imp.count("account", "Customer", read=len(batch), written=written, skipped=len(batch) - written)
-		imp.count("account", "Contact", written=len(contacts))
-		imp.count("account", "Address", written=len(addresses))
-	_changed_customers(imp, columns)
+		imp.count("account", "Contact", written=len(out["Contact"]))
+		imp.count("account", "Address", written=len(out["Address"]))
+	_changed_customers(imp, columns, templates)
+
+
+def contact_rows(r: dict, name: str, templates: tuple, out: dict, contact: str | None = None) -> None:
+	"""The Contact of account row ``r`` (Customer ``name``) with its link, e-mail and phone rows,
+	appended to ``out`` by doctype (nothing without an e-mail or a phone); ``contact`` keeps the
+	name of an existing one."""
+	contact_t, _, link_t, email_t, phone_t = templates
+	title = mapping.customer_name(r["company"], r["first_name"], r["last_name"], r["id"])
+	mail, cell, land = mapping.email(r["email"]), mapping.phone(r["cell"]), mapping.phone(r["phone"])
+	if not (mail or cell or land):
+		return
+	first = mapping.repair_text(r["first_name"]) or title
+	last = mapping.repair_text(r["last_name"])
+	full = " ".join(p for p in (first, last) if p)
+	contact = contact or f"{full}-{name}"
+	out["Contact"].append(
+		{**contact_t, "name": contact, "first_name": first, "last_name": last, "full_name": full,
+		 "email_id": mail, "phone": land, "mobile_no": cell, "is_primary_contact": 1}
+	)  # fmt: skip
+	out["Dynamic Link"].append(
+		{**link_t, "name": bulk.new_hash(), "parent": contact, "parenttype": "Contact",
+		 "parentfield": "links", "idx": 1, "link_name": name, "link_title": title}
+	)  # fmt: skip
+	if mail:
+		out["Contact Email"].append({**email_t, "name": bulk.new_hash(), "parent": contact,
+			"parenttype": "Contact", "parentfield": "email_ids", "idx": 1, "email_id": mail, "is_primary": 1})  # fmt: skip
+	for idx, (number, mobile) in enumerate(((cell, 1), (land, 0)), 1):
+		if number:
+			out["Contact Phone"].append({**phone_t, "name": bulk.new_hash(), "parent": contact,
+				"parenttype": "Contact", "parentfield": "phone_nos", "idx": idx, "phone": number,
+				"is_primary_mobile_no": mobile, "is_primary_phone": 1 - mobile})  # fmt: skip
+
+
+def address_rows(r: dict, name: str, templates: tuple, out: dict) -> None:
+	"""The billing Address of account row ``r`` (``<name>-Billing``) and its link, appended to
+	``out`` (nothing without an address line)."""
+	_, address_t, link_t, _, _ = templates
+	line1 = mapping.repair_text(r["address1"])
+	if not line1:
+		return
+	address = f"{name}-Billing"
+	mail, cell, land = mapping.email(r["email"]), mapping.phone(r["cell"]), mapping.phone(r["phone"])
+	out["Address"].append(
+		{**address_t, "name": address, "address_title": name, "address_line1": line1,
+		 "city": mapping.repair_text(r["city"]) or "-", "state": mapping.blank(r["province"]) or "QC",
+		 "pincode": mapping.postal_code(r["zip"]), "email_id": mail, "phone": cell or land, "is_primary_address": 1}
+	)  # fmt: skip
+	title = mapping.customer_name(r["company"], r["first_name"], r["last_name"], r["id"])
+	out["Dynamic Link"].append(
+		{**link_t, "name": bulk.new_hash(), "parent": address, "parenttype": "Address",
+		 "parentfield": "links", "idx": 1, "link_name": name, "link_title": title}
+	)  # fmt: skip
 
 
 CUSTOMER_FIELDS = ("customer_name", "customer_type", "disabled", "cell_phone", "email_billing",
@@ -201,9 +200,15 @@ def customer_fields(r: dict) -> dict:
 	}
 
 
-def _changed_customers(imp, columns: str) -> None:
-	"""``--since``: the accounts changed since that day update their Customer (its own fields;
-	the contact and address made at the first import are left to the desk)."""
+CONTACT_FIELDS = ("first_name", "last_name", "full_name", "email_id", "phone", "mobile_no")
+ADDRESS_FIELDS = ("address_line1", "city", "state", "pincode", "email_id", "phone")
+
+
+def _changed_customers(imp, columns: str, templates: tuple) -> None:
+	"""``--since``: the accounts changed since that day update their Customer (its own fields),
+	its Contact (names, e-mail, phones: its e-mail and phone rows written again) and its billing
+	Address (line, city, province, postal code, e-mail, phone); a contact or address the account
+	now has but had not is added. What the desk added (other contacts, addresses) is left alone."""
 	fields = CUSTOMER_FIELDS
 	for batch in imp.changed("account", columns):
 		names = [customer_name_for(r["id"]) for r in batch]
@@ -211,7 +216,8 @@ def _changed_customers(imp, columns: str) -> None:
 			r.name: r
 			for r in frappe.get_all("Customer", filters={"name": ["in", names]}, fields=["name", *fields])
 		}
-		updated = 0
+		contacts = _linked("Contact", names)
+		updated = contacts_updated = addresses_updated = 0
 		for name, r in zip(names, batch, strict=True):
 			if name not in current:
 				continue
@@ -219,7 +225,67 @@ def _changed_customers(imp, columns: str) -> None:
 			if any(values[f] != current[name][f] for f in fields):
 				frappe.db.set_value("Customer", name, values)
 				updated += 1
+			contacts_updated += _refresh(
+				"Contact", contacts.get(name), CONTACT_FIELDS, r, name, templates, contact_rows
+			)
+			addresses_updated += _refresh(
+				"Address", f"{name}-Billing", ADDRESS_FIELDS, r, name, templates, address_rows
+			)
 		imp.count("account", "Customer updated", read=len(batch), written=updated)
+		imp.count("account", "Contact updated", written=contacts_updated)
+		imp.count("account", "Address updated", written=addresses_updated)
+
+
+def _linked(doctype: str, customers: list[str]) -> dict[str, str]:
+	"""{customer: the primary (else first) ``doctype`` linked to it}."""
+	out: dict[str, str] = {}
+	rows = frappe.get_all(
+		"Dynamic Link",
+		filters={"parenttype": doctype, "link_doctype": "Customer", "link_name": ["in", customers or ["-"]]},
+		fields=["link_name", "parent"],
+		order_by="creation asc",
+		limit=0,
+	)
+	primary = set(
+		frappe.get_all(
+			doctype,
+			filters={"name": ["in", [r.parent for r in rows] or ["-"]], "is_primary_contact": 1},
+			pluck="name",
+		)
+		if doctype == "Contact"
+		else ()
+	)
+	for r in rows:
+		if r.link_name not in out or r.parent in primary:
+			out[r.link_name] = r.parent
+	return out
+
+
+def _refresh(doctype: str, existing: str | None, fields: tuple, r: dict, customer: str, templates: tuple, make) -> int:  # fmt: skip
+	"""Bring the Contact or Address of ``customer`` in line with account row ``r``: 1 if written."""
+	out = {"Contact": [], "Address": [], "Dynamic Link": [], "Contact Email": [], "Contact Phone": []}
+	if doctype == "Contact":
+		make(r, customer, templates, out, contact=existing)
+	else:
+		make(r, customer, templates, out)
+	wanted = out[doctype][0] if out[doctype] else None
+	if existing and frappe.db.exists(doctype, existing):
+		if wanted is None:
+			return 0  # the source lost its line or its e-mail and phones: the desk's copy is kept
+		have = frappe.db.get_value(doctype, existing, list(fields), as_dict=True)
+		if all((have[f] or None) == (wanted[f] or None) for f in fields):
+			return 0
+		frappe.db.set_value(doctype, existing, {f: wanted[f] for f in fields})
+		if doctype == "Contact":
+			for child in ("Contact Email", "Contact Phone"):
+				frappe.db.delete(child, {"parent": existing, "parenttype": "Contact"})
+				bulk.insert_rows(child, out[child])
+		return 1
+	if wanted is None or frappe.db.exists(doctype, wanted["name"]):
+		return 0
+	for child, rows in out.items():
+		bulk.insert_rows(child, rows)
+	return 1
 
 
 # -- service locations ----------------------------------------------------------------------

@@ -101,7 +101,7 @@ def payments(imp) -> None:
 			for idx, (invoice, take, before) in enumerate(allocations, 1):
 				target = invoices[invoice]
 				values.update(
-					row_name=frappe.generate_hash(length=10),
+					row_name=bulk.new_hash(),
 					idx=idx,
 					invoice=target.name,
 					allocated=d(take),
@@ -111,19 +111,19 @@ def payments(imp) -> None:
 					invoice_due_date=target.due_date,
 				)
 				out.add("Payment Entry Reference", shape["ref"], values)
-				values["row_name"] = frappe.generate_hash(length=10)
+				values["row_name"] = bulk.new_hash()
 				out.add("GL Entry", shape["gl"]["ref"], values)
-				values["row_name"] = frappe.generate_hash(length=10)
+				values["row_name"] = bulk.new_hash()
 				out.add("Payment Ledger Entry", shape["ple"]["ref"], values)
 			if unallocated:
-				values["row_name"] = frappe.generate_hash(length=10)
+				values["row_name"] = bulk.new_hash()
 				out.add("GL Entry", shape["gl"]["unallocated"], values)
-				values["row_name"] = frappe.generate_hash(length=10)
+				values["row_name"] = bulk.new_hash()
 				out.add("Payment Ledger Entry", shape["ple"]["unallocated"], values)
-			values["row_name"] = frappe.generate_hash(length=10)
+			values["row_name"] = bulk.new_hash()
 			out.add("GL Entry", shape["gl"]["bank"], values)
 		started = time.monotonic()
-		written = out.flush()
+		written = out.flush(imp.background_writer())
 		imp.timings["payment insert"] = round(
 			imp.timings.get("payment insert", 0) + time.monotonic() - started, 2
 		)

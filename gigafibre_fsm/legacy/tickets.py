@@ -95,7 +95,7 @@ def messages(imp) -> None:
 			issue = issues.get(r["ticket_id"])
 			if str(r["id"]) in have or issue is None:
 				continue
-			name = frappe.generate_hash(length=10)
+			name = bulk.new_hash()
 			text, attachments = extract_images(r["id"], r["message"])
 			when = r["date_created"] if hasattr(r["date_created"], "year") else comm_t["creation"]
 			comms.append(
@@ -115,21 +115,22 @@ def messages(imp) -> None:
 			customer = customers.get(issue)
 			if customer:
 				links.append(
-					{**link_t, "name": frappe.generate_hash(length=10), "parent": name, "parenttype": "Communication",
+					{**link_t, "name": bulk.new_hash(), "parent": name, "parenttype": "Communication",
 					 "parentfield": "timeline_links", "idx": 1, "link_name": customer}
 				)  # fmt: skip
 			for file_name, content in attachments:
 				with open(os.path.join(folder, file_name), "wb") as fh:
 					fh.write(content)
 				files.append(
-					{**file_t, "name": frappe.generate_hash(length=10), "file_name": file_name,
+					{**file_t, "name": bulk.new_hash(), "file_name": file_name,
 					 "file_url": f"/private/files/{file_name}", "attached_to_name": name, "file_size": len(content),
 					 "content_hash": hashlib.md5(content).hexdigest(), "file_type": file_name.rsplit(".", 1)[-1].upper()}
 				)  # fmt: skip
 				images += 1
-		written = bulk.insert_rows("Communication", comms, chunk=300)
-		bulk.insert_rows("Communication Link", links)
-		bulk.insert_rows("File", files)
+		writer = imp.background_writer()  # written with the batch's checkpoint, the next batch made meanwhile
+		written = bulk.insert_rows("Communication", comms, writer=writer)
+		bulk.insert_rows("Communication Link", links, writer=writer)
+		bulk.insert_rows("File", files, writer=writer)
 		imp.count(
 			"ticket_msg", "Communication", read=len(batch), written=written, skipped=len(batch) - written
 		)

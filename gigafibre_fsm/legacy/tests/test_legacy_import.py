@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import unittest
 from collections import Counter
 
 import frappe
@@ -50,13 +49,6 @@ class TestLegacyImport(IntegrationTestCase):
 	@classmethod
 	def setUpClass(cls):
 		super().setUpClass()
-		if frappe.db.db_type == "postgres":
-			# Not yet passing on PostgreSQL with ERPNext 15.99: the prototype Payment Entry the
-			# money steps read their rows from hits ERPNext's PostgreSQL GROUP BY errors on submit
-			# (one worked around in legacy/prototypes.py, the next one not yet). MariaDB runs it all.
-			raise unittest.SkipTest(
-				"legacy import on PostgreSQL: ERPNext 15.99 cannot submit the prototype payment"
-			)
 		cls.database = f"gf_legacy_it_{os.getpid()}"
 		cls.source = f"mysql://root@{HOST}:3306/{cls.database}"
 		conn = generate.connect(HOST)
@@ -356,7 +348,9 @@ class TestLegacyImport(IntegrationTestCase):
 		try:
 			with conn.cursor() as cur:
 				cur.execute(
-					"UPDATE account SET email_billing = 'nouveau@example.com', cell = '514 555-0199' WHERE id = %s",
+					"UPDATE account SET email_billing = 'nouveau@example.com', cell = '514 555-0199', "
+					"email = 'contact.neuf@example.com', address1 = '12 rue Neuve', city = 'Laval', zip = 'h7n 1a1' "
+					"WHERE id = %s",
 					(other,),
 				)
 				cur.execute("SELECT id FROM product ORDER BY id LIMIT 1")
@@ -404,6 +398,41 @@ class TestLegacyImport(IntegrationTestCase):
 			)
 			self.assertEqual(
 				(customer.email_billing, customer.cell_phone), ("nouveau@example.com", "+15145550199")
+			)
+			# its contact and billing address follow (made if the account had none)
+			contact = frappe.get_all(
+				"Dynamic Link",
+				filters={"parenttype": "Contact", "link_doctype": "Customer", "link_name": customer.name},
+				pluck="parent",
+			)
+			self.assertEqual(len(contact), 1)
+			self.assertEqual(
+				frappe.db.get_value("Contact", contact[0], ["email_id", "mobile_no"]),
+				("contact.neuf@example.com", "+15145550199"),
+			)
+			self.assertEqual(
+				frappe.get_all("Contact Email", filters={"parent": contact[0]}, pluck="email_id"),
+				["contact.neuf@example.com"],
+			)
+			self.assertIn(
+				"+15145550199", frappe.get_all("Contact Phone", filters={"parent": contact[0]}, pluck="phone")
+			)
+			self.assertEqual(
+				frappe.db.get_value(
+					"Address", f"{customer.name}-Billing", ["address_line1", "city", "pincode"]
+				),
+				("12 rue Neuve", "Laval", "H7N 1A1"),
+			)
+			self.assertEqual(
+				frappe.db.count(
+					"Dynamic Link",
+					{
+						"parenttype": "Address",
+						"parent": f"{customer.name}-Billing",
+						"link_name": customer.name,
+					},
+				),
+				1,
 			)
 			new_invoice = frappe.db.get_value(
 				"Sales Invoice",

@@ -1,0 +1,146 @@
+"""Values as SQL text for the legacy import's bulk writes (core/legacy/sqltext.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from decimal import Decimal
+
+import pytest
+from pymysql.converters import conversions, escape_item
+
+from gigafibre_fsm.core.legacy.sqltext import RowTemplate, copy_field, mysql_literal
+
+TRICKY = [
+	None,
+	True,
+	False,
+	0,
+	-42,
+	10**20,
+	1.5,
+	-0.1,
+	1e-07,
+	3.0,
+	Decimal("0"),
+	Decimal("-12.340000000"),
+	Decimal("1E+3"),
+	Decimal("1E-9"),
+	"",
+	"plain",
+	"l'été d'Éric",
+	'double "quotes"',
+	"back\\slash\\",
+	"trailing backslash \\",
+	"nul\0inside",
+	"lines\nand\rreturns\tand tabs",
+	"ctrl-z \x1a",
+	"100 % sure, %s %d %(x)s",
+	"émoji 🚀 中文 Ω",
+	"\\'; DROP TABLE x; --",
+	dt.date(2019, 3, 7),
+	dt.date(1, 1, 1),
+	dt.datetime(2026, 12, 6, 13, 40, 5),
+	dt.datetime(2026, 12, 6, 13, 40, 5, 120),
+	dt.time(10, 0),
+	dt.time(10, 0, 0, 5),
+	dt.timedelta(hours=10),
+	dt.timedelta(days=1, seconds=5, microseconds=7),
+]
+
+
+@pytest.mark.parametrize("value", TRICKY, ids=repr)
+def test_mysql_literal_is_what_pymysql_writes(value):
+	assert mysql_literal(value) == escape_item(value, "utf8mb4", conversions)
+
+
+def test_random_strings_of_special_characters_escape_as_pymysql_does():
+	rng = random.Random(7)
+	alphabet = "\0\\\n\r\x1a'\"\t %_aé🚀"
+	for _ in range(2000):
+		text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+		assert mysql_literal(text) == escape_item(text, "utf8mb4", conversions)
+		if "\0" not in text:
+			assert _copy_unescape(copy_field(text)) == text
+
+
+def test_dates_are_remembered_by_type():
+	day, midnight = dt.date(2020, 1, 2), dt.datetime(2020, 1, 2)
+	assert mysql_literal(day) == "'2020-01-02'"
+	assert mysql_literal(midnight) == "'2020-01-02 00:00:00'"
+	assert mysql_literal(day) == "'2020-01-02'"
+	assert copy_field(midnight) == "2020-01-02 00:00:00"
+
+
+def test_str_subclasses_and_bytes():
+	class Lazy(str):
+		pass
+
+	assert mysql_literal(Lazy("a'b")) == "'a\\'b'"
+	assert copy_field(Lazy("a\tb")) == "a\\tb"
+	assert mysql_literal(b"\x00\xff'") == "X'00ff27'"
+	assert copy_field(b"\x00\xff") == "\\\\x00ff"
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), Decimal("NaN"), object(), [1], {"a": 1}])
+def test_refuses_what_it_cannot_write(bad):
+	with pytest.raises((TypeError, ValueError)):
+		mysql_literal(bad)
+	with pytest.raises((TypeError, ValueError)):
+		copy_field(bad)
+
+
+def test_timezone_aware_datetimes_are_refused():
+	aware = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+	with pytest.raises(ValueError):
+		mysql_literal(aware)
+	with pytest.raises(ValueError):
+		copy_field(aware)
+
+
+def _copy_unescape(field: str):
+	"""PostgreSQL's reading of a COPY text field (the escapes copy_field writes)."""
+	if field == "\\N":
+		return None
+	out, i = [], 0
+	table = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+	while i < len(field):
+		if field[i] == "\\":
+			out.append(table[field[i + 1]])
+			i += 2
+		else:
+			out.append(field[i])
+			i += 1
+	return "".join(out)
+
+
+@pytest.mark.parametrize("value", [v for v in TRICKY if not (isinstance(v, str) and "\0" in v)], ids=repr)
+def test_copy_field_round_trips(value):
+	text = copy_field(value)
+	assert "\t" not in text and "\n" not in text and "\r" not in text
+	back = _copy_unescape(text)
+	if value is None:
+		assert back is None
+	elif isinstance(value, str):
+		assert back == value
+	elif isinstance(value, bool):
+		assert back == str(int(value))
+	elif isinstance(value, dt.date | dt.time):
+		assert back == (value.isoformat(" ") if isinstance(value, dt.datetime) else value.isoformat())
+	elif isinstance(value, Decimal | int | float):
+		assert Decimal(back) == Decimal(str(value))
+
+
+def test_copy_refuses_nul():
+	with pytest.raises(ValueError):
+		copy_field("a\0b")
+
+
+def test_row_template_renders_constants_once_and_variables_per_row():
+	kinds = [None, ("const", "50% off"), None, ("const", None), ("const", Decimal("1.50")), None]
+	insert = RowTemplate(kinds)
+	assert insert.width == 3
+	row = insert.render(["a'b", dt.date(2020, 1, 2), None])
+	assert row == "('a\\'b', '50% off', '2020-01-02', NULL, 1.50, NULL)"
+	copy = RowTemplate(kinds, copy=True)
+	assert copy.render(["a\tb", 7, "%s"]) == "a\\tb\t50% off\t7\t\\N\t1.50\t%s\n"
