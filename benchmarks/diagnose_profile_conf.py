@@ -1,7 +1,9 @@
 """gunicorn config for ``bench_diagnose_load.py --profile``: cProfile every request in the
 worker thread serving it, and every diagnosis source on its own thread, then write each
 worker's merged stats to ``$GF_PROFILE_DIR/<pid>-request.pstats`` / ``-sources.pstats`` when it
-exits. Profiling slows the Python it measures: use it for where the CPU goes, not for times."""
+exits. Times are each thread's CPU (time.thread_time), not wall time: waits for the GIL,
+locks and I/O do not count. Profiling slows the Python it measures: use it for where the CPU
+goes, not for latencies."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import cProfile
 import os
 import pstats
 import threading
+import time
 
 _lock = threading.Lock()
 _request: list[cProfile.Profile] = []
@@ -23,7 +26,7 @@ def post_fork(server, worker):
 
 	def profiled(call):
 		def wrapper():
-			prof = cProfile.Profile()
+			prof = cProfile.Profile(time.thread_time)
 			prof.enable()
 			try:
 				return call()
@@ -41,7 +44,7 @@ def post_fork(server, worker):
 
 
 def pre_request(worker, req):
-	prof = cProfile.Profile()
+	prof = cProfile.Profile(time.thread_time)
 	_local.prof = prof
 	prof.enable()
 
