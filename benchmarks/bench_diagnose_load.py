@@ -256,6 +256,45 @@ def browsers_mb(master: int) -> list[tuple[int, float]]:
 	return out
 
 
+def cpu_seconds(master: int) -> dict[str, float]:
+	"""CPU seconds (user + system) so far: the gunicorn workers' own Python, the browsers under
+	them (Playwright's driver and Chromium), and this process (the fake peers)."""
+	import psutil
+
+	workers = browsers = 0.0
+	for worker in psutil.Process(master).children():
+		try:
+			t = worker.cpu_times()
+			workers += t.user + t.system
+			for kid in worker.children(recursive=True):
+				k = kid.cpu_times()
+				browsers += k.user + k.system
+		except psutil.Error:
+			pass
+	me = psutil.Process().cpu_times()
+	return {"workers": workers, "browsers": browsers, "peers": me.user + me.system}
+
+
+def cpu_line(before: dict[str, float], after: dict[str, float], n: int) -> str:
+	return (
+		", ".join(f"{k} {(after[k] - before[k]) * 1000 / n:.0f} ms" for k in before) + " of CPU per diagnosis"
+	)
+
+
+def print_profile(directory: str, top: int) -> None:
+	import pstats
+
+	for name in ("request", "sources"):
+		files = sorted(str(f) for f in Path(directory).glob(f"*-{name}.pstats"))
+		if not files:
+			continue
+		stats = pstats.Stats(*files)
+		print(f"--- profile: {name} ({len(files)} workers), by own time")
+		stats.sort_stats("tottime").print_stats(top)
+		print(f"--- profile: {name}, by cumulative time")
+		stats.sort_stats("cumulative").print_stats(top)
+
+
 def report(label: str, rows: list[dict], slowest: float) -> bool:
 	ok_rows = [r for r in rows if r["status"] == 200]
 	times = [r["seconds"] for r in ok_rows]
@@ -304,7 +343,21 @@ def main() -> int:
 	)
 	parser.add_argument("--modem-delay", type=float, default=0.03, help="per data call of the modem")
 	parser.add_argument("--idle", type=int, default=10, help="modem sessions reclaimed after this idle time")
+	parser.add_argument(
+		"--profile",
+		type=int,
+		default=0,
+		metavar="TOP",
+		help="cProfile the workers (requests and sources) and print the TOP functions (slows them)",
+	)
 	args = parser.parse_args()
+	profile_dir = None
+	if args.profile:
+		import tempfile
+
+		profile_dir = tempfile.mkdtemp(prefix="gf-diagnose-profile-")
+		os.environ["GF_PROFILE_DIR"] = profile_dir
+		os.environ["GUNICORN_CMD_ARGS"] = f"-c {Path(__file__).resolve().parent / 'diagnose_profile_conf.py'}"
 	threads = args.threads or math.ceil(args.concurrency / args.workers)
 	# a worker runs at most `threads` diagnoses at once: a cap that high never makes one wait
 	args.browser_sessions = args.browser_sessions or threads
@@ -334,14 +387,19 @@ def main() -> int:
 				f"before: worker RSS MB {worker_rss_mb(master)}, browsers (procs, PSS MB) {browsers_mb(master)}"
 			)
 			sessions = [login(base, args.site, user) for _ in range(args.concurrency)]
+			cpu = cpu_seconds(master)
 			alone = [diagnose(sessions[0], base, equipment[0]) for _ in range(3)]
 			report("one diagnosis alone (3 in a row)", alone, args.acs_delay)
+			cpu, was = cpu_seconds(master), cpu
+			print(f"  {cpu_line(was, cpu, 3)}")
 			for n in range(1, args.rounds + 1):
 				rows = burst(sessions, base, equipment)
+				cpu, was = cpu_seconds(master), cpu
 				# round 1 is cold: every modem's first web UI login, a worker's Chromium start
 				label = f"round {n}{' (cold)' if n == 1 else ''}: {args.concurrency} at once"
 				met = report(label, rows, args.acs_delay)
 				goal &= met or n == 1
+				print(f"  {cpu_line(was, cpu, args.concurrency)}")
 				print(
 					f"  after round {n}: worker RSS MB {worker_rss_mb(master)}, browsers (procs, PSS MB) "
 					f"{browsers_mb(master)}, modem sessions live {peers.live_sessions()} "
@@ -363,6 +421,8 @@ def main() -> int:
 		if peers is not None:
 			peers.stop()
 		frappe.destroy()
+	if profile_dir:
+		print_profile(profile_dir, args.profile)
 	print("OK: goal met" if goal else "GOAL MISSED")
 	return 0 if goal else 1
 

@@ -57,8 +57,9 @@ def require_roles(roles: Iterable[str], user: str | None = None) -> None:
 
 def get_doc_for(doctype: str, name: str, ptype: str = "read"):
 	"""Load a document and check the user's permission ``ptype`` on it."""
-	if not name or not frappe.db.exists(doctype, name):
+	if not name or not isinstance(name, str):
 		frappe.throw(_("{0} {1} not found").format(_(doctype), name), frappe.DoesNotExistError)
+	# a missing one raises DoesNotExistError with the same message: no exists() query first
 	doc = frappe.get_doc(doctype, name)
 	doc.check_permission(ptype)
 	return doc

@@ -43,8 +43,8 @@ def lookup_equipment(query: str) -> dict | None:
 @fsm_api(roles=READERS, write=True)
 def diagnose(equipment: str, refresh: bool = False) -> dict:
 	"""Diagnose now; with refresh=False a diagnosis younger than 5 minutes is returned instead."""
-	get_doc_for("Service Equipment", equipment, "read")
-	return diag.diagnose_equipment(equipment, "On demand", refresh=bool(refresh))
+	eqp = get_doc_for("Service Equipment", equipment, "read")
+	return diag.diagnose_equipment(equipment, "On demand", refresh=bool(refresh), eqp=eqp)
 
 
 @fsm_api(roles=READERS)

@@ -3,7 +3,6 @@ each under its own timeout, merged, stored as a Device Diagnostic, pushed realti
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import json
 import threading
@@ -73,17 +72,18 @@ def sources_for(eqp, settings) -> list[parallel.Source]:
 		frame, slot, port = (int(x) for x in eqp.pon_port.split("/"))
 		ont = int(eqp.ont_id)
 
+		budget = settings.snmp.timeout * (settings.snmp.retries + 1) + 2
+
 		def olt():
+			from gigafibre_fsm.connectors import snmp_loop
 			from gigafibre_fsm.connectors.olt_snmp import OltSnmpClient
 
-			async def read():
-				client = OltSnmpClient(target, settings.snmp)
-				try:
-					return await client.read_ont(frame, slot, port, ont)
-				finally:
-					client.close()
+			async def read(transport):
+				# the process's SNMP loop and socket (connectors/snmp_loop.py), not a new one per read
+				client = OltSnmpClient(target, settings.snmp, transport=transport)
+				return await client.read_ont(frame, slot, port, ont)
 
-			reading = asyncio.run(read())
+			reading = snmp_loop.run(read, timeout=budget)
 			if reading is None:
 				d = Diagnosis()
 				d.errors.append(
@@ -92,7 +92,7 @@ def sources_for(eqp, settings) -> list[parallel.Source]:
 				return d
 			return reading.to_diagnosis(now=datetime.now(UTC))
 
-		out.append(parallel.Source("olt", olt, settings.snmp.timeout * (settings.snmp.retries + 1) + 2))
+		out.append(parallel.Source("olt", olt, budget))
 	return out
 
 
@@ -152,7 +152,22 @@ def _close_bridge() -> None:
 		bridge.close()
 
 
+_TARGETS: dict[tuple, object] = {}
+
+
 def olt_target(ne):
+	"""The OLT's SNMP target; kept per process by the Network Element's ``modified`` (its
+	community is a Password: one query and a decryption saved per diagnosis)."""
+	key = (frappe.local.site, ne.name, str(ne.modified))
+	target = _TARGETS.get(key)
+	if target is None:
+		if len(_TARGETS) > 1000:
+			_TARGETS.clear()
+		target = _TARGETS[key] = _olt_target(ne)
+	return target
+
+
+def _olt_target(ne):
 	from gigafibre_fsm.connectors.olt_snmp import OltTarget
 
 	return OltTarget(
@@ -182,13 +197,15 @@ def latest(equipment: str, max_age: int = FRESH_SECONDS) -> dict | None:
 	}
 
 
-def diagnose_equipment(equipment: str, trigger: str = "On demand", refresh: bool = True) -> dict:
-	"""Diagnose now (or return a diagnosis younger than 5 minutes when refresh is False)."""
+def diagnose_equipment(equipment: str, trigger: str = "On demand", refresh: bool = True, eqp=None) -> dict:
+	"""Diagnose now (or return a diagnosis younger than 5 minutes when refresh is False);
+	``eqp``: the Service Equipment already loaded by the caller (not loaded again)."""
 	if not refresh:
 		cached = latest(equipment)
 		if cached:
 			return cached
-	eqp = frappe.get_doc("Service Equipment", equipment)
+	if eqp is None:
+		eqp = frappe.get_doc("Service Equipment", equipment)
 	settings = get_settings()
 	started = time.monotonic()
 	result = parallel.run(sources_for(eqp, settings), now=datetime.now(UTC))
@@ -215,9 +232,12 @@ def store(eqp, result: Diagnosis, trigger: str, duration_ms: int) -> dict:
 			"sources_ok": ", ".join(sorted(k for k, v in (data.get("sources") or {}).items() if v.get("ok"))),
 			"error_count": len(data.get("errors") or []),
 			"clients": summary.get("clients"),
-			"result": frappe.as_json(data),
+			# compact: with an indent json.dumps falls back to its pure-Python encoder (~5× the CPU)
+			"result": frappe.as_json(data, indent=None, separators=(",", ":")),
 		}
-	).insert(ignore_permissions=True)
+	)
+	doc.flags.ignore_links = True  # equipment and customer: the Service Equipment just loaded
+	doc.insert(ignore_permissions=True)
 	update_equipment(eqp.name, data, doc.name)
 	payload = {
 		"equipment": eqp.name,

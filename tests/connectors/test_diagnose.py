@@ -1,5 +1,6 @@
 """Parallel diagnosis: sources of different speeds, a dead one, a failing one."""
 
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -83,3 +84,16 @@ def test_each_source_is_timed_when_it_finished_not_when_it_was_merged():
 	result = run([Source("fast", source("fast", 0.0), 5), Source("slow", source("slow", 0.8), 2)], now=NOW)
 	timings = result.sources
 	assert timings["fast"]["elapsed_ms"] < timings["slow"]["elapsed_ms"]
+
+
+def test_later_diagnoses_reuse_the_source_threads():
+	seen = []
+
+	def where():
+		seen.append(threading.get_ident())
+		return Diagnosis()
+
+	for _ in range(5):
+		run([Source("genieacs", where, 2), Source("modem", where, 2)], now=NOW)
+	assert len(seen) == 10
+	assert len(set(seen)) < 10  # not a new thread per source and diagnosis
