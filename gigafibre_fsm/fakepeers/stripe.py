@@ -70,7 +70,7 @@ from gigafibre_fsm.fakepeers.stripe_cards import CardsMixin
 from gigafibre_fsm.fakepeers.stripe_controls import ControlsMixin
 from gigafibre_fsm.fakepeers.stripe_events import Delivery, EventsMixin
 from gigafibre_fsm.fakepeers.stripe_intents import IntentsMixin
-from gigafibre_fsm.fakepeers.stripe_wire import decode_form
+from gigafibre_fsm.fakepeers.stripe_wire import decode_form, no_such_customer
 from gigafibre_fsm.fakepeers.stripe_wire import error as _error
 
 
@@ -252,13 +252,7 @@ class FakeStripe(CardsMixin, ControlsMixin, EventsMixin, IntentsMixin, FakePeer)
 		def create_setup_intent(request, params):
 			customer = params.get("customer")
 			if customer and customer not in self.objects:
-				return _error(
-					400,
-					"invalid_request_error",
-					f"No such customer: '{customer}'",
-					code="resource_missing",
-					param="customer",
-				)
+				return no_such_customer(customer)
 			intent = self._new(
 				"seti",
 				"setup_intent",

@@ -11,6 +11,7 @@ from gigafibre_fsm.fakepeers.http import Request, Response
 from gigafibre_fsm.fakepeers.stripe_wire import as_bool as _bool
 from gigafibre_fsm.fakepeers.stripe_wire import error as _error
 from gigafibre_fsm.fakepeers.stripe_wire import missing as _missing
+from gigafibre_fsm.fakepeers.stripe_wire import no_such_customer
 
 MINIMUM_AMOUNT = 50  # cents, CAD and USD
 
@@ -107,13 +108,7 @@ class IntentsMixin:
 			)
 		customer = params.get("customer")
 		if customer and customer not in self.objects:
-			return _error(
-				400,
-				"invalid_request_error",
-				f"No such customer: '{customer}'",
-				code="resource_missing",
-				param="customer",
-			)
+			return no_such_customer(customer)
 		method = params.get("payment_method")
 		confirm = _bool(params.get("confirm"))
 		if confirm and not method:

@@ -51,5 +51,16 @@ def missing(param: str) -> Response:
 	)
 
 
+def no_such_customer(customer: str) -> Response:
+	"""Stripe's answer to a ``customer`` parameter naming no customer."""
+	return error(
+		400,
+		"invalid_request_error",
+		f"No such customer: '{customer}'",
+		code="resource_missing",
+		param="customer",
+	)
+
+
 def as_bool(value) -> bool:
 	return str(value).lower() == "true"
