@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
+import re
+import threading
 from decimal import Decimal
 
 import frappe
 from frappe.model.naming import NamingSeries
 from frappe.utils import now_datetime
 
+from gigafibre_fsm.core.legacy.names import HashNames, with_lead
 from gigafibre_fsm.core.legacy.sqltext import RowTemplate
 
-CHUNK = 500
 STATEMENT_CHARS = 1_000_000  # of row text per INSERT or COPY (MariaDB's max_allowed_packet: 16 MiB)
 STANDARD = ("name", "owner", "creation", "modified", "modified_by")
 
@@ -33,34 +34,43 @@ def quote(identifier: str) -> str:
 	return f'"{identifier}"' if frappe.db.db_type == "postgres" else f"`{identifier}`"
 
 
-def insert_rows(doctype: str, rows: list[dict], chunk: int = CHUNK, writer=None) -> int:
+def insert_rows(doctype: str, rows: list[dict], writer=None) -> int:
 	"""INSERT ``rows`` (dicts with the same keys) into ``tab<doctype>``; returns the count. With
 	``writer`` (legacy.writer), handed to it: written with the batch's checkpoint."""
 	if not rows:
 		return 0
 	columns = list(rows[0])
-	return insert_values(doctype, columns, [[row[c] for c in columns] for row in rows], chunk, writer)
+	return insert_values(doctype, columns, [[row[c] for c in columns] for row in rows], writer)
 
 
-def insert_values(doctype: str, columns: list[str], rows: list[list], chunk: int = CHUNK, writer=None) -> int:
+def insert_values(doctype: str, columns: list[str], rows: list[list], writer=None) -> int:
 	"""INSERT value lists (in ``columns`` order) into ``tab<doctype>``; returns the count.
 
 	Rows named by a random hash that no other row refers to (GL and Payment Ledger entries, child
 	rows) may meet a name already taken among the site's millions: as the ORM's ``db_insert`` does,
-	the chunk is then written again with new names (up to 5 times). ``chunk`` is kept for callers;
-	statements are cut by size (:data:`STATEMENT_CHARS`)."""
+	the statement is then written again with new names (up to 5 times). Statements are cut by
+	size (:data:`STATEMENT_CHARS`)."""
 	if not rows:
 		return 0
-	template = RowTemplate([None] * len(columns), copy=_copy())
+	template = RowTemplate([None] * len(columns), style=style_for(writer))
 	name_at = columns.index("name") if "name" in columns and _leaf_hash_named(doctype) else None
+	return _emit(doctype, columns, template, rows, name_at, writer)
+
+
+def _emit(doctype: str, columns: list[str], template: RowTemplate, rows: list, name_at, writer) -> int:
+	"""Write now on the site's connection, or hand over to ``writer`` (legacy.writer)."""
 	if writer is not None:
 		writer.add(job(doctype, columns, template, rows, name_at))
 		return len(rows)
 	return write(doctype, columns, template, rows, name_at)
 
 
-def _copy() -> bool:
-	return frappe.db.db_type == "postgres"
+def style_for(writer=None) -> str:
+	"""How rows are sent: ``copy`` on PostgreSQL, ``load`` (LOAD DATA LOCAL) by a writer whose
+	MariaDB connections may, ``insert`` otherwise (the site's own connection never may)."""
+	if frappe.db.db_type == "postgres":
+		return "copy"
+	return "load" if writer is not None and getattr(writer, "load", False) else "insert"
 
 
 def write(doctype: str, columns: list[str], template: RowTemplate, rows: list, name_at: int | None) -> int:
@@ -82,41 +92,43 @@ def job(doctype: str, columns: list[str], template: RowTemplate, rows: list, nam
 	"""What :func:`write_job` needs: the statement's head, the template, the rows, the name index."""
 	table = quote("tab" + doctype)
 	names = ", ".join(quote(c) for c in columns)
-	if frappe.db.db_type == "postgres":
+	if template.style == "copy":
 		return (f"COPY {table} ({names}) FROM STDIN", template, rows, name_at)
+	if template.style == "load":
+		return (f"LOAD DATA LOCAL INFILE {LOAD_PATH} INTO TABLE {table} CHARACTER SET utf8mb4 ({names})",
+			template, rows, name_at)  # fmt: skip
 	return (f"INSERT INTO {table} ({names}) VALUES ", template, rows, name_at)
 
 
-_SPACES = [
-	{c: "0123456789abcdef"[(int(c, 16) & 7) | (half << 3)] for c in "0123456789abcdef"} for half in (0, 1)
-]
+LANE_LEADS = "0123456789abcdef"  # the first character of a writer lane's hash names
+LOAD_PATH = "<file>"  # in a LOAD DATA statement's head: the writer lane's own file
+_DUPLICATE = re.compile(r"^Duplicate entry '(.*)' for key 'PRIMARY'$", re.S)
 
 
 def write_job(cursor, pg: bool, is_pk_violation, head: str, template: RowTemplate, rows: list, name_at,
-	space: int | None = None) -> None:  # fmt: skip
+	space: int | None = None, load_file: str | None = None) -> None:  # fmt: skip
 	"""Multi-row INSERTs sent as text on MariaDB (the values rendered by core.legacy.sqltext exactly
 	as PyMySQL would escape them, without its per-parameter formatting), ``COPY ... FROM STDIN`` on
 	PostgreSQL, on ``cursor`` (the site's connection, or the writer's: legacy.writer). Touches
-	nothing of Frappe's (the writer calls it from its thread). ``space`` (0 or 1): the hash names
-	are moved into that half of the names (first hex digit 0-7 or 8-f). ``name_at``: the index of a hash name
+	nothing of Frappe's (the writer calls it from its thread). ``space`` (a writer lane's number):
+	the hash names are given that lane's first character, as a worker's trace id gives its own in
+	Frappe, so that lanes writing at once never draw the same name. ``name_at``: the index of a hash name
 	among the variables, drawn again on a primary-key collision (the statement is undone by itself
-	on MariaDB; on PostgreSQL, which aborts the transaction, through a savepoint)."""
+	on MariaDB; on PostgreSQL, which aborts the transaction, through a savepoint). A LOAD DATA job
+	(a writer lane's, ``load_file`` its file) goes through :func:`_load_rows`."""
 	render = template.render
-	if space is not None and name_at is not None:
-		# a hash name no other row refers to, moved into the half of the names this lane draws from
-		half = _SPACES[space]
+	lead = None if space is None else LANE_LEADS[space % len(LANE_LEADS)]
+	if lead is not None and name_at is not None:
+		# a hash name no other row refers to, moved into the range of names this lane draws from
 		for i, row in enumerate(rows):
 			row = rows[i] = list(row)
-			name = row[name_at]
-			row[name_at] = half[name[0]] + name[1:]
-	start = 0
-	while start < len(rows):
-		texts, size, end = [], 0, start
-		while end < len(rows) and size < STATEMENT_CHARS:
-			text = render(rows[end])
-			texts.append(text)
-			size += len(text)
-			end += 1
+			row[name_at] = with_lead(row[name_at], lead)
+	redraw = _redraw(name_at, lead)
+	for start, end, texts in _statements(rows, render):
+		if template.style == "load":
+			statement = head.replace(LOAD_PATH, _sql_path(load_file))
+			_load_rows(cursor, statement, load_file, texts, rows, range(start, end), name_at, redraw, render)
+			continue
 		for attempt in range(6):
 			if pg and name_at is not None:
 				cursor.execute("SAVEPOINT gf_legacy_chunk")
@@ -132,16 +144,83 @@ def write_job(cursor, pg: bool, is_pk_violation, head: str, template: RowTemplat
 				if pg:
 					cursor.execute("ROLLBACK TO SAVEPOINT gf_legacy_chunk")
 				for i in range(start, end):
-					row = rows[i] = list(rows[i])
-					name = new_hash()
-					row[name_at] = name if space is None else _SPACES[space][name[0]] + name[1:]
+					rows[i] = list(rows[i])
+					redraw(rows[i])
 				texts = [render(rows[i]) for i in range(start, end)]
+
+
+def _statements(rows: list, render):
+	"""(start, end, texts): the rows cut into statements of about :data:`STATEMENT_CHARS`."""
+	start = 0
+	while start < len(rows):
+		texts, size, end = [], 0, start
+		while end < len(rows) and size < STATEMENT_CHARS:
+			text = render(rows[end])
+			texts.append(text)
+			size += len(text)
+			end += 1
+		yield start, end, texts
 		start = end
+
+
+def _redraw(name_at, lead):
+	def redraw(row: list) -> None:
+		with _retry_lock:  # the writer's lanes redraw from their threads
+			name = _retry_names.draw()
+		row[name_at] = name if lead is None else with_lead(name, lead)
+
+	return redraw
+
+
+def _sql_path(path: str) -> str:
+	return "'" + path.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _load_rows(cursor, statement: str, path: str, texts: list[str], rows: list, indexes, name_at, redraw,
+	render) -> None:  # fmt: skip
+	"""One LOAD DATA LOCAL INFILE of ``texts`` (the rendered ``rows[i]`` for ``i`` in ``indexes``).
+
+	With LOCAL the server cannot stop the client's file midway: a duplicate key or a value it had
+	to convert is a warning and the row is skipped or altered, where an INSERT fails. So the
+	warnings are read after each load: a row whose hash name (``name_at``) was already taken is
+	loaded again under a new name, as an INSERT's collision is retried (up to 5 times); any other
+	warning, or a taken name that is not a hash, raises the error an INSERT would have raised,
+	and the writer rolls the batch back."""
+	import pymysql
+
+	pending = list(indexes)
+	for attempt in range(6):
+		with open(path, "w", encoding="utf-8") as f:
+			f.write("".join(texts))
+		cursor.execute(statement)
+		loaded = cursor.rowcount
+		taken: set[str] = set()
+		if loaded != len(pending) or cursor.warning_count:
+			cursor.execute("SHOW WARNINGS")
+			warnings = cursor.fetchall()
+			for _level, code, message in warnings:
+				found = _DUPLICATE.match(message) if code == 1062 else None
+				if found is None or name_at is None or attempt == 5:
+					error = pymysql.err.IntegrityError if code == 1062 else pymysql.err.DataError
+					raise error(code, message)
+				taken.add(found.group(1))
+			if loaded + len(taken) != len(pending):
+				raise pymysql.err.DataError(
+					0, f"LOAD DATA wrote {loaded} of {len(pending)} rows ({len(warnings)} warnings)"
+				)
+		if not taken:
+			return
+		pending = [i for i in pending if rows[i][name_at] in taken]
+		for i in pending:
+			rows[i] = list(rows[i])
+			redraw(rows[i])
+		texts = [render(rows[i]) for i in pending]
 
 
 def _leaf_hash_named(doctype: str) -> bool:
 	meta = frappe.get_meta(doctype)
-	return bool(meta.istable) or doctype in ("GL Entry", "Payment Ledger Entry")
+	# no other row refers to these by name (a File's attachment is found by its URL)
+	return bool(meta.istable) or doctype in ("GL Entry", "Payment Ledger Entry", "File")
 
 
 class Rows:
@@ -162,13 +241,10 @@ class Rows:
 	def flush(self, writer=None) -> dict[str, int]:
 		"""Write the rows on the site's connection, or hand them to ``writer`` (legacy.writer:
 		written with the batch's checkpoint, in the background); the counts per doctype."""
-		copy = _copy()
+		style = style_for(writer)
 		for doctype, shape, rows in self.groups.values():
 			name_at = shape.name_at if _leaf_hash_named(doctype) else None
-			if writer is None:
-				write(doctype, shape.columns, shape.template(copy), rows, name_at)
-			else:
-				writer.add(job(doctype, shape.columns, shape.template(copy), rows, name_at))
+			_emit(doctype, shape.columns, shape.template(style=style), rows, name_at, writer)
 		counts, self.groups, self.counts = self.counts, {}, {}
 		return counts
 
@@ -224,20 +300,38 @@ def reserve_names(series: str, count: int, digits: int | None = None) -> list[st
 
 
 def hash_names(count: int) -> list[str]:
-	"""Names as GL Entry and Payment Ledger Entry take them on insert (a 10-character hash)."""
-	return [new_hash() for _ in range(count)]
+	"""Names as GL Entry, Payment Ledger Entry and child rows take them on insert."""
+	return _names.many(count)
 
 
-_hashes: list[str] = []
+def free_hash_names(doctype: str, count: int) -> list[str]:
+	"""``count`` hash names that no row of ``doctype`` has yet: for rows other rows of the same batch
+	refer to (a Communication's links and attachments), which cannot be named again once written.
+	Names drawn by one run never repeat (core.legacy.names); one look-up per batch rules out those
+	the site already had."""
+	names = hash_names(count)
+	for _ in range(6):
+		taken = set()
+		for start in range(0, len(names), 1000):
+			taken.update(
+				frappe.get_all(doctype, filters={"name": ["in", names[start : start + 1000]]}, pluck="name")
+			)
+		if not taken:
+			return names
+		names = [new_hash() if n in taken else n for n in names]
+	raise frappe.DuplicateEntryError(doctype, sorted(taken)[0])
+
+
+_names = HashNames(lead=LANE_LEADS[0])  # the main thread's
+_retry_names = HashNames(lead=LANE_LEADS[0])
+_retry_lock = threading.Lock()
 
 
 def new_hash() -> str:
-	"""A 10-character name as ``frappe.generate_hash(length=10)`` draws it (5 bytes of
-	``os.urandom`` in hex), from a pool drawn 4,096 at a time (one system call, not one a row)."""
-	if not _hashes:
-		text = os.urandom(5 * 4096).hex()
-		_hashes.extend(text[i : i + 10] for i in range(0, len(text), 10))
-	return _hashes.pop()
+	"""A 10-character name as the ORM's ``make_autoname("hash")`` draws it (core.legacy.names:
+	a lead character, the time in deciseconds, random base32hex), the random parts drawn 4,096 at
+	a time (one system call, not one a row)."""
+	return _names.draw()
 
 
 def _key(value):
@@ -348,7 +442,7 @@ class Shape:
 		self._variables = [(kind, what) for kind, what in getters if kind != 2]
 		variable_columns = [c for c in self.columns if c not in self.const]
 		self.name_at = variable_columns.index("name") if "name" in variable_columns else None
-		self._templates: dict[bool, RowTemplate] = {}
+		self._templates: dict[str, RowTemplate] = {}
 
 	def values(self, values: dict) -> list:
 		"""The row as a list in ``self.columns`` order."""
@@ -366,12 +460,14 @@ class Shape:
 		"""The row's non-constant columns, in ``self.columns`` order (what :meth:`template` renders)."""
 		return [values[what] if kind == 0 else what.format_map(values) for kind, what in self._variables]
 
-	def template(self, copy: bool = False) -> RowTemplate:
-		"""The row as SQL text, its constants rendered once (``copy``: PostgreSQL's COPY format)."""
-		if copy not in self._templates:
+	def template(self, copy: bool = False, style: str | None = None) -> RowTemplate:
+		"""The row as SQL text, its constants rendered once (``style``: core.legacy.sqltext's
+		"insert", "copy" — also ``copy=True`` — or "load")."""
+		style = style or ("copy" if copy else "insert")
+		if style not in self._templates:
 			kinds = [None if c not in self.const else ("const", self.const[c]) for c in self.columns]
-			self._templates[copy] = RowTemplate(kinds, copy=copy)
-		return self._templates[copy]
+			self._templates[style] = RowTemplate(kinds, style=style)
+		return self._templates[style]
 
 	def make(self, values: dict) -> dict:
 		return dict(zip(self.columns, self.values(values), strict=True))

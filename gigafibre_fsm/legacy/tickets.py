@@ -91,11 +91,12 @@ def messages(imp) -> None:
 	):
 		have = bulk.existing("Communication", "legacy_message_id", [r["id"] for r in batch])
 		comms, links, files = [], [], []
+		names = bulk.free_hash_names("Communication", len(batch))  # links and files refer to them
 		for r in batch:
 			issue = issues.get(r["ticket_id"])
 			if str(r["id"]) in have or issue is None:
 				continue
-			name = bulk.new_hash()
+			name = names.pop()
 			text, attachments = extract_images(r["id"], r["message"])
 			when = r["date_created"] if hasattr(r["date_created"], "year") else comm_t["creation"]
 			comms.append(

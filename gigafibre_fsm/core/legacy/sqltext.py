@@ -5,9 +5,11 @@
   can be sent as text without PyMySQL formatting and escaping each parameter;
 - :func:`copy_field`: a value as a field of PostgreSQL's ``COPY ... FROM STDIN`` text format
   (tab-separated, ``\\N`` for NULL, backslash escapes);
+- :func:`load_field`: a value as a field of MariaDB's ``LOAD DATA`` with its default format
+  (tab-separated, ``\\N`` for NULL, backslash escapes);
 - :class:`RowTemplate`: a row whose constant columns are rendered once and whose variable ones are
   rendered per row: ``template.render(variables)`` is the row's text (``(..., ...)`` for an INSERT,
-  a tab-separated line for COPY).
+  a tab-separated line for COPY or LOAD DATA).
 
 Accepted values: None, bool, int, float, Decimal, str (and its subclasses), bytes, date, datetime,
 time, timedelta (what PyMySQL returns for TIME columns). Anything else is a TypeError: the import
@@ -30,6 +32,10 @@ _MYSQL_ESCAPES = (("\\", "\\\\"), ("\0", "\\0"), ("\n", "\\n"), ("\r", "\\r"), (
 # PostgreSQL COPY text format: backslash, and the characters that would end a field or a row.
 _COPY_SPECIAL = re.compile("[\\\\\t\n\r\0]").search
 _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+# MariaDB LOAD DATA (FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n'): the same,
+# and NUL written as \0.
+_LOAD_SPECIAL = re.compile("[\\\\\t\n\r\0]").search
+_LOAD_ESCAPES = (*_COPY_ESCAPES, ("\0", "\\0"))
 
 
 def _mysql_str(value: str) -> str:
@@ -46,6 +52,14 @@ def _copy_str(value: str) -> str:
 	if "\0" in value:
 		raise ValueError("PostgreSQL text cannot hold a NUL character")
 	for char, escaped in _COPY_ESCAPES:
+		value = value.replace(char, escaped)
+	return value
+
+
+def _load_str(value: str) -> str:
+	if _LOAD_SPECIAL(value) is None:
+		return value
+	for char, escaped in _LOAD_ESCAPES:
 		value = value.replace(char, escaped)
 	return value
 
@@ -151,18 +165,38 @@ def copy_field(value) -> str:
 	raise TypeError(f"no COPY text for {kind.__name__}: {value!r}")
 
 
+def load_field(value) -> str:
+	"""``value`` as a field of MariaDB's LOAD DATA text (its default field and line format)."""
+	kind = type(value)
+	if kind is str:
+		return _load_str(value)
+	if kind is bytes or kind is bytearray:
+		raise TypeError("LOAD DATA text cannot carry bytes: write them with an INSERT")
+	if isinstance(value, str) and kind is not str:
+		return _load_str(str(value))
+	return copy_field(value)
+
+
+STYLES = ("insert", "copy", "load")
+
+
 class RowTemplate:
 	"""A row of ``len(kinds)`` columns: ``kinds[i]`` is ``None`` for a variable column or
 	``("const", value)`` for a constant one. ``render(variables)`` (the variable columns' values,
-	in column order) gives the row as an INSERT tuple (``copy=False``) or a COPY line."""
+	in column order) gives the row as an INSERT tuple (``style`` "insert"), a COPY line ("copy";
+	also ``copy=True``) or a LOAD DATA line ("load")."""
 
-	def __init__(self, kinds: list, copy: bool = False):
-		self.copy = copy
-		encode = copy_field if copy else mysql_literal
+	def __init__(self, kinds: list, copy: bool = False, style: str | None = None):
+		style = style or ("copy" if copy else "insert")
+		if style not in STYLES:
+			raise ValueError(f"style must be one of {STYLES}, not {style!r}")
+		self.style = style
+		self.copy = style != "insert"
+		encode = {"insert": mysql_literal, "copy": copy_field, "load": load_field}[style]
 		parts: list[str] = []
 		for kind in kinds:
 			parts.append("%s" if kind is None else encode(kind[1]).replace("%", "%%"))
-		if copy:
+		if self.copy:
 			self.template = "\t".join(parts) + "\n"
 		else:
 			self.template = "(" + ", ".join(parts) + ")"

@@ -63,7 +63,10 @@ class TestLegacyBulk(IntegrationTestCase):
 		try:
 			rows = [self._row("LEGACY-BULK-W1", "written", None, 1)]
 			columns = list(rows[0])
-			template = bulk.RowTemplate([None] * len(columns), copy=frappe.db.db_type == "postgres")
+			# the writer's own way: LOAD DATA LOCAL on MariaDB (when the server allows it), COPY on PostgreSQL
+			template = bulk.RowTemplate([None] * len(columns), style=bulk.style_for(writer))
+			if frappe.db.db_type == "mariadb":
+				self.assertEqual(template.style, "load")
 			writer.add(bulk.job(RUN, columns, template, [[r[c] for c in columns] for r in rows], None))
 			checkpoints["invoice"] = 20
 			writer.submit(json.dumps(checkpoints), "invoice", 10)
@@ -90,15 +93,14 @@ class TestLegacyBulk(IntegrationTestCase):
 	def test_two_lanes_commit_in_order(self):
 		"""Two batches in flight on two connections: they commit in the order handed over; when the
 		first fails the second is rolled back too and the checkpoint goes back before the first.
-		The hash names of each lane keep to their half (first hex digit 0-7, 8-f)."""
+		The hash names of each lane start with the lane's own character (0, 1)."""
 		run = self._run("LEGACY-BULK-LANES")
 		checkpoints = {"invoice": 10}
 		writer = Writer(run, checkpoints, lanes=2)
-		copy = frappe.db.db_type == "postgres"
 		link = {**bulk.template_row("Dynamic Link", link_doctype="Customer"), "parent": "LEGACY-BULK-LANES",
 			"parenttype": "Contact", "parentfield": "links", "link_name": "x"}  # fmt: skip
 		columns = list(link)
-		template = bulk.RowTemplate([None] * len(columns), copy=copy)
+		template = bulk.RowTemplate([None] * len(columns), style=bulk.style_for(writer))
 		name_at = columns.index("name")
 
 		def links(n, start):
@@ -120,12 +122,12 @@ class TestLegacyBulk(IntegrationTestCase):
 			)
 			self.assertEqual(len(names), 600)
 			for row in names:
-				self.assertIn(row.name[0], "01234567" if row.idx <= 300 else "89abcdef")
+				self.assertEqual(row.name[0], "0" if row.idx <= 300 else "1")
 			self.assertEqual(json.loads(frappe.db.get_value(RUN, run, "checkpoints")), {"invoice": 30})
 			# the first fails (a series-named row taken), the second is fine: neither is committed
 			rows = [self._row("LEGACY-BULK-LANES", "dup", None, 1)]
 			run_columns = list(rows[0])
-			run_template = bulk.RowTemplate([None] * len(run_columns), copy=copy)
+			run_template = bulk.RowTemplate([None] * len(run_columns), style=bulk.style_for(writer))
 			writer.add(
 				bulk.job(RUN, run_columns, run_template, [[r[c] for c in run_columns] for r in rows], None)
 			)
@@ -145,6 +147,103 @@ class TestLegacyBulk(IntegrationTestCase):
 			writer.close()
 			frappe.db.delete("Dynamic Link", {"parent": "LEGACY-BULK-LANES"})
 			frappe.db.commit()
+
+	def test_the_writer_round_trips_tricky_values_and_draws_taken_names_again(self):
+		"""Through the writer's own statements (LOAD DATA LOCAL INFILE on MariaDB, COPY on
+		PostgreSQL): tricky texts come back as they went; rows of a hash-named table whose names
+		are already taken (one met in the table, as among millions of rows) are written under new
+		names, none lost, none written twice; a NUL on PostgreSQL is refused."""
+		run = self._run("LEGACY-BULK-TRICKY")
+		checkpoints = {"invoice": 10}
+		writer = Writer(run, checkpoints, lanes=2)
+		parent = "LEGACY-BULK-TRICKY"
+		link = {**bulk.template_row("Dynamic Link", link_doctype="Customer"), "parent": parent,
+			"parenttype": "Contact", "parentfield": "links"}  # fmt: skip
+		columns = list(link)
+		name_at = columns.index("name")
+		texts = [t for t in TRICKY if t] + (["a\0b"] if frappe.db.db_type == "mariadb" else [])
+		try:
+			# two names the batch will meet already taken (written first, in their lane's range)
+			taken = [bulk.with_lead(bulk.new_hash(), "0") for _ in range(2)]
+			bulk.insert_rows(
+				"Dynamic Link", [{**link, "name": n, "idx": 0, "link_name": "first"} for n in taken]
+			)
+			frappe.db.commit()
+			rows = [
+				{**link, "name": bulk.new_hash(), "idx": i + 1, "link_name": t} for i, t in enumerate(texts)
+			]
+			rows[0]["name"], rows[1]["name"] = taken
+			template = bulk.RowTemplate([None] * len(columns), style=bulk.style_for(writer))
+			writer.add(
+				bulk.job("Dynamic Link", columns, template, [[r[c] for c in columns] for r in rows], name_at)
+			)
+			checkpoints["invoice"] = 20
+			writer.submit(json.dumps(checkpoints), "invoice", 10)
+			writer.wait()
+			frappe.db.commit()
+			back = frappe.get_all(
+				"Dynamic Link", filters={"parent": parent}, fields=["name", "idx", "link_name"]
+			)
+			self.assertEqual(len(back), len(texts) + 2)
+			self.assertEqual(len({r.name for r in back}), len(back))
+			mine = {int(r.idx): r for r in back if int(r.idx) > 0}
+			self.assertEqual([mine[i + 1].link_name for i in range(len(texts))], texts)
+			for i in (1, 2):
+				self.assertNotIn(mine[i].name, taken)
+			self.assertEqual(
+				sorted(r.name for r in back if int(r.idx) == 0), sorted(taken)
+			)  # the taken rows untouched
+		finally:
+			writer.close()
+			frappe.db.delete("Dynamic Link", {"parent": parent})
+			frappe.db.commit()
+
+	def test_free_hash_names_skip_the_names_the_site_has(self):
+		"""Names other rows of the batch refer to (a Communication's) are checked against the site
+		before use: one it already has is drawn again."""
+		from gigafibre_fsm.core.legacy.names import HashNames, time_part
+
+		drawn = HashNames(lead="0", clock=lambda: 1_765_000_000.0)
+		drawn._random = ["cccccc", "bbbbbb", "aaaaaa"]  # what the system's randomness gives, last first
+		prefix = "0" + time_part(17_650_000_000)
+		taken = prefix + "aaaaaa"
+		comm = {**bulk.template_row("Communication", communication_type="Communication"), "name": taken,
+			"subject": "LEGACY-BULK taken"}  # fmt: skip
+		bulk.insert_rows("Communication", [comm])
+		saved, bulk._names = bulk._names, drawn
+		try:
+			names = bulk.free_hash_names("Communication", 2)
+		finally:
+			bulk._names = saved
+			frappe.db.delete("Communication", {"name": taken})
+			frappe.db.commit()
+		self.assertEqual(names, [prefix + "cccccc", prefix + "bbbbbb"])
+
+	def test_hash_names_are_the_orms(self):
+		"""The names the import draws have the format of the ORM's own (make_autoname("hash"): a
+		trace character, the time in deciseconds, random base32hex), drawn in the same decisecond
+		they carry the same time part."""
+		import re
+		import time
+
+		from frappe.model.naming import make_autoname
+		from frappe.monitor import get_trace_id
+
+		from gigafibre_fsm.core.legacy.names import time_part
+
+		before = int(time.time() * 10)
+		orm = make_autoname("hash", "GL Entry")
+		ours = bulk.new_hash()
+		after = int(time.time() * 10)
+		parts = {time_part(d) for d in range(before, after + 1)}
+		lead = (get_trace_id() or "")[-1:]
+		self.assertRegex(orm, r"^[0-9a-v]{10}$")
+		self.assertRegex(ours, r"^[0-9a-v]{10}$")
+		self.assertIn(orm[len(lead) : len(lead) + 3], parts)
+		self.assertIn(ours[1:4], parts)
+		drawn = bulk.hash_names(5000)
+		self.assertEqual(len(set(drawn)), 5000)
+		self.assertTrue(all(re.match(r"^0[0-9a-v]{9}$", n) for n in drawn))
 
 	def _run(self, name: str) -> str:
 		bulk.insert_rows(RUN, [self._row(name, json.dumps({"invoice": 10}), None, 0)])

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from pymysql.converters import conversions, escape_item
 
-from gigafibre_fsm.core.legacy.sqltext import RowTemplate, copy_field, mysql_literal
+from gigafibre_fsm.core.legacy.sqltext import RowTemplate, copy_field, load_field, mysql_literal
 
 TRICKY = [
 	None,
@@ -144,3 +144,61 @@ def test_row_template_renders_constants_once_and_variables_per_row():
 	assert row == "('a\\'b', '50% off', '2020-01-02', NULL, 1.50, NULL)"
 	copy = RowTemplate(kinds, copy=True)
 	assert copy.render(["a\tb", 7, "%s"]) == "a\\tb\t50% off\t7\t\\N\t1.50\t%s\n"
+
+
+def test_load_field_escapes_like_copy_and_writes_nul():
+	assert load_field("a\tb\nc\\d\re") == "a\\tb\\nc\\\\d\\re"
+	assert load_field("nul\0inside") == "nul\\0inside"
+	assert load_field(None) == "\\N"
+	assert load_field(True) == "1"
+	assert load_field(dt.datetime(2020, 1, 2, 3, 4, 5, 6)) == "2020-01-02 03:04:05.000006"
+	with pytest.raises(TypeError):
+		load_field(b"\x00\x01")
+	template = RowTemplate([None, ("const", "x\ty"), None], style="load")
+	assert template.render(["a\0b", None]) == "a\\0b\tx\\ty\t\\N\n"
+	with pytest.raises(ValueError):
+		RowTemplate([None], style="csv")
+
+
+def test_load_data_reads_back_what_load_field_wrote(tmp_path):
+	"""Every tricky value through MariaDB's own LOAD DATA LOCAL INFILE (the writer's path on
+	MariaDB) comes back as it went in."""
+	import pymysql
+
+	from tests.conftest import MARIADB, _unavailable
+
+	try:
+		conn = pymysql.connect(
+			**MARIADB, connect_timeout=3, autocommit=True, local_infile=True, charset="utf8mb4"
+		)
+	except Exception as e:
+		_unavailable("MariaDB", e)
+	strings = [v for v in TRICKY if isinstance(v, str)] + [None]
+	numbers = [v for v in TRICKY if isinstance(v, Decimal | int) and not isinstance(v, bool)]
+	database = f"gf_test_load_{random.randrange(16**8):08x}"
+	try:
+		with conn.cursor() as cur:
+			cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+			cur.execute(
+				f"CREATE TABLE `{database}`.t (i INT PRIMARY KEY, s LONGTEXT NULL, n DECIMAL(40, 12) NULL, "
+				"d DATETIME(6) NULL, b TINYINT NULL) CHARACTER SET utf8mb4"
+			)
+			template = RowTemplate([None] * 5, style="load")
+			rows = [
+				[i, s, numbers[i % len(numbers)], dt.datetime(2020, 1, 2, 3, 4, 5, i), i % 2 == 0]
+				for i, s in enumerate(strings)
+			]
+			path = tmp_path / "rows.tsv"
+			path.write_text("".join(template.render(r) for r in rows), encoding="utf-8")
+			cur.execute(
+				f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE `{database}`.t CHARACTER SET utf8mb4 (i, s, n, d, b)"
+			)
+			assert cur.rowcount == len(rows)
+			assert cur.warning_count == 0
+			cur.execute(f"SELECT i, s, n, d, b FROM `{database}`.t ORDER BY i")
+			back = cur.fetchall()
+		assert [list(r) for r in back] == [[i, s, Decimal(n), d, int(b)] for i, s, n, d, b in rows]
+	finally:
+		with conn.cursor() as cur:
+			cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+		conn.close()
