@@ -180,7 +180,7 @@ class Importer:
 
 	def background_writer(self) -> Writer | None:
 		"""The background writer (legacy.writer) of the steps that write the most rows (invoices,
-		payments, ticket messages), made on first use; None without ``overlap`` (everything
+		payments, journal pieces, ticket messages), made on first use; None without ``overlap`` (everything
 		written on the site's connection, in line)."""
 		if self.overlap and self.writer is None:
 			self.writer = Writer(self.run_name, self.checkpoints, lanes=self.writers)

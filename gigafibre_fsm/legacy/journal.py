@@ -11,23 +11,33 @@ Entries.
   imported documents with the GL rows of those documents, and reports the entries of what was not
   imported (void invoices, reversements, duplicate Stripe payments) with their totals.
 - A manual piece (entries naming neither) becomes a submitted Journal Entry (``legacy_piece``),
-  through the ORM (a few thousand pieces: ERPNext's own validation and GL). A piece that does not
-  balance, or that books the receivable without a customer, is not imported: it is reported.
+  written many at a time from recipes (:class:`Recipe`) that a prototype Journal Entry made
+  through the ORM and rolled back gives (legacy.prototypes, bulk.Shape): the naming series advanced
+  once per batch, the entry, one account row and one GL Entry per line, handed to the background
+  writer with the batch's checkpoint. A piece the recipes do not describe (a line with both or
+  neither side, a receivable or payable account, another currency, an account twice when ERPNext
+  merges GL rows) goes through the ORM (:func:`journal_entry_orm`). A piece that does not balance,
+  names an unknown account, or books the receivable without a customer, is not imported: it is
+  reported.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
 import frappe
 from frappe.query_builder.functions import Sum
+from frappe.utils import now_datetime
 from pypika.enums import DatePart
 from pypika.functions import Extract
 
 from gigafibre_fsm.connectors import legacy_source
 from gigafibre_fsm.core.legacy import mapping
+from gigafibre_fsm.legacy import bulk, money, prototypes
+from gigafibre_fsm.legacy.money import d, to_money
 
 ROLES = {"1100": "receivable", "1010": "bank", "2310": "tps", "2320": "tvq", "4000": "income"}
 ROOT_TYPES = {"actif": "Asset", "passif": "Liability", "capital": "Equity", "revenu": "Income",
@@ -110,6 +120,7 @@ def journal(imp) -> None:
 	accounts = account_map(imp.conn, company, create=True)
 	receivable = accounts.get("1100")
 	cost_center = imp.ctx.cost_center
+	recipe = None  # made on the first batch with a piece to write (a re-run makes none)
 	not_imported: dict[str, list] = {}
 	lines_conn = legacy_source.connect(imp.source)
 	try:
@@ -121,7 +132,7 @@ def journal(imp) -> None:
 				)
 			)
 			lines = _piece_lines(lines_conn, [p for p in pieces if p not in have])
-			written = 0
+			fresh = []
 			for piece in pieces:
 				if piece in have:
 					continue
@@ -139,11 +150,35 @@ def journal(imp) -> None:
 					entry[0] += 1
 					entry[1] += net
 					continue
-				_journal_entry(imp, piece, rows, accounts, cost_center)
-				written += 1
-			imp.count(
-				"ecritures", "Journal Entry", read=len(batch), written=written, skipped=len(batch) - written
+				fresh.append(piece_entry(imp, piece, rows, accounts))
+			if fresh and recipe is None:
+				recipe = recipes(imp, accounts)
+			by_recipe, by_orm = [], []
+			for entry in fresh:
+				(by_recipe if recipe.fits(entry) else by_orm).append(entry)
+			for entry in by_orm:
+				journal_entry_orm(imp, entry, cost_center)
+			names = bulk.reserve_names(recipe.series, len(by_recipe)) if by_recipe else []
+			out = bulk.Rows()
+			now = now_datetime()
+			for name, entry in zip(names, by_recipe, strict=True):
+				recipe.add(out, entry, name, money.fiscal_year(imp, entry["posting_date"]), now)
+			started = time.monotonic()
+			written = out.flush(imp.background_writer())
+			imp.timings["journal insert"] = round(
+				imp.timings.get("journal insert", 0) + time.monotonic() - started, 2
 			)
+			imp.count(
+				"ecritures",
+				"Journal Entry",
+				read=len(batch),
+				written=len(fresh),
+				skipped=len(batch) - len(fresh),
+			)
+			imp.count("ecritures", "GL Entry", written=written.get("GL Entry", 0))
+			if by_orm:
+				orm = imp.report.get("journal_entries_through_the_orm", 0)
+				imp.report["journal_entries_through_the_orm"] = orm + len(by_orm)
 	finally:
 		lines_conn.close()
 	if not_imported:
@@ -170,29 +205,201 @@ def _piece_lines(conn, pieces: list[str]) -> dict[str, list[dict]]:
 	return out
 
 
-def _journal_entry(imp, piece: str, rows: list[dict], accounts: dict[str, str], cost_center: str) -> None:
-	posting = legacy_source.invoice_date({"date": rows[0]["date"]}, imp.today)
+def piece_entry(imp, piece: str, rows: list[dict], accounts: dict[str, str]) -> dict:
+	"""What a piece's Journal Entry is made of: its date, remark, legacy piece and lines
+	(account, debit, credit), in the legacy order."""
+	return {
+		"legacy_piece": piece,
+		"posting_date": legacy_source.invoice_date({"date": rows[0]["date"]}, imp.today),
+		"user_remark": f"{piece}: {mapping.repair_text(rows[0]['libelle']) or ''}".strip(": "),
+		"lines": [
+			(accounts[r["numero"]], d(mapping.cents(r["debit"])), d(mapping.cents(r["credit"]))) for r in rows
+		],
+	}
+
+
+def journal_entry_orm(imp, entry: dict, cost_center: str):
+	"""One piece as a Journal Entry inserted and submitted through the ORM: the prototype of the
+	recipes, and the way of the pieces they do not cover (:meth:`Recipe.fits`)."""
 	je = frappe.get_doc(
 		{
 			"doctype": "Journal Entry",
 			"voucher_type": "Journal Entry",
 			"company": imp.ctx.company,
-			"posting_date": posting,
-			"user_remark": f"{piece}: {mapping.repair_text(rows[0]['libelle']) or ''}".strip(": "),
-			"legacy_piece": piece,
+			"posting_date": entry["posting_date"],
+			"user_remark": entry["user_remark"],
+			"legacy_piece": entry["legacy_piece"],
 			"accounts": [
 				{
-					"account": accounts[r["numero"]],
+					"account": account,
 					"cost_center": cost_center,
-					"debit_in_account_currency": Decimal(str(r["debit"] or 0)),
-					"credit_in_account_currency": Decimal(str(r["credit"] or 0)),
+					"debit_in_account_currency": debit,
+					"credit_in_account_currency": credit,
 				}
-				for r in rows
+				for account, debit, credit in entry["lines"]
 			],
 		}
 	)
 	je.insert(ignore_permissions=True)
 	je.submit()
+	return je
+
+
+# -- the recipes ------------------------------------------------------------------------------
+class Recipe:
+	"""The rows of a Journal Entry as ERPNext writes them (legacy.prototypes, bulk.Shape): its own
+	row, one ``Journal Entry Account`` row and one GL Entry per line (a debit and a credit recipe of
+	each), no Payment Ledger Entry (no receivable or payable account). What varies per entry:
+	name, posting date and fiscal year, ``user_remark`` (and the ``remark`` and GL ``remarks``
+	"Note: ..." made of it), ``legacy_piece``, ``title`` (the first line's account: no party),
+	``total_debit`` = ``total_credit``; per line its ``idx``, account and ``account_type``, amount
+	and ``against_account`` (GL ``against``): the accounts of the other side, joined as ERPNext's
+	``set_against_account`` joins them."""
+
+	def __init__(self, series: str, head, lines: dict, gl: dict, accounts: dict, currency: str, merge: bool):
+		self.series, self.head, self.lines, self.gl = series, head, lines, gl
+		# an account without a currency is in the company's (journal_entry.py validate_multi_currency)
+		same = {name: a for name, a in accounts.items() if (a.account_currency or currency) == currency}
+		self.types = {name: a.account_type for name, a in same.items()}
+		self.writable = {name for name, a in same.items() if a.account_type not in ("Receivable", "Payable")}
+		self.merge = merge
+
+	def fits(self, entry: dict) -> bool:
+		"""Whether the recipes write this entry as ERPNext would: every line on one side only, of
+		an account in the company's currency that is neither receivable nor payable, a remark, and
+		no account twice when ERPNext merges the GL rows of one account (Accounts Settings)."""
+		lines = entry["lines"]
+		return (
+			bool(entry["user_remark"])
+			and all((debit > 0) != (credit > 0) and min(debit, credit) == 0 for _, debit, credit in lines)
+			and all(account in self.writable for account, _, _ in lines)
+			and not (self.merge and len({a for a, _, _ in lines}) < len(lines))
+		)
+
+	def values(self, entry: dict, name: str, fiscal_year: str | None, now) -> tuple[dict, list]:
+		"""The head's values and, per line, its side and values."""
+		lines = entry["lines"]
+		debited = [account for account, debit, _ in lines if debit > 0]
+		credited = [account for account, _, credit in lines if credit > 0]
+		# ERPNext's own expression (journal_entry.py set_against_account): the order of a set of
+		# strings is the process's own, the same in the ORM and here for the same list
+		against = {"debit": ", ".join(list(set(credited))), "credit": ", ".join(list(set(debited)))}
+		head = {
+			"name": name,
+			"posting_date": entry["posting_date"],
+			"fiscal_year": fiscal_year,
+			"user_remark": entry["user_remark"],
+			"legacy_piece": entry["legacy_piece"],
+			"title": lines[0][0],
+			"total": sum((debit for _, debit, _ in lines), Decimal(0)),
+			"now": now,
+		}
+		out = []
+		for idx, (account, debit, credit) in enumerate(lines, 1):
+			side = "debit" if debit > 0 else "credit"
+			out.append((side, {**head, "idx": idx, "account": account, "account_type": self.types.get(account),
+				"amount": debit or credit, "against": against[side]}))  # fmt: skip
+		return head, out
+
+	def add(self, out: bulk.Rows, entry: dict, name: str, fiscal_year: str | None, now) -> None:
+		head, lines = self.values(entry, name, fiscal_year, now)
+		out.add("Journal Entry", self.head, head)
+		for side, values in lines:
+			values["row_name"] = bulk.new_hash()
+			out.add("Journal Entry Account", self.lines[side], values)
+			values["row_name"] = bulk.new_hash()
+			out.add("GL Entry", self.gl[side], values)
+
+
+def recipes(imp, accounts: dict[str, str]) -> Recipe:
+	"""The recipes, from a prototype Journal Entry made through the ORM (``journal_entry_orm``) and
+	rolled back: two debit lines (a balance-sheet and a profit-and-loss account) and two credit
+	lines. Each side's recipe is made from its first line and must give back the second line's
+	rows, and the head recipe the head row, from values computed here: else the run stops."""
+	bank, income, tps, tvq = imp.bank, imp.ctx.income_account, *imp.tax_accounts[:2]
+	lines = [(bank, "61.73", "0"), (income, "20.61", "0"), (tps, "0", "49.37"), (tvq, "0", "32.97")]
+	proto = {
+		"legacy_piece": "PROTO-J1",
+		"posting_date": date(2019, 3, 7),
+		"user_remark": f"PROTO-J1: {prototypes.PROTO} libellé",
+		"lines": [(account, Decimal(debit), Decimal(credit)) for account, debit, credit in lines],
+	}
+	frappe.db.commit()  # what the step made so far (accounts of the legacy chart) stays
+	try:
+		je = journal_entry_orm(imp, proto, imp.ctx.cost_center)
+		rows = prototypes.read_back("Journal Entry", je.name, {"accounts": "Journal Entry Account"})
+		series = je.naming_series
+	finally:
+		frappe.db.rollback()
+	if rows["ple"] or len(rows["gl"]) != len(lines):
+		raise RuntimeError(
+			f"the prototype Journal Entry wrote {len(rows['gl'])} GL and {len(rows['ple'])} Payment "
+			f"Ledger rows for {len(lines)} lines: the recipes do not describe it"
+		)
+	fiscal_year = str(rows["gl"][0]["fiscal_year"])
+	tracked = {
+		je.name: "name",
+		proto["posting_date"]: "posting_date",
+		fiscal_year: "fiscal_year",
+		proto["user_remark"]: "user_remark",
+		proto["legacy_piece"]: "legacy_piece",
+	}
+	D = {dt: bulk.db_defaults(dt) for dt in ("Journal Entry", "Journal Entry Account", "GL Entry")}
+	line_fields = {"name": "row_name", "idx": "idx", "account": "account", "account_type": "account_type",
+		"against_account": "against"}  # fmt: skip
+	gl_fields = {"name": "row_name", "account": "account", "against": "against"}
+	by_account = {r["account"]: r for r in rows["gl"]}
+	first = {"debit": rows["accounts"][0], "credit": rows["accounts"][2]}
+	lines_shapes, gl_shapes = {}, {}
+	for side, row in first.items():
+		line_tracked = {**tracked, to_money(row[side]): "amount"}
+		lines_shapes[side] = bulk.Shape(row, line_tracked, line_fields, D["Journal Entry Account"])
+		gl_shapes[side] = bulk.Shape(by_account[row["account"]], line_tracked, gl_fields, D["GL Entry"])
+	head_fields = {"name": "name", "title": "title", "total_debit": "total", "total_credit": "total"}
+	recipe = Recipe(
+		series,
+		bulk.Shape(rows["head"], tracked, head_fields, D["Journal Entry"]),
+		lines_shapes,
+		gl_shapes,
+		_accounts(set(accounts.values()) | {a for a, _, _ in proto["lines"]}),
+		imp.currency,
+		bool(frappe.db.get_single_value("Accounts Settings", "merge_similar_account_heads")),
+	)
+	head, made = recipe.values(proto, je.name, fiscal_year, None)
+	differences = _differences(recipe.head, head, rows["head"], "Journal Entry")
+	for (side, values), line in zip(made, rows["accounts"], strict=True):
+		differences += _differences(recipe.lines[side], values, line, f"line {line['idx']}")
+		differences += _differences(recipe.gl[side], values, by_account[line["account"]], f"GL {line['idx']}")
+	if differences:
+		raise RuntimeError(f"the Journal Entry recipes do not give back ERPNext's rows: {differences[:10]}")
+	return recipe
+
+
+def _accounts(names: set[str]) -> dict:
+	return {
+		a.name: a
+		for a in frappe.get_all(
+			"Account",
+			filters={"name": ["in", sorted(names)]},
+			fields=["name", "account_type", "account_currency"],
+			limit=0,
+		)
+	}
+
+
+def _differences(shape: bulk.Shape, values: dict, row: dict, label: str) -> list[str]:
+	made = shape.make({**values, "row_name": row["name"]})
+	return [
+		f"{label}.{column}: {made[column]!r} vs {row.get(column)!r}"
+		for column in shape.columns
+		if column not in ("name", "creation", "modified") and _same(made[column]) != _same(row.get(column))
+	]
+
+
+def _same(value):
+	if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+		return Decimal(str(value)).normalize()
+	return value
 
 
 # -- verify -----------------------------------------------------------------------------------

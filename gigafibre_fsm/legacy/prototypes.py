@@ -63,7 +63,7 @@ def _rows(doctype, **filters):
 	return bulk.fetch_rows(doctype, filters, order_by=order)
 
 
-def _read_back(doctype: str, name: str, children: dict[str, str]) -> dict:
+def read_back(doctype: str, name: str, children: dict[str, str]) -> dict:
 	"""A submitted document's rows as ERPNext wrote them: its head, child tables, GL and ledger rows."""
 	rows = {"head": _rows(doctype, name=name)[0]}
 	rows.update({key: _rows(child, parent=name) for key, child in children.items()})
@@ -106,7 +106,7 @@ def build_shapes(imp) -> dict:
 		i1 = _proto_invoice(
 			imp, customer, [("LEGACY-PROTO-A", 3, 41.15), ("LEGACY-PROTO-B", 1, 67.89)], p1, "PROTO-I1"
 		)
-		i1_rows = _read_back("Sales Invoice", i1.name, INVOICE_CHILDREN | {"schedule": "Payment Schedule"})
+		i1_rows = read_back("Sales Invoice", i1.name, INVOICE_CHILDREN | {"schedule": "Payment Schedule"})
 		i2 = _proto_invoice(imp, customer, [("LEGACY-PROTO-A", 1, 11.11)], date(2019, 3, 9), "PROTO-I2")
 		i3 = _proto_invoice(imp, customer, [("LEGACY-PROTO-B", 1, 33.33)], date(2019, 3, 11), "PROTO-I3")
 		# The return as make_sales_return maps it (ERPNext 15.99's make_sales_return itself fails
@@ -141,7 +141,7 @@ def build_shapes(imp) -> dict:
 		ret.append_taxes_from_master()
 		ret.insert(ignore_permissions=True)
 		ret.submit()
-		r_rows = _read_back("Sales Invoice", ret.name, INVOICE_CHILDREN)
+		r_rows = read_back("Sales Invoice", ret.name, INVOICE_CHILDREN)
 		pe = frappe.get_doc(
 			{
 				"doctype": "Payment Entry",
@@ -189,7 +189,7 @@ def build_shapes(imp) -> dict:
 			pe.set_matched_unset_payment_requests_to_response = lambda: None
 		pe.insert(ignore_permissions=True)
 		pe.submit()
-		pe_rows = _read_back("Payment Entry", pe.name, {"refs": "Payment Entry Reference"})
+		pe_rows = read_back("Payment Entry", pe.name, {"refs": "Payment Entry Reference"})
 		proto = {
 			"i1": i1,
 			"i2": i2,

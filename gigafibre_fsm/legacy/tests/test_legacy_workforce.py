@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from decimal import Decimal
 
 import frappe
 
 from gigafibre_fsm.connectors import legacy_source
-from gigafibre_fsm.legacy import bulk, generate, journal, purge, workforce
+from gigafibre_fsm.legacy import bulk, generate, journal, money, purge, workforce
 from gigafibre_fsm.legacy.importer import Importer, ImportInterrupted
 from gigafibre_fsm.testing import IntegrationTestCase
 
@@ -227,6 +228,129 @@ class TestLegacyWorkforce(IntegrationTestCase):
 		again = Importer(self.source, only="journal", progress=False).run()
 		self.assertEqual(frappe.db.get_value("Legacy Import Run", again, "rows_written"), 0)
 		self.assertEqual(frappe.db.count("Journal Entry", {"legacy_piece": ["is", "set"]}), len(entries))
+
+		for e in entries:  # one GL row per line, no Payment Ledger row (no receivable or payable)
+			lines = frappe.db.count("Journal Entry Account", {"parent": e.name})
+			self.assertEqual(frappe.db.count("GL Entry", {"voucher_no": e.name, "is_cancelled": 0}), lines)
+			self.assertFalse(frappe.db.count("Payment Ledger Entry", {"voucher_no": e.name}))
+
+	def add_pieces(self) -> list[str]:
+		"""Pieces the generator does not write: three lines (two accounts debited, which the credit
+		line's against_account joins), and one account debited twice."""
+		self.legacy("DELETE FROM ecritures WHERE piece LIKE 'JVTEST%%'")
+		self.legacy(
+			"INSERT INTO ecritures (piece, date, compte_id, debit, credit, libelle) VALUES "
+			"('JVTEST-3', '2021-05-04', 6, 12.34, 0, 'Écriture à trois lignes'), "
+			"('JVTEST-3', '2021-05-04', 7, 7.66, 0, 'Écriture à trois lignes'), "
+			"('JVTEST-3', '2021-05-04', 2, 0, 20.00, 'Écriture à trois lignes'), "
+			"('JVTEST-2X', '2022-11-30', 6, 5.00, 0, NULL), "
+			"('JVTEST-2X', '2022-11-30', 6, 3.00, 0, NULL), "
+			"('JVTEST-2X', '2022-11-30', 8, 0, 8.00, NULL)"
+		)
+		return ["JVTEST-3", "JVTEST-2X"]
+
+	def orm_entry(self, piece: str):
+		"""The piece through the ORM, as the journal step wrote every piece before its recipes."""
+		imp = Importer(self.source, only="journal", progress=False)
+		money.ensure_setup(imp)
+		conn = legacy_source.connect(self.source)
+		try:
+			accounts = journal.account_map(conn, imp.ctx.company)
+			rows = journal._piece_lines(conn, [piece])[piece]
+		finally:
+			conn.close()
+		return journal.journal_entry_orm(
+			imp, journal.piece_entry(imp, piece, rows, accounts), imp.ctx.cost_center
+		)
+
+	def test_recipe_journal_entries_are_the_orm_ones(self):
+		"""A piece written from the recipes and the same piece through the ORM: the Journal Entry,
+		its account rows and its GL rows equal column by column (but for names and timestamps)."""
+		purge.purge()
+		frappe.db.commit()
+		added = self.add_pieces()
+		try:
+			run = Importer(self.source, only="journal", progress=False).run()
+			report = json.loads(frappe.db.get_value("Legacy Import Run", run, "report"))
+			merged = frappe.db.get_single_value("Accounts Settings", "merge_similar_account_heads")
+			self.assertEqual(report.get("journal_entries_through_the_orm", 0), 1 if merged else 0)
+			generated = frappe.get_all(
+				"Journal Entry",
+				filters={"legacy_piece": ["like", "JV0%"]},
+				pluck="legacy_piece",
+				order_by="legacy_piece",
+				limit=1,
+			)
+			differences = {}
+			for piece in generated + added:
+				name = frappe.db.get_value("Journal Entry", {"legacy_piece": piece})
+				ours = journal_rows(name)
+				purge._delete("Journal Entry", [name])
+				theirs = journal_rows(self.orm_entry(piece).name)
+				self.assertEqual(len(ours["lines"]), len(theirs["lines"]), piece)
+				self.assertEqual(len(ours["gl"]), len(theirs["gl"]), piece)
+				self.assertEqual((ours["ple"], theirs["ple"]), (0, 0), piece)
+				if piece == "JVTEST-3":  # the credit line is against both accounts debited
+					self.assertEqual(ours["lines"][2].against_account.count(", "), 1)
+				pairs = [("Journal Entry", ours["head"], theirs["head"])]
+				pairs += [
+					("Journal Entry Account", a, b)
+					for a, b in zip(ours["lines"], theirs["lines"], strict=False)
+				]
+				pairs += [("GL Entry", a, b) for a, b in zip(ours["gl"], theirs["gl"], strict=False)]
+				for label, a, b in pairs:
+					for column in set(a) | set(b):
+						if column not in ("name", "parent", "voucher_no", "creation", "modified"):
+							if same(a.get(column)) != same(b.get(column)):
+								differences[f"{piece} {label}.{column}"] = (a.get(column), b.get(column))
+			self.assertEqual(differences, {})
+			frappe.db.commit()
+		finally:
+			self.legacy("DELETE FROM ecritures WHERE piece LIKE 'JVTEST%%'")
+
+	def test_pieces_the_recipes_do_not_describe_go_through_the_orm(self):
+		"""When ERPNext merges the GL rows of one account (Accounts Settings), a piece naming an
+		account twice is written through the ORM: one GL row for the two lines."""
+		purge.purge()
+		frappe.db.commit()
+		before = frappe.db.get_single_value("Accounts Settings", "merge_similar_account_heads")
+		self.add_pieces()
+		try:
+			frappe.db.set_single_value("Accounts Settings", "merge_similar_account_heads", 1)
+			frappe.db.commit()
+			run = Importer(self.source, only="journal", progress=False).run()
+			report = json.loads(frappe.db.get_value("Legacy Import Run", run, "report"))
+			self.assertEqual(report["journal_entries_through_the_orm"], 1)
+			name = frappe.db.get_value("Journal Entry", {"legacy_piece": "JVTEST-2X"})
+			self.assertEqual(frappe.db.count("Journal Entry Account", {"parent": name}), 3)
+			self.assertEqual(frappe.db.count("GL Entry", {"voucher_no": name}), 2)
+			three = frappe.db.get_value("Journal Entry", {"legacy_piece": "JVTEST-3"})
+			self.assertEqual(frappe.db.count("GL Entry", {"voucher_no": three}), 3)
+		finally:
+			frappe.db.set_single_value("Accounts Settings", "merge_similar_account_heads", before)
+			frappe.db.commit()
+			self.legacy("DELETE FROM ecritures WHERE piece LIKE 'JVTEST%%'")
+
+
+def journal_rows(name: str) -> dict:
+	"""A Journal Entry's rows: its own, its account rows by idx, its GL rows by account and amount."""
+	gl = frappe.get_all(
+		"GL Entry", filters={"voucher_type": "Journal Entry", "voucher_no": name}, fields=["*"]
+	)
+	return {
+		"head": frappe.db.get_value("Journal Entry", name, "*", as_dict=True),
+		"lines": frappe.get_all(
+			"Journal Entry Account", filters={"parent": name}, fields=["*"], order_by="idx asc"
+		),
+		"gl": sorted(gl, key=lambda r: (r.account, float(r.debit), float(r.credit))),
+		"ple": frappe.db.count("Payment Ledger Entry", {"voucher_no": name}),
+	}
+
+
+def same(value):
+	if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+		return Decimal(str(value)).normalize()
+	return value
 
 
 def entries_company(entries) -> str:
