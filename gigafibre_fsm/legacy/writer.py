@@ -84,7 +84,11 @@ class Writer:
 			return frappe.db.get_connection()
 		import pymysql
 
-		conn = pymysql.connect(**{**frappe.db.get_connection_settings(), "local_infile": True})
+		try:
+			conn = pymysql.connect(**{**frappe.db.get_connection_settings(), "local_infile": True})
+		except TypeError:  # settings this PyMySQL does not take: the site's own way, INSERTs
+			self.load = False
+			return frappe.db.get_connection()
 		with conn.cursor() as cursor:
 			cursor.execute("SELECT @@local_infile")
 			if not int(cursor.fetchone()[0]):
