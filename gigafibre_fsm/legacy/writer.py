@@ -44,8 +44,9 @@ class Writer:
 	"""``lanes`` connections: up to that many batches written at once (each on its own
 	connection), committed strictly in order — a batch waits for the previous one's commit before
 	its own, and is rolled back if that one failed. Hash names (``name_at``) of concurrent batches
-	are drawn from disjoint halves (their first hex digit), so that two batches in flight never
-	wait on each other's rows."""
+	start with their lane's own character (``bulk.LANE_LEADS``), so that two batches in flight
+	never draw the same name. On MariaDB the lanes send LOAD DATA LOCAL INFILE, each from its
+	own file (``load``; INSERTs when the server refuses it)."""
 
 	def __init__(self, run_name: str, checkpoints: dict, lanes: int = 1, load: bool = True):
 		self.lanes = []
