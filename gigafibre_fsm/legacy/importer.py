@@ -186,15 +186,26 @@ class Importer:
 			self.writer = Writer(self.run_name, self.checkpoints, lanes=self.writers)
 		return self.writer
 
+	def add_seconds(self, key: str, seconds: float) -> None:
+		"""Add to a timing of the run's report (``seconds``)."""
+		self.timings[key] = round(self.timings.get(key, 0) + seconds, 2)
+
+	def flush(self, rows, key: str) -> dict[str, int]:
+		"""A batch's rows (``bulk.Rows``) handed to the background writer, or written in line without
+		it; the time it took added to the timing ``key``; the counts per doctype."""
+		started = time.monotonic()
+		try:
+			return rows.flush(self.background_writer())
+		finally:
+			self.add_seconds(key, time.monotonic() - started)
+
 	def _close_writer(self) -> None:
 		writer, self.writer = self.writer, None
 		if writer is not None:
 			try:
 				writer.close()
 			finally:
-				self.timings["background writes"] = round(
-					self.timings.get("background writes", 0) + writer.seconds, 2
-				)
+				self.add_seconds("background writes", writer.seconds)
 
 	def _finish(self, status: str, error: BaseException | None = None) -> None:
 		written = sum(c.get("written", 0) for c in self.counts.values())

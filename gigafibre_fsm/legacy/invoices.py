@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -224,11 +223,7 @@ def _write_invoices(imp, kind: str) -> None:
 					out.add("GL Entry", gl_shape, values)
 			values["row_name"] = bulk.new_hash()
 			out.add("Payment Ledger Entry", shape["ple"], values)
-		started = time.monotonic()
-		written = out.flush(imp.background_writer())
-		imp.timings[f"{table} insert"] = round(
-			imp.timings.get(f"{table} insert", 0) + time.monotonic() - started, 2
-		)
+		written = imp.flush(out, f"{table} insert")
 		label = "Sales Invoice" if kind == "F" else "Credit Note"
 		imp.count(table, label, read=len(batch), written=heads, skipped=len(batch) - heads)
 		imp.count(table, "GL Entry", written=written.get("GL Entry", 0))

@@ -23,7 +23,6 @@ Entries.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -163,11 +162,7 @@ def journal(imp) -> None:
 			now = now_datetime()
 			for name, entry in zip(names, by_recipe, strict=True):
 				recipe.add(out, entry, name, money.fiscal_year(imp, entry["posting_date"]), now)
-			started = time.monotonic()
-			written = out.flush(imp.background_writer())
-			imp.timings["journal insert"] = round(
-				imp.timings.get("journal insert", 0) + time.monotonic() - started, 2
-			)
+			written = imp.flush(out, "journal insert")
 			imp.count(
 				"ecritures",
 				"Journal Entry",
@@ -392,11 +387,13 @@ def _differences(shape: bulk.Shape, values: dict, row: dict, label: str) -> list
 	return [
 		f"{label}.{column}: {made[column]!r} vs {row.get(column)!r}"
 		for column in shape.columns
-		if column not in ("name", "creation", "modified") and _same(made[column]) != _same(row.get(column))
+		if column not in ("name", "creation", "modified")
+		and comparable(made[column]) != comparable(row.get(column))
 	]
 
 
-def _same(value):
+def comparable(value):
+	"""A value as the ORM's and the recipes' rows are compared: numbers by value (21.40 == 21.4)."""
 	if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
 		return Decimal(str(value)).normalize()
 	return value

@@ -6,7 +6,6 @@ advance; reversements and duplicate Stripe payments are not imported (counted by
 from __future__ import annotations
 
 import itertools
-import time
 from decimal import Decimal
 
 import frappe
@@ -122,11 +121,7 @@ def payments(imp) -> None:
 				out.add("Payment Ledger Entry", shape["ple"]["unallocated"], values)
 			values["row_name"] = bulk.new_hash()
 			out.add("GL Entry", shape["gl"]["bank"], values)
-		started = time.monotonic()
-		written = out.flush(imp.background_writer())
-		imp.timings["payment insert"] = round(
-			imp.timings.get("payment insert", 0) + time.monotonic() - started, 2
-		)
+		written = imp.flush(out, "payment insert")
 		imp.count("payment", "Payment Entry", read=len(batch), written=heads, skipped=len(batch) - heads)
 		imp.count("payment", "GL Entry", written=written.get("GL Entry", 0))
 		imp.count("payment", "Payment Ledger Entry", written=written.get("Payment Ledger Entry", 0))
