@@ -311,11 +311,7 @@ def free_hash_names(doctype: str, count: int) -> list[str]:
 	the site already had."""
 	names = hash_names(count)
 	for _ in range(6):
-		taken = set()
-		for start in range(0, len(names), 1000):
-			taken.update(
-				frappe.get_all(doctype, filters={"name": ["in", names[start : start + 1000]]}, pluck="name")
-			)
+		taken = existing(doctype, "name", names)
 		if not taken:
 			return names
 		names = [new_hash() if n in taken else n for n in names]

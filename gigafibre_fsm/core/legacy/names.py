@@ -46,7 +46,7 @@ class HashNames:
 		self.clock = clock
 		self._random: list[str] = []
 		self._prefix = ""
-		self._second = -1
+		self._decisecond = -1
 		self._seen: set[str] = set()
 
 	def _refill(self) -> None:
@@ -55,8 +55,8 @@ class HashNames:
 
 	def draw(self) -> str:
 		decisecond = int(self.clock() * 10)
-		if decisecond != self._second:
-			self._second = decisecond
+		if decisecond != self._decisecond:
+			self._decisecond = decisecond
 			self._prefix = self.lead + time_part(decisecond)
 			self._seen.clear()
 		while True:
