@@ -4,8 +4,6 @@ and the base test case serving the site (serve_site) for the webhooks."""
 
 from __future__ import annotations
 
-import time
-
 import frappe
 import requests
 from frappe.utils import getdate
@@ -17,6 +15,7 @@ from gigafibre_fsm.test_utils import (
 	ensure_outgoing_email,
 	make_customer,
 	make_plan_item,
+	random_phone,
 	settings_for_update,
 	unique,
 	use_fake_twilio,
@@ -158,7 +157,7 @@ class StripeCase(IntegrationTestCase):
 		frappe.db.commit()
 		frappe.clear_document_cache("Gigafibre Settings", "Gigafibre Settings")
 		self.customer = make_customer(
-			cell_phone=f"+1450555{int(time.time() * 1000) % 10000:04d}",
+			cell_phone=random_phone("450"),
 			email_billing=f"{unique('pay').lower()}@example.com",
 		).name
 
