@@ -91,7 +91,7 @@ def write(doctype: str, columns: list[str], template: RowTemplate, rows: list, n
 def job(doctype: str, columns: list[str], template: RowTemplate, rows: list, name_at: int | None) -> tuple:
 	"""What :func:`write_job` needs: the statement's head, the template, the rows, the name index."""
 	table = quote("tab" + doctype)
-	names = ", ".join(quote(c) for c in columns)
+	names = ", ".join(quote(c) for c in template.columns(columns))  # the order the rows are rendered in
 	if template.style == "copy":
 		return (f"COPY {table} ({names}) FROM STDIN", template, rows, name_at)
 	if template.style == "load":

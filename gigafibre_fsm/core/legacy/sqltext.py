@@ -47,7 +47,7 @@ def _mysql_str(value: str) -> str:
 
 
 def _copy_str(value: str) -> str:
-	if _COPY_SPECIAL(value) is None:
+	if (value.isprintable() and "\\" not in value) or _COPY_SPECIAL(value) is None:
 		return value
 	if "\0" in value:
 		raise ValueError("PostgreSQL text cannot hold a NUL character")
@@ -57,7 +57,8 @@ def _copy_str(value: str) -> str:
 
 
 def _load_str(value: str) -> str:
-	if _LOAD_SPECIAL(value) is None:
+	# printable text has no tab, line break or NUL (a C scan, faster than the regex search)
+	if (value.isprintable() and "\\" not in value) or _LOAD_SPECIAL(value) is None:
 		return value
 	for char, escaped in _LOAD_ESCAPES:
 		value = value.replace(char, escaped)
@@ -177,6 +178,68 @@ def load_field(value) -> str:
 	return copy_field(value)
 
 
+def _decimal(value: Decimal) -> str:
+	"""``format(value, "f")``, which costs three times ``str``: ``str`` writes the same digits
+	unless it chose an exponent (``1E+3``, ``1E-9``) or the value is not finite (``NaN``,
+	``Infinity``: no final digit)."""
+	text = str(value)
+	if "E" in text or not text[-1].isdigit():
+		if not value.is_finite():
+			raise ValueError(f"{value} cannot be written to the database")
+		return format(value, "f")
+	return text
+
+
+def _remembered(kind: type):
+	seen = _DATES[kind]
+
+	def text(value) -> str:
+		found = seen.get(value)
+		return _date_text(kind, value) if found is None else found
+
+	return text
+
+
+def _mysql_float(value: float) -> str:
+	text = _float(value)
+	return text if "e" in text else text + "e0"
+
+
+_date, _datetime_text = _remembered(dt.date), _remembered(dt.datetime)
+# Each value's text by its exact type, one look-up instead of a chain of tests (a full-scale import
+# renders some 150 million values). A type not listed (a subclass of str, say) goes through the
+# functions above, which give the same text or refuse the value.
+_COPY_BY_TYPE = {
+	str: _copy_str,
+	type(None): lambda _value: "\\N",
+	Decimal: _decimal,
+	int: str,
+	bool: lambda value: "1" if value else "0",
+	float: _float,
+	dt.datetime: _datetime_text,
+	dt.date: _date,
+	dt.timedelta: _timedelta,
+	dt.time: _time,
+	bytes: lambda value: "\\\\x" + value.hex(),
+	bytearray: lambda value: "\\\\x" + bytes(value).hex(),
+}
+_LOAD_BY_TYPE = {k: v for k, v in _COPY_BY_TYPE.items() if k not in (bytes, bytearray)} | {str: _load_str}
+_MYSQL_BY_TYPE = {
+	str: _mysql_str,
+	type(None): lambda _value: "NULL",
+	Decimal: _decimal,
+	int: str,
+	bool: lambda value: "1" if value else "0",
+	float: _mysql_float,
+	dt.datetime: lambda value: "'" + _datetime_text(value) + "'",
+	dt.date: lambda value: "'" + _date(value) + "'",
+	dt.timedelta: lambda value: "'" + _timedelta(value) + "'",
+	dt.time: lambda value: "'" + _time(value) + "'",
+	bytes: lambda value: "X'" + value.hex() + "'",
+	bytearray: lambda value: "X'" + bytes(value).hex() + "'",
+}
+_BY_TYPE = {"insert": _MYSQL_BY_TYPE, "copy": _COPY_BY_TYPE, "load": _LOAD_BY_TYPE}
+
 STYLES = ("insert", "copy", "load")
 
 
@@ -184,7 +247,11 @@ class RowTemplate:
 	"""A row of ``len(kinds)`` columns: ``kinds[i]`` is ``None`` for a variable column or
 	``("const", value)`` for a constant one. ``render(variables)`` (the variable columns' values,
 	in column order) gives the row as an INSERT tuple (``style`` "insert"), a COPY line ("copy";
-	also ``copy=True``) or a LOAD DATA line ("load")."""
+	also ``copy=True``) or a LOAD DATA line ("load").
+
+	The row's text holds the variable columns first, then the constant ones, rendered once and
+	joined in advance: a statement names its columns in that order (:meth:`columns`). Joining the
+	values is then a ``str.join``, some three times faster than ``%`` formatting a wide row."""
 
 	def __init__(self, kinds: list, copy: bool = False, style: str | None = None):
 		style = style or ("copy" if copy else "insert")
@@ -193,15 +260,26 @@ class RowTemplate:
 		self.style = style
 		self.copy = style != "insert"
 		encode = {"insert": mysql_literal, "copy": copy_field, "load": load_field}[style]
-		parts: list[str] = []
-		for kind in kinds:
-			parts.append("%s" if kind is None else encode(kind[1]).replace("%", "%%"))
-		if self.copy:
-			self.template = "\t".join(parts) + "\n"
-		else:
-			self.template = "(" + ", ".join(parts) + ")"
-		self.encode = encode
+		self.kinds = list(kinds)
+		self.sep = "\t" if self.copy else ", "
+		constants = self.sep.join(encode(kind[1]) for kind in kinds if kind is not None)
+		end = "\n" if self.copy else ")"
+		self.head = "" if self.copy else "("
 		self.width = sum(1 for kind in kinds if kind is None)
+		if not self.width:
+			self.tail = constants + end
+		else:
+			self.tail = (self.sep + constants if self.width < len(kinds) else "") + end
+		self.encode = encode
+		self.by_type = _BY_TYPE[style].get
+
+	def columns(self, names: list[str]) -> list[str]:
+		"""``names`` (one per kind) in the order :meth:`render` writes them."""
+		if len(names) != len(self.kinds):
+			raise ValueError(f"{len(names)} column names for a row of {len(self.kinds)}")
+		pairs = list(zip(names, self.kinds, strict=True))
+		return [n for n, k in pairs if k is None] + [n for n, k in pairs if k is not None]
 
 	def render(self, variables) -> str:
-		return self.template % tuple(map(self.encode, variables))
+		by_type, other = self.by_type, self.encode
+		return self.head + self.sep.join([(by_type(type(v)) or other)(v) for v in variables]) + self.tail

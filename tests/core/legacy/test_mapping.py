@@ -108,6 +108,13 @@ def test_postal_code_and_cents():
 	assert m.cents(Decimal("-12.34")) == -1234
 	assert m.cents("0.10") == 10
 	assert m.cents(None) == 0
+	assert m.cents("") == 0
+	assert (m.cents(Decimal("0.005")), m.cents(Decimal("-0.005")), m.cents(Decimal("2.004"))) == (1, -1, 200)
+	assert (m.cents(1.005), m.cents(7), m.cents(Decimal("1E+2"))) == (101, 700, 10000)
+	# a Decimal as PyMySQL returns it gives what its text gives
+	for n in range(-300, 300, 7):
+		value = Decimal(n * 997).scaleb(-3)
+		assert m.cents(value) == m.cents(str(value))
 
 
 @pytest.mark.parametrize(

@@ -140,10 +140,49 @@ def test_row_template_renders_constants_once_and_variables_per_row():
 	kinds = [None, ("const", "50% off"), None, ("const", None), ("const", Decimal("1.50")), None]
 	insert = RowTemplate(kinds)
 	assert insert.width == 3
+	# the variable columns first, then the constants: the statement names them in that order
+	assert insert.columns(list("abcdef")) == ["a", "c", "f", "b", "d", "e"]
 	row = insert.render(["a'b", dt.date(2020, 1, 2), None])
-	assert row == "('a\\'b', '50% off', '2020-01-02', NULL, 1.50, NULL)"
+	assert row == "('a\\'b', '2020-01-02', NULL, '50% off', NULL, 1.50)"
 	copy = RowTemplate(kinds, copy=True)
-	assert copy.render(["a\tb", 7, "%s"]) == "a\\tb\t50% off\t7\t\\N\t1.50\t%s\n"
+	assert copy.render(["a\tb", 7, "%s"]) == "a\\tb\t7\t%s\t50% off\t\\N\t1.50\n"
+	assert RowTemplate([("const", 1), ("const", "x")], style="load").render([]) == "1\tx\n"
+	assert RowTemplate([None, None], style="load").render(["x", None]) == "x\t\\N\n"
+	with pytest.raises(ValueError):
+		insert.columns(["a", "b"])
+
+
+@pytest.mark.parametrize("style", ["insert", "copy", "load"])
+def test_a_rendered_row_holds_each_column_as_its_own_function_writes_it(style):
+	"""Whatever the mix of constant and variable columns, the row read in :meth:`columns` order
+	is each value as ``mysql_literal``, ``copy_field`` or ``load_field`` writes it alone."""
+	encode = {"insert": mysql_literal, "copy": copy_field, "load": load_field}[style]
+	values = [v for v in TRICKY if style == "insert" or "\0" not in str(v) or style == "load"]
+	rng = random.Random(11)
+	for _ in range(300):
+		row = [rng.choice(values) for _ in range(rng.randrange(1, 12))]
+		kinds = [("const", v) if rng.random() < 0.4 else None for v in row]
+		template = RowTemplate(kinds, style=style)
+		names = [f"c{i}" for i in range(len(row))]
+		text = template.render([v for v, k in zip(row, kinds, strict=True) if k is None])
+		expected = [encode(row[int(n[1:])]) for n in template.columns(names)]
+		if style == "insert":
+			assert text == "(" + ", ".join(expected) + ")"
+		else:
+			assert text == "\t".join(expected) + "\n"
+
+
+def test_decimals_are_written_as_format_f_writes_them():
+	rng = random.Random(5)
+	for _ in range(5000):
+		value = Decimal(rng.randrange(-(10**12), 10**12)).scaleb(rng.randrange(-14, 6))
+		for encode in (mysql_literal, copy_field, load_field):
+			assert encode(value) == format(value, "f")
+	for value in (Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity"), Decimal("sNaN")):
+		with pytest.raises(ValueError):
+			copy_field(value)
+		with pytest.raises(ValueError):
+			RowTemplate([None], style="load").render([value])
 
 
 def test_load_field_escapes_like_copy_and_writes_nul():
@@ -155,7 +194,7 @@ def test_load_field_escapes_like_copy_and_writes_nul():
 	with pytest.raises(TypeError):
 		load_field(b"\x00\x01")
 	template = RowTemplate([None, ("const", "x\ty"), None], style="load")
-	assert template.render(["a\0b", None]) == "a\\0b\tx\\ty\t\\N\n"
+	assert template.render(["a\0b", None]) == "a\\0b\t\\N\tx\\ty\n"
 	with pytest.raises(ValueError):
 		RowTemplate([None], style="csv")
 
