@@ -106,7 +106,7 @@ _DUPLICATE = re.compile(r"^Duplicate entry '(.*)' for key 'PRIMARY'$", re.S)
 
 
 def write_job(cursor, pg: bool, is_pk_violation, head: str, template: RowTemplate, rows: list, name_at,
-	space: int | None = None, load_file: str | None = None) -> None:  # fmt: skip
+	space: int | None = None, load_file: str | None = None, on_lock_wait=None) -> None:  # fmt: skip
 	"""Multi-row INSERTs sent as text on MariaDB (the values rendered by core.legacy.sqltext exactly
 	as PyMySQL would escape them, without its per-parameter formatting), ``COPY ... FROM STDIN`` on
 	PostgreSQL, on ``cursor`` (the site's connection, or the writer's: legacy.writer). Touches
@@ -115,8 +115,11 @@ def write_job(cursor, pg: bool, is_pk_violation, head: str, template: RowTemplat
 	Frappe, so that lanes writing at once never draw the same name. ``name_at``: the index of a hash name
 	among the variables, drawn again on a primary-key collision (the statement is undone by itself
 	on MariaDB; on PostgreSQL, which aborts the transaction, through a savepoint). A LOAD DATA job
-	(a writer lane's, ``load_file`` its file) goes through :func:`_load_rows`."""
+	(a writer lane's, ``load_file`` its file) goes through :func:`_load_rows`. ``on_lock_wait(attempt)``
+	(MariaDB, a writer lane's): a statement that waited too long for a lock is sent again while it
+	answers True (InnoDB undid that statement only)."""
 	render = template.render
+	execute = cursor.execute if on_lock_wait is None else _patient(cursor, on_lock_wait)
 	lead = None if space is None else LANE_LEADS[space % len(LANE_LEADS)]
 	if lead is not None and name_at is not None:
 		# a hash name no other row refers to, moved into the range of names this lane draws from
@@ -127,7 +130,8 @@ def write_job(cursor, pg: bool, is_pk_violation, head: str, template: RowTemplat
 	for start, end, texts in _statements(rows, render):
 		if template.style == "load":
 			statement = head.replace(LOAD_PATH, _sql_path(load_file))
-			_load_rows(cursor, statement, load_file, texts, rows, range(start, end), name_at, redraw, render)
+			_load_rows(cursor, statement, load_file, texts, rows, range(start, end), name_at, redraw, render,
+				execute)  # fmt: skip
 			continue
 		for attempt in range(6):
 			if pg and name_at is not None:
@@ -136,7 +140,7 @@ def write_job(cursor, pg: bool, is_pk_violation, head: str, template: RowTemplat
 				if pg:
 					cursor.copy_expert(head, io.StringIO("".join(texts)))
 				else:
-					cursor.execute(head + ",".join(texts))
+					execute(head + ",".join(texts))
 				break
 			except Exception as e:
 				if name_at is None or attempt == 5 or not is_pk_violation(e):
@@ -147,6 +151,29 @@ def write_job(cursor, pg: bool, is_pk_violation, head: str, template: RowTemplat
 					rows[i] = list(rows[i])
 					redraw(rows[i])
 				texts = [render(rows[i]) for i in range(start, end)]
+
+
+LOCK_WAIT_TIMEOUT = 1205  # MariaDB: Lock wait timeout exceeded (the statement alone is undone)
+
+
+def is_lock_wait_timeout(error: BaseException) -> bool:
+	args = getattr(error, "args", ())
+	return bool(args) and args[0] == LOCK_WAIT_TIMEOUT
+
+
+def _patient(cursor, on_lock_wait):
+	def execute(sql: str) -> None:
+		attempt = 0
+		while True:
+			try:
+				cursor.execute(sql)
+				return
+			except Exception as e:
+				if not is_lock_wait_timeout(e) or not on_lock_wait(attempt):
+					raise
+				attempt += 1
+
+	return execute
 
 
 def _statements(rows: list, render):
@@ -177,7 +204,7 @@ def _sql_path(path: str) -> str:
 
 
 def _load_rows(cursor, statement: str, path: str, texts: list[str], rows: list, indexes, name_at, redraw,
-	render) -> None:  # fmt: skip
+	render, execute=None) -> None:  # fmt: skip
 	"""One LOAD DATA LOCAL INFILE of ``texts`` (the rendered ``rows[i]`` for ``i`` in ``indexes``).
 
 	With LOCAL the server cannot stop the client's file midway: a duplicate key or a value it had
@@ -192,7 +219,7 @@ def _load_rows(cursor, statement: str, path: str, texts: list[str], rows: list, 
 	for attempt in range(6):
 		with open(path, "w", encoding="utf-8") as f:
 			f.write("".join(texts))
-		cursor.execute(statement)
+		(execute or cursor.execute)(statement)
 		loaded = cursor.rowcount
 		taken: set[str] = set()
 		if loaded != len(pending) or cursor.warning_count:

@@ -25,11 +25,30 @@ import frappe
 
 from gigafibre_fsm.legacy import bulk
 
+LOCK_WAIT_SECONDS = 2  # a lane's statement waits this long for a lock, then asks later batches to yield
+LOCK_WAIT_ATTEMPTS = 60  # and is sent again up to this many times (two minutes) before failing
+
+
+DEADLOCK_ATTEMPTS = 3
+DEADLOCK = 1213  # MariaDB: Deadlock found when trying to get lock (the transaction is undone)
+
+
+def _is_deadlock(error: BaseException) -> bool:
+	args = getattr(error, "args", ())
+	return bool(args) and args[0] == DEADLOCK
+
 
 class _Batch:
-	def __init__(self, lane: int, jobs: list[tuple], checkpoints_json: str, restore: tuple, before):
-		self.lane, self.jobs, self.checkpoints_json, self.restore = lane, jobs, checkpoints_json, restore
+	def __init__(self, seq: int, lane: int, jobs: list[tuple], checkpoints_json: str, restore: tuple, before):
+		self.seq, self.lane, self.jobs, self.checkpoints_json, self.restore = (
+			seq,
+			lane,
+			jobs,
+			checkpoints_json,
+			restore,
+		)
 		self.before: _Batch | None = before  # committed before this one may commit
+		self.written = threading.Event()  # its rows sent (once), not yet committed
 		self.done = threading.Event()
 		self.ok = False
 		self.error: BaseException | None = None
@@ -46,7 +65,15 @@ class Writer:
 	its own, and is rolled back if that one failed. Hash names (``name_at``) of concurrent batches
 	start with their lane's own character (``bulk.LANE_LEADS``), so that two batches in flight
 	never draw the same name. On MariaDB the lanes send LOAD DATA LOCAL INFILE, each from its
-	own file (``load``; INSERTs when the server refuses it)."""
+	own file (``load``; INSERTs when the server refuses it).
+
+	A later batch may hold a lock that an earlier one needs while it waits for that one's commit:
+	InnoDB cannot see the cycle (one side waits in Python). Re-importing after a purge does it: the
+	same legacy ids meet the deleted rows' index records (not yet purged by InnoDB), and checking a
+	unique key takes a lock on the gap before the next one, where the earlier batch inserts. So a
+	lane's statement waits :data:`LOCK_WAIT_SECONDS` for a lock, then marks its batch blocked and is
+	sent again; a later batch that is waiting for its turn and sees an earlier one blocked rolls
+	back (its locks go), waits for the earlier one's commit, and writes its rows again."""
 
 	def __init__(self, run_name: str, checkpoints: dict, lanes: int = 1, load: bool = True):
 		self.lanes = []
@@ -64,6 +91,12 @@ class Writer:
 				conn.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
 			self.lanes.append((conn, conn.cursor()))
 			self.files.append(_lane_file() if self.load else None)
+		# MariaDB: a statement that times out on a lock is undone alone (unless the server undoes the
+		# whole transaction: then the statement is not sent again, and waits the server's time)
+		self.patient = not self.pg and all(self._short_lock_wait(cursor) for _, cursor in self.lanes)
+		self._blocked: set[int] = set()  # batches whose statement waits on a lock
+		self._guard = threading.Lock()
+		self.yields = 0  # batches written again after yielding to an earlier one
 		self.is_pk_violation = frappe.db.is_primary_key_violation
 		self.run_name = run_name
 		self.checkpoints = checkpoints  # the importer's own dict, put back on a failure
@@ -99,6 +132,14 @@ class Writer:
 				cursor.execute("SET SESSION max_error_count = 65535")
 		return conn
 
+	@staticmethod
+	def _short_lock_wait(cursor) -> bool:
+		cursor.execute("SELECT @@innodb_rollback_on_timeout")
+		if int(cursor.fetchone()[0]):
+			return False
+		cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {LOCK_WAIT_SECONDS}")
+		return True
+
 	def add(self, job: tuple) -> None:
 		"""A statement group of the batch being made (``bulk.Rows.flush``)."""
 		self.pending.append(job)
@@ -108,7 +149,8 @@ class Writer:
 		background; returns once a lane is free (waiting for the oldest batch if need be)."""
 		self._settle(keep=len(self.lanes) - 1)
 		jobs, self.pending = self.pending, []
-		batch = _Batch(self.count % len(self.lanes), jobs, checkpoints_json, (table, previous), self.last)
+		batch = _Batch(self.count, self.count % len(self.lanes), jobs, checkpoints_json, (table, previous),
+			self.last)  # fmt: skip
 		batch.thread = threading.Thread(target=self._write, args=(batch,), daemon=True)
 		self.in_flight.append(batch)
 		self.last = batch
@@ -120,16 +162,34 @@ class Writer:
 
 		started = time.monotonic()
 		conn, cursor = self.lanes[batch.lane]
-		space = batch.lane if len(self.lanes) > 1 else None
 		try:
-			for job in batch.jobs:
-				bulk.write_job(cursor, self.pg, self.is_pk_violation, *job, space=space,
-					load_file=self.files[batch.lane])  # fmt: skip
-			before, batch.before = batch.before, None
-			if before is not None:
-				before.done.wait()
-				if not before.ok:
-					raise _Abandoned("an earlier batch failed")
+			for attempt in range(DEADLOCK_ATTEMPTS + 1):
+				try:
+					self._write_jobs(batch, cursor)
+				except Exception as e:
+					# a cycle InnoDB saw between two lanes: it undid this transaction; once the
+					# earlier batches are committed, this one is written again
+					if attempt == DEADLOCK_ATTEMPTS or not _is_deadlock(e):
+						raise
+					conn.rollback()
+					if batch.before is not None:
+						batch.before.done.wait()
+						if not batch.before.ok:
+							raise _Abandoned("an earlier batch failed") from e
+					continue
+				batch.written.set()
+				before, yielded = batch.before, False
+				if before is not None:
+					yielded = self._yield_to(before, batch.seq, conn)
+					if not before.ok:
+						raise _Abandoned("an earlier batch failed")
+				if not yielded:
+					break
+				with self._guard:
+					self.yields += 1  # rolled back for the earlier batch, now committed: again
+			else:  # never committed a batch whose rows were rolled back
+				raise _Abandoned("the batch could not be written without a lock conflict")
+			batch.before = None
 			cursor.execute(self.update_sql, (batch.checkpoints_json, self.run_name))
 			conn.commit()
 			batch.ok = True
@@ -141,9 +201,38 @@ class Writer:
 				pass
 		finally:
 			batch.jobs = []
+			batch.before = None
 			batch.done.set()
 			with self._clock:
 				self.seconds += time.monotonic() - started
+
+	def _write_jobs(self, batch: _Batch, cursor) -> None:
+		space = batch.lane if len(self.lanes) > 1 else None
+
+		def on_lock_wait(attempt: int) -> bool:
+			with self._guard:
+				self._blocked.add(batch.seq)
+			return attempt < LOCK_WAIT_ATTEMPTS
+
+		try:
+			for job in batch.jobs:
+				bulk.write_job(cursor, self.pg, self.is_pk_violation, *job, space=space,
+					load_file=self.files[batch.lane], on_lock_wait=on_lock_wait if self.patient else None)  # fmt: skip
+		finally:
+			with self._guard:
+				self._blocked.discard(batch.seq)
+
+	def _yield_to(self, before: _Batch, seq: int, conn) -> bool:
+		"""Wait for ``before``'s commit; if meanwhile an earlier batch waits on a lock (perhaps one of
+		ours), roll back first and wait then: True when this batch's rows must be written again."""
+		while not before.done.wait(0.2):
+			with self._guard:
+				blocked = any(other < seq for other in self._blocked)
+			if blocked:
+				conn.rollback()
+				before.done.wait()
+				return before.ok
+		return False
 
 	def _settle(self, keep: int) -> None:
 		"""Until at most ``keep`` batches are in flight (the oldest first). The first failed one's

@@ -245,6 +245,55 @@ class TestLegacyBulk(IntegrationTestCase):
 		self.assertEqual(len(set(drawn)), 5000)
 		self.assertTrue(all(re.match(r"^0[0-9a-v]{9}$", n) for n in drawn))
 
+	def test_a_later_batch_holding_a_lock_yields_to_the_earlier_one(self):
+		"""MariaDB: the later batch (lane 1) writes a row that the earlier one (lane 0) then needs
+		(here the same name, as a re-import after a purge meets the deleted rows' index records),
+		and waits for the earlier one's commit. Without yielding, both would wait until the lock
+		timeout; instead the later one rolls back, the earlier one commits, and the later one
+		writes again, meeting the name the earlier one took: a duplicate, raised as such, its
+		checkpoint put back."""
+		if frappe.db.db_type != "mariadb":
+			return
+		run = self._run("LEGACY-BULK-YIELD")
+		checkpoints = {"invoice": 10}
+		writer = Writer(run, checkpoints, lanes=2)
+		columns = list(self._row("x", None, None, 0))
+
+		def job(*names):
+			rows = [self._row(n, "yield", None, 0) for n in names]
+			template = bulk.RowTemplate([None] * len(columns), style=bulk.style_for(writer))
+			return bulk.job(RUN, columns, template, [[r[c] for c in columns] for r in rows], None)
+
+		try:
+			self.assertTrue(writer.patient)
+			# the earlier batch is held back by a row this test writes and has not committed
+			frappe.db.sql(
+				f"INSERT INTO `tab{RUN}` (name, source, status) VALUES ('LEGACY-BULK-GATE', 'test', 'Running')"
+			)
+			writer.add(job("LEGACY-BULK-GATE"))
+			writer.add(job("LEGACY-BULK-SHARED"))
+			checkpoints["invoice"] = 20
+			writer.submit(json.dumps(checkpoints), "invoice", 10)
+			writer.add(job("LEGACY-BULK-SHARED", "LEGACY-BULK-LATER"))
+			checkpoints["invoice"] = 30
+			writer.submit(json.dumps(checkpoints), "invoice", 20)
+			later = writer.in_flight[-1]
+			self.assertTrue(later.written.wait(300))  # the later batch holds LEGACY-BULK-SHARED
+			frappe.db.rollback()  # the earlier batch goes on, and needs LEGACY-BULK-SHARED
+			with self.assertRaises(Exception) as caught:
+				writer.wait()
+			self.assertTrue(frappe.db.is_primary_key_violation(caught.exception), repr(caught.exception))
+			self.assertGreaterEqual(writer.yields, 1)
+			self.assertEqual(checkpoints, {"invoice": 20})
+			frappe.db.commit()
+			self.assertEqual(json.loads(frappe.db.get_value(RUN, run, "checkpoints")), {"invoice": 20})
+			self.assertTrue(frappe.db.exists(RUN, "LEGACY-BULK-GATE"))
+			self.assertTrue(frappe.db.exists(RUN, "LEGACY-BULK-SHARED"))
+			self.assertFalse(frappe.db.exists(RUN, "LEGACY-BULK-LATER"))
+		finally:
+			writer.close()
+			frappe.db.rollback()
+
 	def _run(self, name: str) -> str:
 		bulk.insert_rows(RUN, [self._row(name, json.dumps({"invoice": 10}), None, 0)])
 		frappe.db.commit()
