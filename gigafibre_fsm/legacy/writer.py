@@ -27,8 +27,6 @@ from gigafibre_fsm.legacy import bulk
 
 LOCK_WAIT_SECONDS = 2  # a lane's statement waits this long for a lock, then asks later batches to yield
 LOCK_WAIT_ATTEMPTS = 60  # and is sent again up to this many times (two minutes) before failing
-
-
 DEADLOCK_ATTEMPTS = 3
 DEADLOCK = 1213  # MariaDB: Deadlock found when trying to get lock (the transaction is undone)
 
@@ -40,13 +38,8 @@ def _is_deadlock(error: BaseException) -> bool:
 
 class _Batch:
 	def __init__(self, seq: int, lane: int, jobs: list[tuple], checkpoints_json: str, restore: tuple, before):
-		self.seq, self.lane, self.jobs, self.checkpoints_json, self.restore = (
-			seq,
-			lane,
-			jobs,
-			checkpoints_json,
-			restore,
-		)
+		self.seq = seq  # its order among the batches handed over
+		self.lane, self.jobs, self.checkpoints_json, self.restore = lane, jobs, checkpoints_json, restore
 		self.before: _Batch | None = before  # committed before this one may commit
 		self.written = threading.Event()  # its rows sent (once), not yet committed
 		self.done = threading.Event()
