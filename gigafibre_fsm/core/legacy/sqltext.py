@@ -205,39 +205,35 @@ def _mysql_float(value: float) -> str:
 	return text if "e" in text else text + "e0"
 
 
+def _bool(value: bool) -> str:
+	return "1" if value else "0"
+
+
+def _by_type(text, null: str, floats, quote: str = "", binary=None) -> dict:
+	"""One style's encoders by exact type: ``text`` for str, ``null`` for None, ``floats``, dates and
+	times between ``quote``s, ``binary`` for bytes (none: bytes go to the style's own function)."""
+
+	def quoted(encode):
+		return (lambda value: quote + encode(value) + quote) if quote else encode
+
+	table = {str: text, type(None): lambda _value: null, Decimal: _decimal, int: str, bool: _bool,
+		float: floats, dt.datetime: quoted(_datetime_text), dt.date: quoted(_date),
+		dt.timedelta: quoted(_timedelta), dt.time: quoted(_time)}  # fmt: skip
+	if binary is not None:
+		table[bytes] = binary
+		table[bytearray] = lambda value: binary(bytes(value))
+	return table
+
+
 _date, _datetime_text = _remembered(dt.date), _remembered(dt.datetime)
 # Each value's text by its exact type, one look-up instead of a chain of tests (a full-scale import
 # renders some 150 million values). A type not listed (a subclass of str, say) goes through the
 # functions above, which give the same text or refuse the value.
-_COPY_BY_TYPE = {
-	str: _copy_str,
-	type(None): lambda _value: "\\N",
-	Decimal: _decimal,
-	int: str,
-	bool: lambda value: "1" if value else "0",
-	float: _float,
-	dt.datetime: _datetime_text,
-	dt.date: _date,
-	dt.timedelta: _timedelta,
-	dt.time: _time,
-	bytes: lambda value: "\\\\x" + value.hex(),
-	bytearray: lambda value: "\\\\x" + bytes(value).hex(),
-}
-_LOAD_BY_TYPE = {k: v for k, v in _COPY_BY_TYPE.items() if k not in (bytes, bytearray)} | {str: _load_str}
-_MYSQL_BY_TYPE = {
-	str: _mysql_str,
-	type(None): lambda _value: "NULL",
-	Decimal: _decimal,
-	int: str,
-	bool: lambda value: "1" if value else "0",
-	float: _mysql_float,
-	dt.datetime: lambda value: "'" + _datetime_text(value) + "'",
-	dt.date: lambda value: "'" + _date(value) + "'",
-	dt.timedelta: lambda value: "'" + _timedelta(value) + "'",
-	dt.time: lambda value: "'" + _time(value) + "'",
-	bytes: lambda value: "X'" + value.hex() + "'",
-	bytearray: lambda value: "X'" + bytes(value).hex() + "'",
-}
+_COPY_BY_TYPE = _by_type(_copy_str, "\\N", _float, binary=lambda value: "\\\\x" + value.hex())
+_LOAD_BY_TYPE = _by_type(_load_str, "\\N", _float)  # bytes: refused by load_field
+_MYSQL_BY_TYPE = _by_type(
+	_mysql_str, "NULL", _mysql_float, "'", binary=lambda value: "X'" + value.hex() + "'"
+)
 _BY_TYPE = {"insert": _MYSQL_BY_TYPE, "copy": _COPY_BY_TYPE, "load": _LOAD_BY_TYPE}
 
 STYLES = ("insert", "copy", "load")

@@ -158,6 +158,8 @@ def test_a_rendered_row_holds_each_column_as_its_own_function_writes_it(style):
 	is each value as ``mysql_literal``, ``copy_field`` or ``load_field`` writes it alone."""
 	encode = {"insert": mysql_literal, "copy": copy_field, "load": load_field}[style]
 	values = [v for v in TRICKY if style == "insert" or "\0" not in str(v) or style == "load"]
+	if style != "load":  # LOAD DATA text refuses bytes
+		values += [b"\x00'\\", bytearray(b"ab")]
 	rng = random.Random(11)
 	for _ in range(300):
 		row = [rng.choice(values) for _ in range(rng.randrange(1, 12))]
