@@ -42,8 +42,12 @@ def leased_bridge(redis_client, prefix: str, *, browser: bool = False, **kw) -> 
 
 
 @pytest.fixture
-def prefix() -> str:
-	return f"gf-test:{uuid.uuid4().hex[:8]}:modem_lease:"
+def prefix(redis_client):
+	"""This test's own keys; removed afterwards."""
+	own = f"gf-test:{uuid.uuid4().hex[:8]}:modem_lease:"
+	yield own
+	for key in redis_client.scan_iter(match=own + "*"):
+		redis_client.delete(key)
 
 
 def test_a_lease_is_held_by_one_owner_renewed_by_it_and_freed_only_by_it(redis_client, prefix):

@@ -6,6 +6,7 @@ import http.client
 import json
 import socket
 import urllib.request
+import uuid
 
 import pytest
 
@@ -78,8 +79,10 @@ def test_stopped_peer_refuses_connections():
 
 
 def test_redis_fixture_roundtrip(redis_client):
-	redis_client.set("gf:probe", "1")
-	assert redis_client.get("gf:probe") == b"1"
+	key = f"gf-test:{uuid.uuid4().hex[:8]}:probe"
+	redis_client.set(key, "1", ex=60)
+	assert redis_client.get(key) == b"1"
+	redis_client.delete(key)
 
 
 def test_postgres_fixture_is_isolated(pg_conn):
